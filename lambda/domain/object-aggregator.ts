@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import type { AllowlistPredicate } from './allowlist';
+import { getField, matchesFilter, type RuleDefinition, windowStartOf } from './rule';
+import {
+  CONTEXT_FIELDS,
+  type ContextField,
+  contextBound,
+  type GroupContribution,
+  type StateLimits,
+} from './window-state';
+
+/** What happened to one parsed record. */
+export type RecordOutcome =
+  | { readonly kind: 'counted' }
+  | { readonly kind: 'duplicate' }
+  | { readonly kind: 'filtered' }
+  | { readonly kind: 'allowlisted' }
+  | { readonly kind: 'invalid'; readonly reason: string };
+
+const COUNTED: RecordOutcome = { kind: 'counted' };
+const DUPLICATE: RecordOutcome = { kind: 'duplicate' };
+const FILTERED: RecordOutcome = { kind: 'filtered' };
+const ALLOWLISTED: RecordOutcome = { kind: 'allowlisted' };
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
+
+interface GroupAccumulator {
+  readonly windowStart: number;
+  readonly arn: string | null;
+  readonly distinctValues: Set<string>;
+  readonly eventIds: Set<string>;
+  eventsWithoutId: number;
+  failedCount: number;
+  firstEventTime: number;
+  lastEventTime: number;
+  readonly context: Record<ContextField, Set<string>>;
+}
+
+/**
+ * Aggregates the matching records of ONE log object per (window, group value). Pure: no I/O.
+ * Duplicate eventIDs inside the object count once. Memory: one entry per distinct matching eventID.
+ */
+export class ObjectAggregator {
+  private readonly groups = new Map<string, GroupAccumulator>();
+
+  constructor(
+    private readonly rule: RuleDefinition,
+    private readonly isAllowlisted: AllowlistPredicate,
+    private readonly limits: StateLimits,
+  ) {}
+
+  /** Applies the exact rule to one parsed record and counts it when it matches. */
+  add(record: unknown): RecordOutcome {
+    if (!matchesFilter(record, this.rule)) return FILTERED;
+    const eventTime = getField(record, 'eventTime');
+    if (typeof eventTime !== 'string' || !ISO_TIME.test(eventTime) || Number.isNaN(Date.parse(eventTime))) {
+      return { kind: 'invalid', reason: `eventTime is not an ISO-8601 time: ${describe(eventTime)}` };
+    }
+    const groupValue = getField(record, this.rule.groupBy);
+    if (groupValue !== undefined && groupValue !== null && typeof groupValue !== 'string') {
+      return { kind: 'invalid', reason: `${this.rule.groupBy} is not a string: ${describe(groupValue)}` };
+    }
+    const distinct = getField(record, this.rule.distinctField);
+    if (distinct !== undefined && distinct !== null && typeof distinct !== 'string') {
+      return { kind: 'invalid', reason: `${this.rule.distinctField} is not a string: ${describe(distinct)}` };
+    }
+    const arn = groupValue ?? null;
+    const userAgent = optionalString(record, 'userAgent');
+    const accountId =
+      optionalString(record, 'userIdentity.accountId') ?? optionalString(record, 'recipientAccountId');
+    if (this.isAllowlisted({ arn, userAgent, accountId })) return ALLOWLISTED;
+
+    const time = Date.parse(eventTime);
+    const group = this.groupFor(windowStartOf(time, this.rule.windowSeconds), arn);
+    const eventId = optionalString(record, 'eventID');
+    if (eventId !== undefined) {
+      if (group.eventIds.has(eventId)) return DUPLICATE;
+      group.eventIds.add(eventId);
+    } else {
+      group.eventsWithoutId += 1;
+    }
+    if (typeof distinct === 'string' && group.distinctValues.size < this.limits.maxDistinctValues) {
+      group.distinctValues.add(distinct);
+    }
+    if (typeof getField(record, 'errorCode') === 'string') group.failedCount += 1;
+    group.firstEventTime = Math.min(group.firstEventTime, time);
+    group.lastEventTime = Math.max(group.lastEventTime, time);
+    this.addContext(group, 'accountIds', accountId);
+    this.addContext(group, 'identityTypes', optionalString(record, 'userIdentity.type'));
+    this.addContext(group, 'accessKeyIds', optionalString(record, 'userIdentity.accessKeyId'));
+    this.addContext(group, 'sourceIps', optionalString(record, 'sourceIPAddress'));
+    this.addContext(group, 'userAgents', userAgent);
+    this.addContext(
+      group,
+      'sessionIssuers',
+      optionalString(record, 'userIdentity.sessionContext.sessionIssuer.arn'),
+    );
+    this.addContext(group, 'sampleEventIds', eventId);
+    return COUNTED;
+  }
+
+  /** One contribution per group seen, in a stable order (window, then group value). */
+  contributions(): GroupContribution[] {
+    return [...this.groups.values()]
+      .sort((a, b) => a.windowStart - b.windowStart || compareNullable(a.arn, b.arn))
+      .map((group) => {
+        const ids = [...group.eventIds];
+        return {
+          ruleId: this.rule.id,
+          windowStart: group.windowStart,
+          arn: group.arn,
+          distinctValues: [...group.distinctValues].sort(),
+          eventCount: ids.length + group.eventsWithoutId,
+          eventIdHashes: [...new Set(ids.slice(0, this.limits.maxEventIds).map(hashEventId))].sort(),
+          failedCount: group.failedCount,
+          firstEventTime: group.firstEventTime,
+          lastEventTime: group.lastEventTime,
+          context: Object.fromEntries(CONTEXT_FIELDS.map((f) => [f, [...group.context[f]].sort()])) as Record<
+            ContextField,
+            string[]
+          >,
+        };
+      });
+  }
+
+  private groupFor(windowStart: number, arn: string | null): GroupAccumulator {
+    const key = `${windowStart}\u0000${arn === null ? '\u0001' : `=${arn}`}`;
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = {
+        windowStart,
+        arn,
+        distinctValues: new Set(),
+        eventIds: new Set(),
+        eventsWithoutId: 0,
+        failedCount: 0,
+        firstEventTime: Number.POSITIVE_INFINITY,
+        lastEventTime: Number.NEGATIVE_INFINITY,
+        context: Object.fromEntries(CONTEXT_FIELDS.map((f) => [f, new Set<string>()])) as Record<
+          ContextField,
+          Set<string>
+        >,
+      };
+      this.groups.set(key, group);
+    }
+    return group;
+  }
+
+  private addContext(group: GroupAccumulator, field: ContextField, value: string | undefined): void {
+    if (value === undefined || value === '') return;
+    const values = group.context[field];
+    if (values.size >= contextBound(field, this.limits)) return;
+    values.add(truncate(value, this.limits.maxValueLength));
+  }
+}
+
+/**
+ * A short, fixed-size stand-in for an eventID (72 bits of SHA-256, base64url): enough to de-duplicate the
+ * events of one group (collision odds ~1e-16 at 1,000 ids) at 12 bytes each in the window item.
+ */
+export function hashEventId(eventId: string): string {
+  return createHash('sha256').update(eventId).digest('base64url').slice(0, 12);
+}
+
+function truncate(value: string, max: number): string {
+  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
+}
+
+function optionalString(record: unknown, path: string): string | undefined {
+  const value = getField(record, path);
+  return typeof value === 'string' ? value : undefined;
+}
+
+function compareNullable(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
+}
+
+function describe(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}

@@ -1,0 +1,214 @@
+import type { RuleDefinition } from './rule';
+
+/** Context lists an analyst needs, kept per group (each bounded; see StateLimits). */
+export const CONTEXT_FIELDS = [
+  'accountIds',
+  'identityTypes',
+  'accessKeyIds',
+  'sourceIps',
+  'userAgents',
+  'sessionIssuers',
+  'sampleEventIds',
+] as const;
+export type ContextField = (typeof CONTEXT_FIELDS)[number];
+export type GroupContext = Readonly<Record<ContextField, readonly string[]>>;
+
+/** Bounds that keep one group's state small whatever the traffic (DynamoDB items must stay far below 400 KB). */
+export interface StateLimits {
+  /** Event-id hashes kept for cross-object de-duplication; past it, counts add up per object. */
+  readonly maxEventIds: number;
+  /** Values kept per context list (user agents, source IPs, ...). */
+  readonly maxContextValues: number;
+  /** Sample event ids kept. */
+  readonly maxSampleEventIds: number;
+  /** Longest context value kept; longer values are cut and marked with an ellipsis. */
+  readonly maxValueLength: number;
+  /** Distinct values of the rule's distinct field kept (the threshold can never exceed it). */
+  readonly maxDistinctValues: number;
+}
+
+export const DEFAULT_STATE_LIMITS: StateLimits = {
+  maxEventIds: 1000,
+  maxContextValues: 20,
+  maxSampleEventIds: 5,
+  maxValueLength: 256,
+  maxDistinctValues: 64,
+};
+
+/** Identifies one tumbling window of one group of one rule. */
+export interface GroupKey {
+  readonly ruleId: string;
+  /** Window start, epoch milliseconds, aligned to the rule's window length. */
+  readonly windowStart: number;
+  /** The group value (`userIdentity.arn`); null is the one group of events that have none. */
+  readonly arn: string | null;
+}
+
+/** What one log object adds to one group: the result of reading that object, before any merge. */
+export interface GroupContribution extends GroupKey {
+  /** Distinct values of the distinct field (regions), sorted. */
+  readonly distinctValues: readonly string[];
+  /** Events in this object, duplicate eventIDs counted once. */
+  readonly eventCount: number;
+  /** Hashes of at most `maxEventIds` of those events' eventIDs, for de-duplication across objects. */
+  readonly eventIdHashes: readonly string[];
+  /** Events that carried an errorCode (failed calls count toward the rule; this is context). */
+  readonly failedCount: number;
+  readonly firstEventTime: number;
+  readonly lastEventTime: number;
+  readonly context: GroupContext;
+}
+
+/** Merged state of one group: what the window store holds, in memory or in DynamoDB. */
+export interface WindowState extends GroupKey {
+  readonly contributors: readonly string[];
+  readonly distinctValues: readonly string[];
+  readonly eventIdHashes: readonly string[];
+  /** Events counted without an id hash (past the hash bound, or with no eventID). */
+  readonly overflowEventCount: number;
+  readonly failedCount: number;
+  readonly firstEventTime: number;
+  readonly lastEventTime: number;
+  readonly context: GroupContext;
+}
+
+/** Distinct events of a group: one per kept id hash, plus those counted past the bound. */
+export function eventCountOf(state: Pick<WindowState, 'eventIdHashes' | 'overflowEventCount'>): number {
+  return state.eventIdHashes.length + state.overflowEventCount;
+}
+
+/**
+ * Adds `contribution` from the object `contributorId` to `state`.
+ * Invariant (idempotency on replay): an object that already contributed changes nothing.
+ * A bounded list takes the whole contribution while it is below its bound, and nothing once it has reached
+ * it, so a list never holds more than bound + one contribution's worth. The DynamoDB store applies the same
+ * rule with conditions on `size()`, so both stores agree for any order of objects below the bounds.
+ */
+export function mergeContribution(
+  state: WindowState | undefined,
+  contribution: GroupContribution,
+  contributorId: string,
+  limits: StateLimits,
+): { state: WindowState; applied: boolean } {
+  const base = state ?? emptyState(contribution);
+  if (base.contributors.includes(contributorId)) return { state: base, applied: false };
+  const hashesOpen = base.eventIdHashes.length < limits.maxEventIds;
+  const keptHashes = hashesOpen ? contribution.eventIdHashes.length : 0;
+  const context = Object.fromEntries(
+    CONTEXT_FIELDS.map((field) => [
+      field,
+      unionBelow(base.context[field], contribution.context[field], contextBound(field, limits)),
+    ]),
+  ) as Record<ContextField, string[]>;
+  return {
+    applied: true,
+    state: {
+      ruleId: base.ruleId,
+      windowStart: base.windowStart,
+      arn: base.arn,
+      contributors: [...base.contributors, contributorId],
+      distinctValues: unionBelow(base.distinctValues, contribution.distinctValues, limits.maxDistinctValues),
+      eventIdHashes: hashesOpen ? union(base.eventIdHashes, contribution.eventIdHashes) : base.eventIdHashes,
+      overflowEventCount: base.overflowEventCount + contribution.eventCount - keptHashes,
+      failedCount: base.failedCount + contribution.failedCount,
+      firstEventTime: Math.min(base.firstEventTime, contribution.firstEventTime),
+      lastEventTime: Math.max(base.lastEventTime, contribution.lastEventTime),
+      context,
+    },
+  };
+}
+
+/** The bound of one context list. */
+export function contextBound(field: ContextField, limits: StateLimits): number {
+  return field === 'sampleEventIds' ? limits.maxSampleEventIds : limits.maxContextValues;
+}
+
+function emptyState(key: GroupKey): WindowState {
+  const context = Object.fromEntries(CONTEXT_FIELDS.map((f) => [f, []])) as unknown as GroupContext;
+  return {
+    ruleId: key.ruleId,
+    windowStart: key.windowStart,
+    arn: key.arn,
+    contributors: [],
+    distinctValues: [],
+    eventIdHashes: [],
+    overflowEventCount: 0,
+    failedCount: 0,
+    firstEventTime: Number.POSITIVE_INFINITY,
+    lastEventTime: Number.NEGATIVE_INFINITY,
+    context,
+  };
+}
+
+function unionBelow(current: readonly string[], added: readonly string[], bound: number): string[] {
+  return current.length < bound ? union(current, added) : [...current];
+}
+
+function union(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])].sort();
+}
+
+/** A group that crossed both thresholds: what `scan` prints and what an alert says. */
+export interface Finding {
+  readonly ruleId: string;
+  readonly ruleName: string;
+  readonly severity: RuleDefinition['severity'];
+  readonly arn: string | null;
+  /** ISO-8601 UTC with `Z`. */
+  readonly windowStart: string;
+  readonly windowSeconds: number;
+  readonly regionCount: number;
+  readonly eventCount: number;
+  readonly regions: readonly string[];
+  readonly failedCount: number;
+  readonly firstEventTime: string;
+  readonly lastEventTime: string;
+  readonly accountIds: readonly string[];
+  readonly identityTypes: readonly string[];
+  readonly accessKeyIds: readonly string[];
+  readonly sourceIps: readonly string[];
+  readonly userAgents: readonly string[];
+  readonly sessionIssuers: readonly string[];
+  readonly sampleEventIds: readonly string[];
+}
+
+/** True when the group crossed both of the rule's thresholds. */
+export function crossesThresholds(state: WindowState, rule: RuleDefinition): boolean {
+  return state.distinctValues.length >= rule.minDistinct && eventCountOf(state) >= rule.minEvents;
+}
+
+/** The finding for `state`, or undefined while it is below either threshold. */
+export function findingOf(state: WindowState, rule: RuleDefinition): Finding | undefined {
+  if (!crossesThresholds(state, rule)) return undefined;
+  const sorted = (values: readonly string[]) => [...values].sort();
+  return {
+    ruleId: rule.id,
+    ruleName: rule.name,
+    severity: rule.severity,
+    arn: state.arn,
+    windowStart: new Date(state.windowStart).toISOString(),
+    windowSeconds: rule.windowSeconds,
+    regionCount: state.distinctValues.length,
+    eventCount: eventCountOf(state),
+    regions: sorted(state.distinctValues),
+    failedCount: state.failedCount,
+    firstEventTime: new Date(state.firstEventTime).toISOString(),
+    lastEventTime: new Date(state.lastEventTime).toISOString(),
+    accountIds: sorted(state.context.accountIds),
+    identityTypes: sorted(state.context.identityTypes),
+    accessKeyIds: sorted(state.context.accessKeyIds),
+    sourceIps: sorted(state.context.sourceIps),
+    userAgents: sorted(state.context.userAgents),
+    sessionIssuers: sorted(state.context.sessionIssuers),
+    sampleEventIds: sorted(state.context.sampleEventIds),
+  };
+}
+
+/** Order of findings everywhere: newest window first, then ARN (null last), as the ES|QL rule sorts. */
+export function compareFindings(a: Finding, b: Finding): number {
+  if (a.windowStart !== b.windowStart) return a.windowStart < b.windowStart ? 1 : -1;
+  if (a.arn === b.arn) return a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0;
+  if (a.arn === null) return 1;
+  if (b.arn === null) return -1;
+  return a.arn < b.arn ? -1 : 1;
+}
