@@ -1,0 +1,288 @@
+import { describe, expect, it } from 'vitest';
+import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
+import { ObjectAggregator } from '../../lambda/domain/object-aggregator';
+import {
+  EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+  type RuleDefinition,
+  windowStartOf,
+} from '../../lambda/domain/rule';
+import {
+  DEFAULT_STATE_LIMITS,
+  type Finding,
+  findingOf,
+  mergeContribution,
+  type WindowState,
+} from '../../lambda/domain/window-state';
+import { cloudTrailEvent, DEFAULT_REGIONS, sweep } from '../fixtures/events';
+
+const RULE = EC2_MULTI_REGION_DESCRIBE_INSTANCES;
+
+/** Runs the rule over records split into objects, merging per group as the window store does. */
+function evaluate(objects: readonly (readonly unknown[])[], rule: RuleDefinition = RULE): Finding[] {
+  const states = new Map<string, WindowState>();
+  objects.forEach((records, index) => {
+    const aggregator = new ObjectAggregator(rule, compileAllowlist(EMPTY_ALLOWLIST), DEFAULT_STATE_LIMITS);
+    for (const record of records) aggregator.add(record);
+    for (const contribution of aggregator.contributions()) {
+      const id = `${contribution.windowStart}|${contribution.arn}`;
+      states.set(
+        id,
+        mergeContribution(states.get(id), contribution, `object-${index}`, DEFAULT_STATE_LIMITS).state,
+      );
+    }
+  });
+  return [...states.values()].flatMap((state) => findingOf(state, rule) ?? []);
+}
+
+describe('the Elastic rule, edge by edge', () => {
+  it.each([
+    { case: '10 regions in one window fire', events: sweep(10, '2026-11-28T10:00:05Z'), fires: true },
+    { case: '9 regions do not fire', events: sweep(9, '2026-11-28T10:00:05Z'), fires: false },
+    {
+      case: 'burst from :20 to :29 stays in one window',
+      events: sweep(10, '2026-11-28T10:00:20Z', {}, 1000),
+      fires: true,
+    },
+    {
+      case: 'burst straddling :29/:30 splits and does not fire',
+      events: sweep(10, '2026-11-28T10:00:25Z', {}, 1000),
+      fires: false,
+    },
+    {
+      case: 'failed calls (UnauthorizedOperation) count',
+      events: sweep(10, '2026-11-28T10:00:05Z', { errorCode: 'Client.UnauthorizedOperation' }),
+      fires: true,
+    },
+    {
+      case: 'other eventSource with the same eventName does not count',
+      events: sweep(10, '2026-11-28T10:00:05Z', { eventSource: 'ec2-instance-connect.amazonaws.com' }),
+      fires: false,
+    },
+    {
+      case: 'other EC2 Describe calls do not count',
+      events: sweep(10, '2026-11-28T10:00:05Z', { eventName: 'DescribeInstanceStatus' }),
+      fires: false,
+    },
+    {
+      case: 'decoy text in another event parameters does not count',
+      events: sweep(10, '2026-11-28T10:00:05Z', {
+        eventName: 'RunInstances',
+        requestParameters: { note: '"eventName":"DescribeInstances"', tag: 'DescribeInstances' },
+      }),
+      fires: false,
+    },
+    {
+      case: 'unknown region names count as distinct regions',
+      events: Array.from({ length: 10 }, (_, i) =>
+        cloudTrailEvent({ eventTime: '2026-11-28T10:00:05Z', awsRegion: `apiso-westcentral-${i}r` }),
+      ),
+      fires: true,
+    },
+    {
+      case: 'one region called ten times does not fire',
+      events: Array.from({ length: 10 }, () => cloudTrailEvent({ eventTime: '2026-11-28T10:00:05Z' })),
+      fires: false,
+    },
+  ])('$case', ({ events, fires }) => {
+    // Act
+    const findings = evaluate([events]);
+
+    // Assess
+    expect(findings.length).toBe(fires ? 1 : 0);
+  });
+
+  it('window boundaries are :00-:29 and :30-:59, epoch-aligned UTC', () => {
+    // Prepare
+    const at = (time: string) => new Date(windowStartOf(Date.parse(time), 30)).toISOString();
+
+    // Act / Assess
+    expect(at('2026-11-28T10:00:29.999Z')).toBe('2026-11-28T10:00:00.000Z');
+    expect(at('2026-11-28T10:00:30.000Z')).toBe('2026-11-28T10:00:30.000Z');
+    expect(at('2026-11-28T10:00:59Z')).toBe('2026-11-28T10:00:30.000Z');
+    expect(at('2026-11-28T12:00:10+02:00')).toBe('2026-11-28T10:00:00.000Z');
+  });
+
+  it('events without an ARN form one null-ARN group', () => {
+    // Prepare
+    const events = [
+      ...sweep(5, '2026-11-28T10:00:05Z', { arn: null, accountId: '111111111111' }),
+      ...sweep(10, '2026-11-28T10:00:05Z', { arn: null, accountId: '222222222222' }).slice(5),
+    ];
+
+    // Act
+    const findings = evaluate([events]);
+
+    // Assess
+    expect(findings).toHaveLength(1);
+    expect(findings[0]?.arn).toBeNull();
+    expect(findings[0]?.accountIds).toEqual(['111111111111', '222222222222']);
+  });
+
+  it('the same ARN text recorded in two accounts is one group, as ES|QL groups by the ARN alone', () => {
+    // Prepare
+    const arn = 'arn:aws:sts::333333333333:assumed-role/shared/session';
+    const events = [
+      ...sweep(5, '2026-11-28T10:00:05Z', { arn, accountId: '111111111111' }),
+      ...sweep(10, '2026-11-28T10:00:05Z', { arn, accountId: '222222222222' }).slice(5),
+    ];
+
+    // Act
+    const findings = evaluate([events]);
+
+    // Assess
+    expect(findings.map((f) => [f.arn, f.regionCount, f.accountIds])).toEqual([
+      [arn, 10, ['111111111111', '222222222222']],
+    ]);
+  });
+
+  it('duplicate eventIDs count once, inside an object and across objects', () => {
+    // Prepare: 10 distinct events, then two more objects repeating three of them (16 records in all)
+    const events = sweep(10, '2026-11-28T10:00:05Z').map((e, i) => ({ ...e, eventID: `id-${i}` }));
+    const rule = { ...RULE, minDistinct: 5, minEvents: 11 };
+    const again = events.slice(0, 3);
+
+    // Act
+    const findings = evaluate([events, again, again], { ...rule, minEvents: 10 });
+    const notEnough = evaluate([events, again], rule);
+
+    // Assess
+    expect(findings[0]?.eventCount).toBe(10);
+    expect(notEnough).toEqual([]);
+  });
+
+  it('count threshold is separate from the region threshold', () => {
+    // Prepare
+    const events = sweep(10, '2026-11-28T10:00:05Z');
+
+    // Act
+    const findings = evaluate([events], { ...RULE, minEvents: 11 });
+
+    // Assess
+    expect(findings).toEqual([]);
+  });
+
+  it('a burst spread over several objects fires once with every region', () => {
+    // Prepare
+    const events = sweep(DEFAULT_REGIONS.length, '2026-11-28T10:00:05Z');
+    const objects = events.map((event) => [event]);
+
+    // Act
+    const findings = evaluate(objects);
+
+    // Assess
+    expect(findings).toHaveLength(1);
+    expect(findings[0]?.regions).toEqual([...DEFAULT_REGIONS].sort());
+    expect(findings[0]?.eventCount).toBe(DEFAULT_REGIONS.length);
+  });
+
+  it('reports the context an analyst needs', () => {
+    // Prepare
+    const events = sweep(10, '2026-11-28T10:00:05Z', {}, 1000);
+    events[0] = { ...events[0], errorCode: 'Client.UnauthorizedOperation' };
+
+    // Act
+    const [finding] = evaluate([events]);
+
+    // Assess
+    expect(finding).toMatchObject({
+      windowStart: '2026-11-28T10:00:00.000Z',
+      firstEventTime: '2026-11-28T10:00:05.000Z',
+      lastEventTime: '2026-11-28T10:00:14.000Z',
+      failedCount: 1,
+      identityTypes: ['AssumedRole'],
+      accessKeyIds: ['ASIAEXAMPLEKEY000001'],
+      sourceIps: ['198.51.100.7'],
+      sessionIssuers: ['arn:aws:iam::111122223333:role/recon'],
+    });
+    expect(finding?.sampleEventIds).toHaveLength(DEFAULT_STATE_LIMITS.maxSampleEventIds);
+  });
+});
+
+describe('records the rule cannot use', () => {
+  it.each([
+    { case: 'unparseable eventTime', spec: { eventTime: 'yesterday' } },
+    { case: 'non-string awsRegion', spec: { eventTime: '2026-11-28T10:00:05Z', awsRegion: 7 } },
+    { case: 'date-only eventTime', spec: { eventTime: '2026-11-28' } },
+  ])('$case is invalid, not counted', ({ spec }) => {
+    // Prepare
+    const aggregator = new ObjectAggregator(RULE, compileAllowlist(EMPTY_ALLOWLIST), DEFAULT_STATE_LIMITS);
+
+    // Act
+    const outcome = aggregator.add(cloudTrailEvent(spec));
+
+    // Assess
+    expect(outcome.kind).toBe('invalid');
+    expect(aggregator.contributions()).toEqual([]);
+  });
+
+  it('a record with no awsRegion counts as an event but not as a region, like count_distinct on null', () => {
+    // Prepare
+    const aggregator = new ObjectAggregator(RULE, compileAllowlist(EMPTY_ALLOWLIST), DEFAULT_STATE_LIMITS);
+    const record = cloudTrailEvent({ eventTime: '2026-11-28T10:00:05Z' });
+    delete record.awsRegion;
+
+    // Act
+    aggregator.add(record);
+
+    // Assess
+    expect(aggregator.contributions()[0]).toMatchObject({ eventCount: 1, distinctValues: [] });
+  });
+});
+
+describe('bounded state', () => {
+  it('a group keeps at most the configured number of context values and event id hashes', () => {
+    // Prepare
+    const limits = { ...DEFAULT_STATE_LIMITS, maxEventIds: 50, maxContextValues: 3 };
+    const aggregator = new ObjectAggregator(RULE, compileAllowlist(EMPTY_ALLOWLIST), limits);
+    for (let i = 0; i < 500; i++) {
+      aggregator.add(
+        cloudTrailEvent({
+          eventTime: '2026-11-28T10:00:05Z',
+          userAgent: `tool/${i}`,
+          sourceIPAddress: `10.0.0.${i % 250}`,
+        }),
+      );
+    }
+
+    // Act
+    const [contribution] = aggregator.contributions();
+
+    // Assess
+    expect(contribution?.eventCount).toBe(500);
+    expect(contribution?.eventIdHashes).toHaveLength(50);
+    expect(contribution?.context.userAgents).toHaveLength(3);
+    expect(contribution?.context.sourceIps).toHaveLength(3);
+  });
+
+  it('past the hash bound, counts still add up per object', () => {
+    // Prepare
+    const limits = { ...DEFAULT_STATE_LIMITS, maxEventIds: 10 };
+    const contributionOf = (n: number) => {
+      const aggregator = new ObjectAggregator(RULE, compileAllowlist(EMPTY_ALLOWLIST), limits);
+      for (let i = 0; i < n; i++) aggregator.add(cloudTrailEvent({ eventTime: '2026-11-28T10:00:05Z' }));
+      const [contribution] = aggregator.contributions();
+      if (contribution === undefined) throw new Error('no contribution');
+      return contribution;
+    };
+
+    // Act
+    const first = mergeContribution(undefined, contributionOf(25), 'a', limits).state;
+    const second = mergeContribution(first, contributionOf(7), 'b', limits).state;
+
+    // Assess
+    expect(second.eventIdHashes.length + second.overflowEventCount).toBe(32);
+  });
+
+  it('a long user agent is cut and marked', () => {
+    // Prepare
+    const aggregator = new ObjectAggregator(RULE, compileAllowlist(EMPTY_ALLOWLIST), DEFAULT_STATE_LIMITS);
+
+    // Act
+    aggregator.add(cloudTrailEvent({ eventTime: '2026-11-28T10:00:05Z', userAgent: 'x'.repeat(5000) }));
+
+    // Assess
+    const [agent] = aggregator.contributions()[0]?.context.userAgents ?? [];
+    expect(agent).toHaveLength(DEFAULT_STATE_LIMITS.maxValueLength);
+    expect(agent?.endsWith('…')).toBe(true);
+  });
+});
