@@ -2,6 +2,7 @@ import type { Finding, GroupContribution, GroupKey, WindowState } from './domain
 
 /** One S3 object (or local file) to process. `versionId` is part of its identity when the bucket has one. */
 export interface ObjectRef {
+  /** Empty for a local file (`scan`): `key` is then the file's path. */
   readonly bucket: string;
   readonly key: string;
   readonly versionId?: string;

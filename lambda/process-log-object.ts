@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import type { PipelineSettings } from './config';
+import { compileAllowlist } from './domain/allowlist';
+import { type ReadStats, readCloudTrailRecords } from './domain/cloudtrail-reader';
+import { PoisonObjectError } from './domain/errors';
+import { ObjectAggregator } from './domain/object-aggregator';
+import { classifyKey, type SkipReason } from './domain/object-key';
+import { prefilterNeedles } from './domain/rule';
+import { crossesThresholds, findingOf, type GroupKey } from './domain/window-state';
+import type { AlertPublisher, LogObjectSource, ObjectRef, Origin, StoredWindow, WindowStore } from './ports';
+
+/** What the use case needs; entry points build it (handler, scan, local, backfill). */
+export interface PipelineDeps {
+  readonly objects: LogObjectSource;
+  readonly windows: WindowStore;
+  /** Absent: thresholds are evaluated by the caller at the end (`scan`, `backfill --no-alerts`). */
+  readonly alerts?: AlertPublisher;
+  readonly settings: PipelineSettings;
+  readonly clock: () => number;
+  readonly newClaimToken: () => string;
+}
+
+export interface ProcessOptions {
+  readonly origin: Origin;
+  /** `strict` for S3 keys, `lenient` for local files (see classifyKey). */
+  readonly keyMode: 'strict' | 'lenient';
+}
+
+export type AlertOutcome = 'published' | 'suppressed' | 'already-alerted' | 'leased' | 'claim-lost';
+
+export interface ProcessedObject {
+  readonly status: 'processed';
+  readonly read: ReadStats;
+  readonly matchingEvents: number;
+  readonly duplicateEvents: number;
+  readonly allowlistedEvents: number;
+  readonly invalidRecords: number;
+  /** Up to three reasons, for the log line. */
+  readonly invalidExamples: readonly string[];
+  readonly groups: number;
+  readonly itemsUpdated: number;
+  /** Groups this object had already contributed to (redelivery, retry or replay): nothing changed. */
+  readonly alreadyApplied: number;
+  readonly alerts: readonly {
+    readonly key: GroupKey;
+    readonly outcome: AlertOutcome;
+    readonly messageId?: string;
+  }[];
+  /** Newest eventTime among matching events (epoch ms), for the delivery-lag metric. */
+  readonly newestEventTime?: number;
+}
+
+export type ObjectOutcome =
+  | { readonly status: 'skipped'; readonly reason: SkipReason }
+  | { readonly status: 'poison'; readonly error: PoisonObjectError }
+  | ProcessedObject;
+
+/**
+ * Processes one CloudTrail log object: the one code path of the handler, `scan`, `local` and `backfill`.
+ * 1. Classify the key: digests, Insights files, folder markers and empty objects are skipped.
+ * 2. Stream the object through the reader; only prefilter hits are parsed; the exact rule and the allowlist
+ *    decide per record; matches aggregate per (window, ARN) in memory.
+ * 3. Write one contribution per group to the window store, exactly once per object (replays change nothing).
+ * 4. For every group at or over both thresholds that has not alerted, claim and publish the alert.
+ * A poison object (corrupt, wrong shape, over limits) writes nothing and is returned as such; any other
+ * error (throttling, network, 5xx) propagates so the platform retries the object.
+ */
+export async function processLogObject(
+  deps: PipelineDeps,
+  ref: ObjectRef,
+  options: ProcessOptions,
+): Promise<ObjectOutcome> {
+  const keyClass = classifyKey(ref.key, ref.size, options.keyMode);
+  if (keyClass.kind === 'skip') return { status: 'skipped', reason: keyClass.reason };
+
+  const { rule, allowlist, limits, reader } = deps.settings;
+  const aggregator = new ObjectAggregator(rule, compileAllowlist(allowlist), limits);
+  const counts = { matching: 0, duplicate: 0, allowlisted: 0, invalid: 0 };
+  const invalidExamples: string[] = [];
+  let newestEventTime: number | undefined;
+  let read: ReadStats;
+  try {
+    const body = await deps.objects.open(ref);
+    read = await readCloudTrailRecords(body, {
+      objectName: objectName(ref),
+      limits: reader,
+      needles: prefilterNeedles(rule),
+      onRecord: (record) => {
+        const outcome = aggregator.add(record);
+        if (outcome.kind === 'counted') counts.matching += 1;
+        else if (outcome.kind === 'duplicate') counts.duplicate += 1;
+        else if (outcome.kind === 'allowlisted') counts.allowlisted += 1;
+        else if (outcome.kind === 'invalid') {
+          counts.invalid += 1;
+          if (invalidExamples.length < 3) invalidExamples.push(outcome.reason);
+        }
+      },
+    });
+  } catch (error) {
+    if (error instanceof PoisonObjectError) return { status: 'poison', error };
+    throw error;
+  }
+
+  const contributorId = contributorIdOf(ref);
+  const now = deps.clock();
+  const alerts: ProcessedObject['alerts'][number][] = [];
+  let itemsUpdated = 0;
+  let alreadyApplied = 0;
+  const contributions = aggregator.contributions();
+  for (const contribution of contributions) {
+    newestEventTime = Math.max(newestEventTime ?? contribution.lastEventTime, contribution.lastEventTime);
+    const { state, applied } = await deps.windows.apply(contribution, contributorId, now);
+    if (applied) itemsUpdated += 1;
+    else alreadyApplied += 1;
+    if (deps.alerts !== undefined && crossesThresholds(state, rule)) {
+      const outcome = await dispatchAlert(deps, deps.alerts, state, options.origin);
+      if (outcome !== undefined) alerts.push({ key: state, ...outcome });
+    }
+  }
+  return {
+    status: 'processed',
+    read,
+    matchingEvents: counts.matching,
+    duplicateEvents: counts.duplicate,
+    allowlistedEvents: counts.allowlisted,
+    invalidRecords: counts.invalid,
+    invalidExamples,
+    groups: contributions.length,
+    itemsUpdated,
+    alreadyApplied,
+    alerts,
+    ...(newestEventTime === undefined ? {} : { newestEventTime }),
+  };
+}
+
+/**
+ * Publishes the alert of a window that crossed both thresholds, at most once per window:
+ * 1. Skip a window that already alerted or was suppressed (recorded on the item).
+ * 2. Skip while another invocation's claim lease holds; after the lease (a crash between claim and publish)
+ *    any invocation touching the window claims again, so the alert is not lost.
+ * 3. Win the conditional claim: exactly one concurrent invocation does.
+ * 4. Per-identity suppression, when configured: a denied window is marked suppressed and counted into the
+ *    identity's next alert.
+ * 5. Publish, then record the message id. A crash between 5 and its record is the one case that can
+ *    publish twice (after the lease): alerts are at-least-once there, exactly-once everywhere else.
+ */
+async function dispatchAlert(
+  deps: PipelineDeps,
+  publisher: AlertPublisher,
+  state: StoredWindow,
+  origin: Origin,
+): Promise<{ outcome: AlertOutcome; messageId?: string } | undefined> {
+  const finding = findingOf(state, deps.settings.rule);
+  if (finding === undefined) return undefined;
+  if (state.alert.messageId !== undefined || state.alert.suppressed === true)
+    return { outcome: 'already-alerted' };
+  const now = deps.clock();
+  if (state.alert.leaseUntil !== undefined && state.alert.leaseUntil > now) return { outcome: 'leased' };
+  const token = deps.newClaimToken();
+  if (!(await deps.windows.claimAlert(state, token, now, now + deps.settings.alertLeaseMs))) {
+    return { outcome: 'claim-lost' };
+  }
+  let suppressedWindows = 0;
+  if (deps.settings.suppressionMs > 0) {
+    const slot = await deps.windows.reserveAlertSlot(state, now, deps.settings.suppressionMs);
+    if (!slot.allowed) {
+      await deps.windows.recordSuppressed(state, token);
+      return { outcome: 'suppressed' };
+    }
+    suppressedWindows = slot.suppressedWindows;
+  }
+  const messageId = await publisher.publish({ finding, origin, suppressedWindows });
+  await deps.windows.recordAlert(state, token, messageId);
+  return { outcome: 'published', messageId };
+}
+
+/** `s3://bucket/key` (with `?versionId=` when versioned), or a local file's path: how errors and logs name an object. */
+export function objectName(ref: ObjectRef): string {
+  if (ref.bucket === '') return ref.key;
+  const base = `s3://${ref.bucket}/${ref.key}`;
+  return ref.versionId === undefined ? base : `${base}?versionId=${ref.versionId}`;
+}
+
+/**
+ * The object's identity in window items: 96 bits of SHA-256 over bucket, key and version id. Short, so a
+ * window item holds thousands of contributors within DynamoDB's 400 KB; the same object always maps to the
+ * same id, which is what makes redelivery and replay idempotent.
+ */
+export function contributorIdOf(ref: ObjectRef): string {
+  return createHash('sha256')
+    .update(`${ref.bucket}\u0000${ref.key}\u0000${ref.versionId ?? ''}`)
+    .digest('base64url')
+    .slice(0, 16);
+}

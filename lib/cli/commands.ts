@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { isPermanent } from '../../lambda/domain/errors';
+import { type CliIo, UsageError } from './io';
+import { SCAN_HELP, scanCommand } from './scan';
+
+/** The bundled, generated sample trail (see its README): the default input of `scan` and `local`. */
+export const SAMPLE_TRAIL = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'sample-trail');
+
+const HELP = `Usage: regionsweep <command> [options]
+
+Commands:
+  scan [paths...]    run the rule over local CloudTrail files and print findings
+                     (default: the bundled sample trail)
+
+Run 'regionsweep <command> --help' for a command's options.
+`;
+
+const COMMANDS: Record<
+  string,
+  { help: string; run: (argv: readonly string[], io: CliIo) => Promise<number> }
+> = {
+  scan: { help: SCAN_HELP, run: (argv, io) => scanCommand(argv, io, [SAMPLE_TRAIL]) },
+};
+
+/** Dispatches a command line; returns the exit code (2 for usage and configuration errors). */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.stderr.write(`regionsweep: unknown command "${name}"\n\n${HELP}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error)) {
+      io.stderr.write(`regionsweep ${name}: ${error.message}\n\n${command.help}`);
+      return 2;
+    }
+    if (isPermanent(error) || error instanceof Error) {
+      io.stderr.write(`regionsweep ${name}: ${(error as Error).message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
