@@ -1,0 +1,48 @@
+import { GetObjectCommand, type GetObjectCommandOutput, NoSuchKey } from '@aws-sdk/client-s3';
+import { PoisonObjectError } from '../domain/errors';
+import type { LogObjectSource, ObjectRef } from '../ports';
+
+/** The part of S3Client this adapter uses. */
+export interface S3GetObjectPort {
+  send(command: GetObjectCommand): Promise<GetObjectCommandOutput>;
+}
+
+/** The object named by a notification no longer exists (deleted or expired before it was read). */
+export class LogObjectGoneError extends PoisonObjectError {}
+
+/**
+ * Streams log objects from S3. With `expectedBucketOwner`, S3 refuses objects from a bucket owned by any
+ * other account (a renamed or re-created bucket cannot feed the detector).
+ */
+export class S3ObjectSource implements LogObjectSource {
+  constructor(
+    private readonly options: { readonly client: S3GetObjectPort; readonly expectedBucketOwner?: string },
+  ) {}
+
+  async open(ref: ObjectRef): Promise<AsyncIterable<Uint8Array>> {
+    try {
+      const output = await this.options.client.send(
+        new GetObjectCommand({
+          Bucket: ref.bucket,
+          Key: ref.key,
+          ...(ref.versionId === undefined ? {} : { VersionId: ref.versionId }),
+          ...(this.options.expectedBucketOwner === undefined
+            ? {}
+            : { ExpectedBucketOwner: this.options.expectedBucketOwner }),
+        }),
+      );
+      const body = output.Body as AsyncIterable<Uint8Array> | undefined;
+      if (body === undefined || typeof body[Symbol.asyncIterator] !== 'function') {
+        throw new Error(`s3://${ref.bucket}/${ref.key}: GetObject returned no stream`);
+      }
+      return body;
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') {
+        throw new LogObjectGoneError(`s3://${ref.bucket}/${ref.key}`, 'object no longer exists', {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,154 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { isPermanent } from './domain/errors';
+import { parseInvocation } from './domain/notifications';
+import { METRIC } from './metric-names';
+import type { ObjectRef, Origin } from './ports';
+import { type ObjectOutcome, objectName, type PipelineDeps, processLogObject } from './process-log-object';
+
+/** The handler's dependencies: the pipeline plus its logger and metrics. */
+export interface InvocationDeps extends PipelineDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** SQS partial batch response: only transiently failed messages are redelivered. */
+export interface BatchResponse {
+  readonly batchItemFailures: { readonly itemIdentifier: string }[];
+}
+
+/** One object could not be processed now; retrying may succeed. */
+export class TransientObjectFailure extends Error {
+  override readonly name = 'TransientObjectFailure';
+}
+
+/**
+ * Handles one invocation, whatever carried the notification.
+ * 1. Parse the event into work items; rejected records and S3 test events are logged and counted.
+ * 2. Process each object through processLogObject, one at a time (memory stays bounded by one object).
+ * 3. Poison objects and other permanent errors are logged with the reason and counted, never retried.
+ * 4. Transient errors: for SQS, the message is reported in batchItemFailures (the others are not
+ *    redelivered); otherwise the invocation throws after trying every object, so Lambda retries it and, when
+ *    retries run out, sends it to the failure destination. Replays are harmless: window writes are idempotent.
+ */
+export async function handleInvocation(
+  deps: InvocationDeps,
+  event: unknown,
+): Promise<BatchResponse | undefined> {
+  const { logger, metrics } = deps;
+  const parsed = parseInvocation(event);
+  for (const rejection of parsed.rejected) {
+    logger.warn('notification rejected', { reason: rejection.reason, sqsMessageId: rejection.sqsMessageId });
+  }
+  if (parsed.rejected.length > 0)
+    metrics.addMetric(METRIC.poisonObjects, MetricUnit.Count, parsed.rejected.length);
+  if (parsed.ignoredTestEvents + parsed.ignored > 0) {
+    logger.info('notifications ignored', {
+      testEvents: parsed.ignoredTestEvents,
+      notObjectCreated: parsed.ignored,
+    });
+  }
+
+  const failures: { itemIdentifier: string }[] = [];
+  const transient: unknown[] = [];
+  try {
+    for (const item of parsed.items) {
+      for (const ref of item.refs) {
+        const error = await processOne(deps, ref, item.origin);
+        if (error === undefined) continue;
+        transient.push(error);
+        if (item.sqsMessageId !== undefined) {
+          failures.push({ itemIdentifier: item.sqsMessageId });
+          break;
+        }
+      }
+    }
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+  if (parsed.kind === 'sqs') return { batchItemFailures: failures };
+  if (transient.length > 0) {
+    throw new TransientObjectFailure(`${transient.length} object(s) failed and will be retried`, {
+      cause: transient[0],
+    });
+  }
+  return undefined;
+}
+
+/** Processes one object; returns the error when it is transient (to retry), undefined otherwise. */
+async function processOne(deps: InvocationDeps, ref: ObjectRef, origin: Origin): Promise<unknown> {
+  const { logger, metrics } = deps;
+  logger.appendKeys({ bucket: ref.bucket, key: ref.key, versionId: ref.versionId, origin });
+  try {
+    const outcome = await processLogObject(deps, ref, { origin, keyMode: 'strict' });
+    record(deps, ref, outcome);
+    return undefined;
+  } catch (error) {
+    if (isPermanent(error)) {
+      metrics.addMetric(METRIC.poisonObjects, MetricUnit.Count, 1);
+      logger.error('object cannot be processed; not retried', {
+        object: objectName(ref),
+        error: error as Error,
+      });
+      return undefined;
+    }
+    logger.warn('object failed; will be retried', { object: objectName(ref), error: error as Error });
+    return error;
+  } finally {
+    logger.removeKeys(['bucket', 'key', 'versionId', 'origin']);
+  }
+}
+
+function record(deps: InvocationDeps, ref: ObjectRef, outcome: ObjectOutcome): void {
+  const { logger, metrics } = deps;
+  if (outcome.status === 'skipped') {
+    metrics.addMetric(METRIC.objectsSkipped, MetricUnit.Count, 1);
+    logger.debug('object skipped', { reason: outcome.reason });
+    return;
+  }
+  if (outcome.status === 'poison') {
+    metrics.addMetric(METRIC.poisonObjects, MetricUnit.Count, 1);
+    logger.error('poison object; not retried', {
+      object: objectName(ref),
+      errorName: outcome.error.name,
+      reason: outcome.error.message,
+    });
+    return;
+  }
+  metrics.addMetric(METRIC.objectsProcessed, MetricUnit.Count, 1);
+  metrics.addMetric(METRIC.eventsRead, MetricUnit.Count, outcome.read.records);
+  metrics.addMetric(METRIC.matchingEvents, MetricUnit.Count, outcome.matchingEvents);
+  metrics.addMetric(METRIC.itemsUpdated, MetricUnit.Count, outcome.itemsUpdated);
+  metrics.addMetric(METRIC.conditionalConflicts, MetricUnit.Count, outcome.alreadyApplied);
+  if (outcome.invalidRecords > 0) {
+    metrics.addMetric(METRIC.invalidRecords, MetricUnit.Count, outcome.invalidRecords);
+    logger.warn('records skipped: fields the rule needs are unusable', {
+      count: outcome.invalidRecords,
+      examples: outcome.invalidExamples,
+    });
+  }
+  const published = outcome.alerts.filter((a) => a.outcome === 'published');
+  const suppressed = outcome.alerts.filter((a) => a.outcome === 'suppressed');
+  if (published.length > 0) metrics.addMetric(METRIC.alertsPublished, MetricUnit.Count, published.length);
+  if (suppressed.length > 0) metrics.addMetric(METRIC.alertsSuppressed, MetricUnit.Count, suppressed.length);
+  if (outcome.newestEventTime !== undefined) {
+    const lag = Math.max(0, (deps.clock() - outcome.newestEventTime) / 1000);
+    metrics.addMetric(METRIC.deliveryLagSeconds, MetricUnit.Seconds, lag);
+  }
+  logger.info('object processed', {
+    records: outcome.read.records,
+    parsed: outcome.read.parsed,
+    matchingEvents: outcome.matchingEvents,
+    duplicateEvents: outcome.duplicateEvents,
+    allowlistedEvents: outcome.allowlistedEvents,
+    groups: outcome.groups,
+    itemsUpdated: outcome.itemsUpdated,
+    alreadyApplied: outcome.alreadyApplied,
+    alerts: outcome.alerts.map((a) => ({
+      windowStart: new Date(a.key.windowStart).toISOString(),
+      arn: a.key.arn,
+      outcome: a.outcome,
+      messageId: a.messageId,
+    })),
+  });
+}
