@@ -1,0 +1,39 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import S3rver from 's3rver';
+
+/** A running S3 stand-in (s3rver, in this process, files in a temporary directory). */
+export interface S3StandIn {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** The credentials s3rver accepts. */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+/**
+ * S3 client settings for s3rver: path-style addressing, and checksums only when required (otherwise the
+ * SDK streams uploads with aws-chunked framing, which s3rver stores verbatim).
+ */
+export const S3RVER_CLIENT_SETTINGS = {
+  forcePathStyle: true,
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+} as const;
+
+/** Starts s3rver on a free loopback port. */
+export async function startS3(): Promise<S3StandIn> {
+  const directory = await mkdtemp(join(tmpdir(), 'regionsweep-s3-'));
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
+  const address: AddressInfo = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    async stop() {
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
