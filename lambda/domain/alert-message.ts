@@ -1,0 +1,434 @@
+import type { AlertToPublish } from '../ports';
+import type { Finding } from './window-state';
+
+/**
+ * An AWS Chatbot (Amazon Q Developer in chat applications) custom notification. Chatbot delivers the SNS
+ * `default` body to Slack, Teams or Chime when it parses as this shape.
+ */
+export interface ChatbotCustomNotification {
+  readonly version: '1.0';
+  readonly source: 'custom';
+  readonly id?: string;
+  readonly content: {
+    readonly textType: 'client-markdown';
+    readonly title: string;
+    readonly description: string;
+    readonly nextSteps?: readonly string[];
+    readonly keywords?: readonly string[];
+  };
+  readonly metadata?: {
+    readonly threadId?: string;
+    readonly summary?: string;
+    readonly eventType?: string;
+    readonly relatedResources?: readonly string[];
+    readonly additionalContext?: Readonly<Record<string, string>>;
+  };
+}
+
+/** One SNS message attribute of type String. */
+export interface StringAttribute {
+  readonly DataType: 'String';
+  readonly StringValue: string;
+}
+
+/** Everything SNS Publish needs for one alert, already bounded and neutralised. */
+export interface RenderedAlert {
+  /** Single line, printable ASCII, shorter than 100 characters. */
+  readonly subject: string;
+  /** Plain-text body for email subscriptions. */
+  readonly email: string;
+  /** Body for Chatbot (and any protocol without its own entry). */
+  readonly slack: ChatbotCustomNotification;
+  /** The SNS `Message` for `MessageStructure: 'json'`: `{ default: JSON of slack, email }`. */
+  readonly message: string;
+  readonly attributes: Readonly<Record<string, StringAttribute>>;
+}
+
+/** Longest subject SNS accepts is below 100 characters. */
+export const MAX_SUBJECT_LENGTH = 99;
+
+/** Longest value of the `arn` message attribute (ARNs may reach 2048 characters; filters need far less). */
+export const MAX_ARN_ATTRIBUTE_LENGTH = 256;
+
+/**
+ * Caps on what one alert shows. Each list and each value is bounded, so the whole message stays far below the
+ * SNS limit of 262144 bytes whatever the log contained: worst case every kept code point costs 4 bytes after
+ * both JSON encodings, and the email holds at most about 30 000 code points of log values.
+ */
+const LIMITS = {
+  value: 200,
+  arn: 300,
+  region: 32,
+  regions: 64,
+  list: 20,
+  slackList: 5,
+  sqlArn: 512,
+} as const;
+
+const NO_ARN = '(no identity ARN)';
+const EVENT_TYPE = 'RegionSweepFinding';
+
+/**
+ * Control characters (C0, DEL, C1), line and paragraph separators, bidi controls, zero-width and other
+ * invisible format characters, Unicode tag characters, noncharacters and lone surrogates. None may reach a
+ * reader: each is shown as a visible `\uXXXX` escape instead.
+ */
+const INVISIBLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job.
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb\ufffe\uffff\u{e0000}-\u{e007f}\ud800-\udfff]/gu;
+
+/**
+ * Makes one attacker-controlled string (anything read from a log) safe to show in Slack/Teams markdown and in
+ * a plain-text email, and at most `maxLength` code points long.
+ *
+ * Invariants of the result: no control, bidi or invisible character (each is shown as a `\uXXXX` escape, so
+ * the value stays one line and reads in logical order); no `<` `>` `&` (no Slack mention, link or entity);
+ * no `*` `~` or backtick and no `_` outside a word (no markdown formatting; `my_role` stays as is); no
+ * `@here`/`@channel`/`@everyone`; no `scheme://`, no `](` and no dot between a name and a letter (no link
+ * or auto-linked domain: `https://evil.example` reads `hxxps[:]//evil[.]example`).
+ */
+export function neutralise(value: string, maxLength: number): string {
+  const safe = value
+    .replace(INVISIBLE, escapeCodePoint)
+    .replace(/</g, '\u2039')
+    .replace(/>/g, '\u203a')
+    .replace(/&/g, '\uff06')
+    .replace(/\*/g, '\u2217')
+    .replace(/~/g, '\u223c')
+    .replace(/`/g, '\u02cb')
+    .replace(/_/g, (match, offset: number, whole: string) =>
+      isWordChar(whole[offset - 1]) && isWordChar(whole[offset + 1]) ? match : '\uff3f',
+    )
+    .replace(/@(?=here|channel|everyone)/gi, '\uff20')
+    .replace(/\b(h)tt(ps?):\/\//gi, '$1xx$2[:]//')
+    .replace(/:\/\//g, '[:]//')
+    .replace(/(?<=[A-Za-z0-9-])\.(?=[A-Za-z])/g, '[.]')
+    .replace(/\]\(/g, '] (');
+  return truncate(safe, maxLength);
+}
+
+/** Renders one alert for SNS: subject, email body, Chatbot body, the JSON message and its attributes. */
+export function renderAlert(alert: AlertToPublish): RenderedAlert {
+  const subject = renderSubject(alert);
+  const email = renderEmail(alert);
+  const slack = renderChatbot(alert);
+  return {
+    subject,
+    email,
+    slack,
+    message: JSON.stringify({ default: JSON.stringify(slack), email }),
+    attributes: renderAttributes(alert),
+  };
+}
+
+function renderSubject({ finding, origin }: AlertToPublish): string {
+  const prefix = `${origin === 'backfill' ? '[backfill] ' : ''}[regionsweep] EC2 DescribeInstances sweep: `;
+  const regions = `${finding.regionCount} regions by `;
+  const when = ` (${utcSeconds(finding.windowStart)})`;
+  const label = finding.arn === null ? NO_ARN : asciiOnly(neutralise(identityLabel(finding.arn), 200));
+  const room = MAX_SUBJECT_LENGTH - prefix.length - regions.length - when.length;
+  const fitted = label.length <= room ? label : `${label.slice(0, Math.max(room - 3, 0))}...`;
+  return `${prefix}${regions}${fitted}${when}`.slice(0, MAX_SUBJECT_LENGTH);
+}
+
+/** The part of an ARN after the account (`assumed-role/Name/session` reads `role/Name/session`). */
+function identityLabel(arn: string): string {
+  const parts = arn.split(':');
+  const resource = parts.length >= 6 ? parts.slice(5).join(':') : arn;
+  return resource.replace(/^assumed-role\//, 'role/');
+}
+
+function renderEmail({ finding, origin, suppressedWindows }: AlertToPublish): string {
+  const arn = finding.arn === null ? NO_ARN : neutralise(finding.arn, LIMITS.arn);
+  const windowEnd = addSeconds(finding.windowStart, finding.windowSeconds);
+  const lines = [
+    `regionsweep alert: one identity called EC2 DescribeInstances in ${finding.regionCount} regions within ${finding.windowSeconds} seconds`,
+    '',
+    'WHAT HAPPENED',
+    wrap(
+      `The identity below made ${finding.eventCount} DescribeInstances calls spread over ${finding.regionCount} ` +
+        `AWS regions in the ${finding.windowSeconds}-second window starting ${utcSeconds(finding.windowStart)}. ` +
+        'Listing instances region after region in a burst is how an intruder holding stolen credentials maps ' +
+        'an estate; it is also what inventory, compliance and backup tools do on a schedule.' +
+        (origin === 'backfill'
+          ? ' This alert comes from a backfill replay of stored logs, not from live delivery.'
+          : ''),
+    ),
+    '',
+    'IDENTITY',
+    field('ARN', arn),
+    field('Account(s)', list(finding.accountIds, LIMITS.list)),
+    field('Identity type(s)', list(finding.identityTypes, LIMITS.list)),
+    field('Access key id(s)', list(finding.accessKeyIds, LIMITS.list)),
+    field('Session issuer(s)', list(finding.sessionIssuers, LIMITS.list)),
+    '',
+    'ACTIVITY',
+    field('Window', `${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} (UTC)`),
+    field('First event', utcSeconds(finding.firstEventTime)),
+    field('Last event', utcSeconds(finding.lastEventTime)),
+    field(`Regions (${finding.regionCount})`, regionList(finding.regions)),
+    field('Events', `${finding.eventCount} (an event id seen twice counts once)`),
+    field('Failed calls', `${finding.failedCount} of ${finding.eventCount}`),
+    indent(
+      'Failed calls count toward the rule: a denied DescribeInstances is still reconnaissance, and ' +
+        'credentials being probed for what they can reach produce exactly such errors.',
+    ),
+    field('Source IPs', list(finding.sourceIps, LIMITS.list)),
+    'User agents:',
+    ...bullets(finding.userAgents, LIMITS.list),
+    ...(suppressedWindows > 0
+      ? [
+          wrap(
+            `${suppressedWindows} earlier window(s) of this identity crossed the rule since its previous alert and were not sent separately.`,
+            ' '.repeat(20),
+            'Suppressed:'.padEnd(20),
+          ),
+        ]
+      : []),
+    '',
+    'TRIAGE',
+    ...triageSteps().map((step, index) => wrap(`${index + 1}. ${step}`, '   ')),
+    '',
+    'CLOUDTRAIL PIVOT',
+    wrap(
+      'Athena, on a table made with the standard CloudTrail DDL (adjust the table name); the range pads the window by five minutes each side:',
+    ),
+    ...athenaQuery(finding, windowEnd).map((line) => `    ${line}`),
+    ...consoleLines(finding),
+    '',
+    'RULE',
+    field('Rule', `${neutralise(finding.ruleName, LIMITS.value)} (${neutralise(finding.ruleId, 64)})`),
+    field('Severity', finding.severity),
+    field('Origin', origin),
+    field('Sample event ids', list(finding.sampleEventIds, LIMITS.list)),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** The investigation steps, written for this project from the logic of the rule's investigation guide. */
+function triageSteps(): string[] {
+  return [
+    'Confirm who this is: the ARN, the account and, for a role session, the session issuer (which role, assumed by whom).',
+    'Decide whether this identity is expected to sweep regions: inventory, CSPM, backup or cost tools do; people and most application roles do not. Ask the owning team if unsure.',
+    'Check where the calls came from: is the source IP one of your networks, a known CI runner or an AWS service, and is the user agent the AWS CLI or an SDK your tooling uses, or an unusual client?',
+    'Look around the window in CloudTrail: other Describe*, List* and Get* calls across services (wider enumeration), and sign-ins, AssumeRole, GetSessionToken or new access keys for this identity just before it (how the credentials were obtained).',
+    'If it is not explained, contain it: deactivate the access key of an IAM user, or revoke the active sessions of the role, then rotate the credentials and narrow the permissions that allowed the sweep.',
+  ];
+}
+
+/** Athena SQL for the events of this identity around the window; the ARN is a string literal, never code. */
+function athenaQuery(finding: Finding, windowEnd: string): string[] {
+  const from = utcSeconds(addSeconds(finding.windowStart, -300));
+  const to = utcSeconds(addSeconds(windowEnd, 300));
+  return [
+    'SELECT eventtime, awsregion, sourceipaddress, useragent, errorcode, eventsource, eventname',
+    'FROM cloudtrail_logs',
+    `WHERE ${arnPredicate(finding.arn)}`,
+    `  AND eventtime BETWEEN '${from}' AND '${to}'`,
+    'ORDER BY eventtime;',
+  ];
+}
+
+/**
+ * The SQL condition on `useridentity.arn`. An ARN made of the characters IAM allows in ARNs (every real ARN;
+ * a single quote is also let through, doubled) is compared exactly. Anything else (a forged log) becomes a LIKE
+ * pattern in which every other character is the one-character wildcard (as are the first slash of `://` and
+ * the dot of `www.`, so no link forms): the query still finds the records while the email shows nothing unsafe.
+ */
+export function arnPredicate(arn: string | null): string {
+  if (arn === null) return 'useridentity.arn IS NULL';
+  const codePoints = Array.from(arn);
+  const plain = /^[A-Za-z0-9:/+=,.@_'-]*$/.test(arn) && !/:\/\/|www\./i.test(arn);
+  if (plain && codePoints.length <= LIMITS.sqlArn) return `useridentity.arn = ${sqlString(arn)}`;
+  const kept = codePoints.slice(0, LIMITS.sqlArn);
+  const pattern = kept
+    .map((c) => (/^[A-Za-z0-9:/+=,.@ -]$/.test(c) ? c : c === '_' || c === '%' ? `\\${c}` : '_'))
+    .join('')
+    .replace(/:\/\//g, ':_/')
+    .replace(/www\./gi, 'www_');
+  const suffix = kept.length < codePoints.length ? '%' : '';
+  return `useridentity.arn LIKE ${sqlString(`${pattern}${suffix}`)} ESCAPE '\\'`;
+}
+
+/** A SQL string literal: single quotes are doubled, so the value can never end the literal. */
+function sqlString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** Console event-history links, only for values that match the format AWS gives them (never free text). */
+function consoleLines(finding: Finding): string[] {
+  const base = 'https://console.aws.amazon.com/cloudtrailv2/home#/events';
+  const accessKey = finding.accessKeyIds.find((id) => /^[A-Z0-9]{16,128}$/.test(id));
+  const userName = finding.arn === null ? undefined : finding.arn.split('/').at(-1);
+  const lookup =
+    accessKey !== undefined
+      ? `AccessKeyId=${encodeURIComponent(accessKey)}`
+      : userName !== undefined && /^[A-Za-z0-9+=,.@_-]{1,128}$/.test(userName)
+        ? `Username=${encodeURIComponent(userName)}`
+        : undefined;
+  if (lookup === undefined) return [];
+  return [
+    'CloudTrail console event history (one region at a time; switch region to follow the sweep):',
+    `    ${base}?${lookup}`,
+  ];
+}
+
+function renderChatbot({ finding, origin, suppressedWindows }: AlertToPublish): ChatbotCustomNotification {
+  const arn = finding.arn === null ? NO_ARN : neutralise(finding.arn, LIMITS.arn);
+  const windowEnd = addSeconds(finding.windowStart, finding.windowSeconds);
+  const description = [
+    `*Identity:* ${arn}`,
+    `*Account:* ${list(finding.accountIds, LIMITS.slackList)}`,
+    `*Regions (${finding.regionCount}):* ${regionList(finding.regions)}`,
+    `*Calls:* ${finding.eventCount}, of which failed: ${finding.failedCount} (denied calls are still reconnaissance)`,
+    `*Window:* ${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} UTC`,
+    `*Source IPs:* ${list(finding.sourceIps, LIMITS.slackList)}`,
+    `*User agents:* ${list(finding.userAgents, LIMITS.slackList, ' | ')}`,
+    ...(suppressedWindows > 0 ? [`*Suppressed since previous alert:* ${suppressedWindows} window(s)`] : []),
+    ...(origin === 'backfill' ? ['*Origin:* backfill replay of stored logs'] : []),
+  ].join('\n');
+  return {
+    version: '1.0',
+    source: 'custom',
+    content: {
+      textType: 'client-markdown',
+      title: `:rotating_light: ${origin === 'backfill' ? '[backfill] ' : ''}EC2 DescribeInstances sweep across ${finding.regionCount} regions`,
+      description,
+      nextSteps: [
+        'Confirm the identity and whether it is expected to sweep regions (inventory or security tooling).',
+        'Check the source IP and user agent against your known networks and tools.',
+        'Search CloudTrail around the window for other Describe/List/Get calls and for earlier credential activity (the email has the query).',
+        'If unexplained: deactivate the access key or revoke the role sessions, then rotate.',
+      ],
+      keywords: ['regionsweep', finding.severity, origin],
+    },
+    metadata: {
+      threadId: `regionsweep-${fnv1a(`${finding.ruleId}\u0000${finding.arn ?? ''}`)}`,
+      summary: `EC2 DescribeInstances sweep: ${finding.regionCount} regions, ${finding.eventCount} calls by ${arn}`,
+      eventType: EVENT_TYPE,
+      relatedResources: [arn],
+      additionalContext: {
+        ruleId: neutralise(finding.ruleId, 64),
+        windowStart: utcSeconds(finding.windowStart),
+        regionCount: String(finding.regionCount),
+        eventCount: String(finding.eventCount),
+        failedCount: String(finding.failedCount),
+        origin,
+      },
+    },
+  };
+}
+
+function renderAttributes({ finding, origin }: AlertToPublish): Record<string, StringAttribute> {
+  const account = finding.accountIds[0];
+  const attribute = (value: string): StringAttribute => ({ DataType: 'String', StringValue: value });
+  return {
+    severity: attribute(finding.severity),
+    rule_id: attribute(attributeValue(finding.ruleId, 64)),
+    account: attribute(account === undefined ? 'unknown' : attributeValue(account, 64)),
+    arn: attribute(finding.arn === null ? 'none' : attributeValue(finding.arn, MAX_ARN_ATTRIBUTE_LENGTH)),
+    origin: attribute(origin),
+    backfill: attribute(origin === 'backfill' ? 'true' : 'false'),
+  };
+}
+
+/**
+ * An attribute value for subscription filter policies: kept as close to the log value as possible (no
+ * markdown defanging), but without invisible characters and cut at a code-point boundary, so SNS accepts it.
+ */
+function attributeValue(value: string, maxLength: number): string {
+  const visible = value.replace(INVISIBLE, escapeCodePoint);
+  return visible.length === 0 ? 'empty' : truncate(visible, maxLength);
+}
+
+function list(values: readonly string[], max: number, separator = ', '): string {
+  if (values.length === 0) return '(none recorded)';
+  const shown = values.slice(0, max).map((v) => neutralise(v, LIMITS.value));
+  const more = values.length > max ? `${separator}... and ${values.length - max} more` : '';
+  return `${shown.join(separator)}${more}`;
+}
+
+function regionList(regions: readonly string[]): string {
+  if (regions.length === 0) return '(none recorded)';
+  const shown = [...regions]
+    .sort()
+    .slice(0, LIMITS.regions)
+    .map((r) => neutralise(r, LIMITS.region));
+  const more = regions.length > LIMITS.regions ? `, ... and ${regions.length - LIMITS.regions} more` : '';
+  return `${shown.join(', ')}${more}`;
+}
+
+function bullets(values: readonly string[], max: number): string[] {
+  if (values.length === 0) return ['  - (none recorded)'];
+  const shown = values.slice(0, max).map((v) => `  - ${neutralise(v, LIMITS.value)}`);
+  return values.length > max ? [...shown, `  - ... and ${values.length - max} more`] : shown;
+}
+
+function field(label: string, value: string): string {
+  return `${`${label}:`.padEnd(20)}${value}`;
+}
+
+function indent(text: string): string {
+  return wrap(text, ' '.repeat(20), ' '.repeat(20));
+}
+
+/** Wraps our own prose at 100 columns (log values are never wrapped: they are on their own field lines). */
+function wrap(text: string, continuation = '', first = ''): string {
+  const out: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const word of text.split(' ')) {
+    if (!empty && line.length + 1 + word.length > 100) {
+      out.push(line);
+      line = `${continuation}${word}`;
+    } else {
+      line = empty ? `${line}${word}` : `${line} ${word}`;
+    }
+    empty = false;
+  }
+  out.push(line);
+  return out.join('\n');
+}
+
+/** `2026-11-28T10:00:00Z` (CloudTrail's own format); a value that is not a time is shown neutralised. */
+function utcSeconds(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? neutralise(iso, 40) : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function addSeconds(iso: string, seconds: number): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? iso : new Date(ms + seconds * 1000).toISOString();
+}
+
+function asciiOnly(value: string): string {
+  return value.replace(/[^\x20-\x7e]/gu, '?');
+}
+
+function escapeCodePoint(char: string): string {
+  const code = char.codePointAt(0) ?? 0;
+  return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+function isWordChar(char: string | undefined): boolean {
+  return char !== undefined && /^[A-Za-z0-9]$/.test(char);
+}
+
+/** At most `maxLength` code points (never splits a surrogate pair); a cut value ends with an ellipsis. */
+function truncate(value: string, maxLength: number): string {
+  if (maxLength < 1) return '';
+  if (value.length <= maxLength) return value;
+  const codePoints = Array.from(value);
+  if (codePoints.length <= maxLength) return value;
+  return `${codePoints.slice(0, maxLength - 1).join('')}\u2026`;
+}
+
+/** 32-bit FNV-1a of the UTF-16 code units, as 8 hex digits: a stable, short thread id per identity. */
+function fnv1a(value: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < value.length; i += 1) {
+    hash ^= value.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}
