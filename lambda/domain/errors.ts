@@ -61,3 +61,19 @@ export class UnrecognisedNotificationError extends RegionSweepError {
 export function isPermanent(error: unknown): boolean {
   return error instanceof RegionSweepError && error.permanent;
 }
+
+/**
+ * A window item holds as many contributors as it safely can (the guard keeps it far below DynamoDB's 400 KB
+ * item limit). Permanent: the same object would hit the same full item again.
+ */
+export class WindowItemFullError extends RegionSweepError {
+  readonly permanent = true;
+}
+
+/**
+ * A window write kept losing its condition to concurrent writers for a bounded number of attempts.
+ * Transient: a retry of the object meets a quieter item.
+ */
+export class WindowContentionError extends RegionSweepError {
+  readonly permanent = false;
+}

@@ -1,0 +1,556 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { WindowContentionError, WindowItemFullError } from '../domain/errors';
+import {
+  CONTEXT_FIELDS,
+  type ContextField,
+  contextBound,
+  type GroupContribution,
+  type GroupKey,
+  type StateLimits,
+} from '../domain/window-state';
+import type { AlertStatus, StoredWindow, WindowStore } from '../ports';
+import { WINDOW_TABLE_SCHEMA } from './window-table-schema';
+
+/** Narrow client port: the store sends UpdateItem and GetItem only. */
+export type WindowTableClient = Pick<DynamoDBClient, 'send'>;
+
+export interface DynamoDbWindowStoreOptions {
+  readonly client: WindowTableClient;
+  readonly tableName: string;
+  readonly limits: StateLimits;
+  /** How long an item outlives its window (and its last write), via the table's TTL attribute. */
+  readonly retentionSeconds: number;
+  /** Contributors one window item may hold before `apply` throws WindowItemFullError (tests lower it). */
+  readonly maxContributors?: number;
+}
+
+/**
+ * Contributors per window item. An ARN's events come from its own account's log files (regions x ~2 objects
+ * per 30 s window), so real items hold tens; at 10,000 ids of ~20 bytes the item is still far below 400 KB.
+ */
+export const MAX_CONTRIBUTORS = 10_000;
+
+/**
+ * A retry is planned from the item as it was when its condition failed, so the next failure needs yet
+ * another successful write by someone else: one apply fails at most once per concurrent writer.
+ */
+const MAX_ATTEMPTS = 25;
+
+type Item = Record<string, AttributeValue>;
+
+const A = {
+  pk: WINDOW_TABLE_SCHEMA.partitionKey.name,
+  sk: WINDOW_TABLE_SCHEMA.sortKey.name,
+  expiresAt: WINDOW_TABLE_SCHEMA.timeToLiveAttribute,
+  contributors: 'contributors',
+  distinctValues: 'distinctValues',
+  eventIdHashes: 'eventIdHashes',
+  overflowEventCount: 'overflowEventCount',
+  failedCount: 'failedCount',
+  firstEventTime: 'firstEventTime',
+  lastEventTime: 'lastEventTime',
+  claimToken: 'claimToken',
+  leaseUntil: 'leaseUntil',
+  messageId: 'messageId',
+  alertedAt: 'alertedAt',
+  suppressed: 'suppressed',
+  lastAlertAt: 'lastAlertAt',
+  lastWindow: 'lastWindow',
+  carried: 'carried',
+  suppressedWindows: 'suppressedWindows',
+} as const;
+
+/** The key of a group's window item: `W#<ruleId>#<windowStart ISO>` / `A#<arn>` (`N#` for the null ARN). */
+export function windowItemKey(key: GroupKey): Item {
+  return { [A.pk]: { S: windowPartitionKey(key) }, [A.sk]: { S: groupSortKey(key) } };
+}
+
+/** The key of a (rule, ARN)'s suppression item: `S#<ruleId>` / `A#<arn>` (`N#` for the null ARN). */
+export function suppressionItemKey(key: GroupKey): Item {
+  return { [A.pk]: { S: `S#${key.ruleId}` }, [A.sk]: { S: groupSortKey(key) } };
+}
+
+function windowPartitionKey(key: GroupKey): string {
+  return `W#${key.ruleId}#${new Date(key.windowStart).toISOString()}`;
+}
+
+function groupSortKey(key: GroupKey): string {
+  return key.arn === null ? 'N#' : `A#${key.arn}`;
+}
+
+/** A bounded String Set on the window item and what one contribution adds to it. */
+interface BoundedSet {
+  readonly attribute: string;
+  readonly values: readonly string[];
+  readonly bound: number;
+}
+
+/**
+ * How one UpdateItem merges a contribution. `openSets` take their values (each was below its bound when last
+ * seen; the condition re-checks it). For the event-time span: `optimistic` keeps a stored value and requires
+ * that it already covers ours, `keep` keeps the stored value (seen to cover ours; the span only widens, so no
+ * condition is needed), `extend` overwrites it on condition that it still does not cover ours.
+ */
+interface ApplyPlan {
+  readonly openSets: readonly BoundedSet[];
+  readonly first: SpanMode;
+  readonly last: SpanMode;
+}
+type SpanMode = 'optimistic' | 'keep' | 'extend';
+
+/**
+ * The window store on DynamoDB: one item per (rule, window, ARN), merged by conditional UpdateItem with the
+ * exact semantics of `mergeContribution`, safe under concurrent writers and replays without transactions.
+ */
+export class DynamoDbWindowStore implements WindowStore {
+  private readonly client: WindowTableClient;
+  private readonly tableName: string;
+  private readonly limits: StateLimits;
+  private readonly retentionSeconds: number;
+  private readonly maxContributors: number;
+
+  constructor(options: DynamoDbWindowStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.limits = options.limits;
+    this.retentionSeconds = options.retentionSeconds;
+    this.maxContributors = options.maxContributors ?? MAX_CONTRIBUTORS;
+  }
+
+  /**
+   * Steps:
+   * 1. Write optimistically: add to every bounded set, keep the stored event-time span, all under conditions
+   *    (contributor new, item has room, each set below bound, stored span covers ours). One write in the
+   *    common case.
+   * 2. On a failed condition, read the item as it was (ALL_OLD, or a consistent GetItem where the stand-in
+   *    returns no item). Contributor present: nothing to do (replay). Item full: WindowItemFullError.
+   * 3. Otherwise plan the exact write from what was seen (full sets skipped, span extended where ours is
+   *    wider) and retry. Every input of the plan only moves one way (sets fill, the span widens), so a plan
+   *    stays right while its conditions hold, and a failed condition means another writer made progress.
+   * Known cost: the write is repeated once when a contribution widens the span or meets a full set. A
+   * write-then-fix-up of first/last would cost the same, but a crash between its two writes would leave the
+   * span wrong for good (the contributor is already recorded, so the replay changes nothing); here every
+   * write is the whole, exact merge.
+   */
+  async apply(
+    contribution: GroupContribution,
+    contributorId: string,
+    now: number,
+  ): Promise<{ state: StoredWindow; applied: boolean }> {
+    const sets = boundedSets(contribution, this.limits);
+    let plan: ApplyPlan = { openSets: sets, first: 'optimistic', last: 'optimistic' };
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      try {
+        const output = await this.client.send(
+          new UpdateItemCommand(this.mergeInput(contribution, contributorId, now, plan)),
+        );
+        return { applied: true, state: toStoredWindow(contribution, output.Attributes ?? {}) };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        const found = itemOf(error) ?? (await this.read(windowItemKey(contribution)));
+        if (found !== undefined) {
+          const contributors = stringsOf(found, A.contributors);
+          if (contributors.includes(contributorId)) {
+            return { applied: false, state: toStoredWindow(contribution, found) };
+          }
+          if (contributors.length >= this.maxContributors) {
+            throw new WindowItemFullError(
+              `window item ${describeKey(contribution)} holds ${contributors.length} contributors`,
+              { cause: error },
+            );
+          }
+        }
+        plan = planFrom(sets, contribution, found);
+      }
+    }
+    throw new WindowContentionError(
+      `window item ${describeKey(contribution)}: condition lost ${MAX_ATTEMPTS} times to concurrent writers`,
+    );
+  }
+
+  /** Wins only on an existing item with no message id, not suppressed, and no lease running at `now`. */
+  async claimAlert(key: GroupKey, claimToken: string, now: number, leaseUntil: number): Promise<boolean> {
+    const conditions = {
+      itemExists: `attribute_exists(#pk)`,
+      notAlerted: `attribute_not_exists(#messageId)`,
+      notSuppressed: `attribute_not_exists(#suppressed)`,
+      noLiveLease: `(attribute_not_exists(#leaseUntil) OR #leaseUntil <= :now)`,
+    };
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: windowItemKey(key),
+      UpdateExpression: 'SET #claimToken = :token, #leaseUntil = :leaseUntil',
+      ConditionExpression: joinConditions(conditions),
+      ExpressionAttributeNames: {
+        '#pk': A.pk,
+        '#messageId': A.messageId,
+        '#suppressed': A.suppressed,
+        '#leaseUntil': A.leaseUntil,
+        '#claimToken': A.claimToken,
+      },
+      ExpressionAttributeValues: {
+        ':now': num(now),
+        ':leaseUntil': num(leaseUntil),
+        ':token': { S: claimToken },
+      },
+    });
+  }
+
+  /**
+   * Records the message id whatever the claim token now is: SNS has accepted the alert, and recording that
+   * fact is what stops any further claim. Refusing it because another invocation took over an expired lease
+   * would only leave the window open to one more duplicate alert. An item gone (TTL) is left gone.
+   */
+  async recordAlert(key: GroupKey, _claimToken: string, messageId: string): Promise<void> {
+    await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: windowItemKey(key),
+      UpdateExpression: 'SET #messageId = :messageId, #alertedAt = :alertedAt',
+      ConditionExpression: joinConditions({ itemExists: 'attribute_exists(#pk)' }),
+      ExpressionAttributeNames: { '#pk': A.pk, '#messageId': A.messageId, '#alertedAt': A.alertedAt },
+      // Informational wall-clock time of the write; no decision reads it.
+      ExpressionAttributeValues: { ':messageId': { S: messageId }, ':alertedAt': num(Date.now()) },
+    });
+  }
+
+  /** Marks the window suppressed only while `claimToken` still holds the claim; a stale holder changes nothing. */
+  async recordSuppressed(key: GroupKey, claimToken: string): Promise<void> {
+    await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: windowItemKey(key),
+      UpdateExpression: 'SET #suppressed = :true',
+      ConditionExpression: joinConditions({ claimHeld: '#claimToken = :token' }),
+      ExpressionAttributeNames: { '#suppressed': A.suppressed, '#claimToken': A.claimToken },
+      ExpressionAttributeValues: { ':true': { BOOL: true }, ':token': { S: claimToken } },
+    });
+  }
+
+  /**
+   * Steps:
+   * 1. Read the suppression item (consistent).
+   * 2. It names this window: allowed again, with the count recorded when the slot was taken (retry).
+   * 3. Absent, or its alert is at least `periodMs` old: take the slot, carrying the size of the suppressed set
+   *    and removing it, on condition that the item is still exactly as read (same holder, same alert time,
+   *    same set size). The set only grows between takes and every take changes the holder, so an unchanged
+   *    holder and size mean the set removed is the set counted: no denied window is lost or counted twice.
+   * 4. Otherwise add this window to the suppressed set on condition that the slot is still held, by another
+   *    window, within the period (adding to a set is idempotent on retry).
+   * A failed condition means a concurrent change: read again (bounded).
+   */
+  async reserveAlertSlot(
+    key: GroupKey,
+    now: number,
+    periodMs: number,
+  ): Promise<{ readonly allowed: true; readonly suppressedWindows: number } | { readonly allowed: false }> {
+    const itemKey = suppressionItemKey(key);
+    const thisWindow = windowPartitionKey(key);
+    // The item outlives the period it enforces; each write extends it.
+    const expiresAt = num(epochSeconds(now + periodMs) + this.retentionSeconds);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      const slot = await this.read(itemKey);
+      const holder = slot?.[A.lastWindow]?.S;
+      const lastAlertAt = slot?.[A.lastAlertAt]?.N;
+      if (slot === undefined || holder === undefined || lastAlertAt === undefined) {
+        if (await this.takeSlot(itemKey, thisWindow, now, expiresAt, undefined)) {
+          return { allowed: true, suppressedWindows: 0 };
+        }
+        continue;
+      }
+      if (holder === thisWindow) return { allowed: true, suppressedWindows: numberOf(slot, A.carried, 0) };
+      if (Number(lastAlertAt) <= now - periodMs) {
+        const suppressed = stringsOf(slot, A.suppressedWindows).length;
+        if (await this.takeSlot(itemKey, thisWindow, now, expiresAt, { holder, lastAlertAt, suppressed })) {
+          return { allowed: true, suppressedWindows: suppressed };
+        }
+        continue;
+      }
+      const denied = await this.conditionalUpdate({
+        TableName: this.tableName,
+        Key: itemKey,
+        UpdateExpression: 'ADD #suppressedWindows :thisWindowSet SET #expiresAt = :expiresAt',
+        ConditionExpression: joinConditions({
+          heldByAnother: '#lastWindow <> :thisWindow',
+          withinPeriod: '#lastAlertAt > :cutoff',
+        }),
+        ExpressionAttributeNames: {
+          '#suppressedWindows': A.suppressedWindows,
+          '#expiresAt': A.expiresAt,
+          '#lastWindow': A.lastWindow,
+          '#lastAlertAt': A.lastAlertAt,
+        },
+        ExpressionAttributeValues: {
+          ':expiresAt': expiresAt,
+          ':thisWindowSet': { SS: [thisWindow] },
+          ':thisWindow': { S: thisWindow },
+          ':cutoff': num(now - periodMs),
+        },
+      });
+      if (denied) return { allowed: false };
+    }
+    throw new WindowContentionError(
+      `suppression item ${describeKey(key)}: condition lost ${MAX_ATTEMPTS} times to concurrent writers`,
+    );
+  }
+
+  /**
+   * Takes the slot for `thisWindow`, carrying the suppressed count seen, on condition that the item is still
+   * as seen (`seen` undefined: still absent). True when taken.
+   */
+  private takeSlot(
+    itemKey: Item,
+    thisWindow: string,
+    now: number,
+    expiresAt: AttributeValue,
+    seen: { holder: string; lastAlertAt: string; suppressed: number } | undefined,
+  ): Promise<boolean> {
+    const names: Record<string, string> = {
+      '#lastAlertAt': A.lastAlertAt,
+      '#lastWindow': A.lastWindow,
+      '#carried': A.carried,
+      '#suppressedWindows': A.suppressedWindows,
+      '#expiresAt': A.expiresAt,
+    };
+    const values: Item = {
+      ':now': num(now),
+      ':thisWindow': { S: thisWindow },
+      ':carried': num(seen?.suppressed ?? 0),
+      ':expiresAt': expiresAt,
+    };
+    let conditions: Record<string, string>;
+    if (seen === undefined) {
+      names['#pk'] = A.pk;
+      conditions = { itemAbsent: 'attribute_not_exists(#pk)' };
+    } else {
+      values[':seenHolder'] = { S: seen.holder };
+      values[':seenAt'] = { N: seen.lastAlertAt };
+      conditions = {
+        sameHolder: '#lastWindow = :seenHolder',
+        sameAlertTime: '#lastAlertAt = :seenAt',
+        sameSuppressed: 'attribute_not_exists(#suppressedWindows)',
+      };
+      if (seen.suppressed > 0) {
+        values[':seenSize'] = num(seen.suppressed);
+        conditions.sameSuppressed = 'size(#suppressedWindows) = :seenSize';
+      }
+    }
+    return this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: itemKey,
+      UpdateExpression:
+        'SET #lastAlertAt = :now, #lastWindow = :thisWindow, #carried = :carried, #expiresAt = :expiresAt ' +
+        'REMOVE #suppressedWindows',
+      ConditionExpression: joinConditions(conditions),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  /** Sends a conditional UpdateItem: true when written, false when its condition failed; all else throws. */
+  private async conditionalUpdate(input: UpdateItemCommandInput): Promise<boolean> {
+    try {
+      await this.client.send(new UpdateItemCommand(input));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  private async read(key: Item): Promise<Item | undefined> {
+    const output = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    return output.Item;
+  }
+
+  private mergeInput(
+    contribution: GroupContribution,
+    contributorId: string,
+    now: number,
+    plan: ApplyPlan,
+  ): UpdateItemCommandInput {
+    const names: Record<string, string> = {
+      '#contributors': A.contributors,
+      '#failedCount': A.failedCount,
+      '#overflowEventCount': A.overflowEventCount,
+      '#firstEventTime': A.firstEventTime,
+      '#lastEventTime': A.lastEventTime,
+      '#expiresAt': A.expiresAt,
+    };
+    const hashesKept = plan.openSets.some((set) => set.attribute === A.eventIdHashes)
+      ? contribution.eventIdHashes.length
+      : 0;
+    const values: Item = {
+      ':contributorSet': { SS: [contributorId] },
+      ':contributor': { S: contributorId },
+      ':maxContributors': num(this.maxContributors),
+      ':failedCount': num(contribution.failedCount),
+      // mergeContribution: events past the hash bound (or without a kept hash) are counted here.
+      ':overflow': num(contribution.eventCount - hashesKept),
+      ':first': num(contribution.firstEventTime),
+      ':last': num(contribution.lastEventTime),
+      // TTL: the contribution's last event stands in for the window end (it lies within one window of it).
+      ':expiresAt': num(epochSeconds(Math.max(contribution.lastEventTime, now)) + this.retentionSeconds),
+    };
+    const conditions: Record<string, string> = {
+      contributorIsNew: 'NOT contains(#contributors, :contributor)',
+      itemHasRoom: '(attribute_not_exists(#contributors) OR size(#contributors) < :maxContributors)',
+    };
+    const adds = [
+      '#contributors :contributorSet',
+      '#failedCount :failedCount',
+      '#overflowEventCount :overflow',
+    ];
+    plan.openSets.forEach((set, index) => {
+      names[`#set${index}`] = set.attribute;
+      values[`:set${index}`] = { SS: set.values.slice() };
+      values[`:bound${index}`] = num(set.bound);
+      adds.push(`#set${index} :set${index}`);
+      conditions[`${set.attribute}BelowBound`] =
+        `(attribute_not_exists(#set${index}) OR size(#set${index}) < :bound${index})`;
+    });
+    const first = spanUpdate('#firstEventTime', ':first', plan.first, '<=', '>');
+    const last = spanUpdate('#lastEventTime', ':last', plan.last, '>=', '<');
+    if (first.condition !== undefined) conditions.firstEventTimeCovered = first.condition;
+    if (last.condition !== undefined) conditions.lastEventTimeCovered = last.condition;
+    return {
+      TableName: this.tableName,
+      Key: windowItemKey(contribution),
+      UpdateExpression: `ADD ${adds.join(', ')} SET ${first.set}, ${last.set}, #expiresAt = :expiresAt`,
+      ConditionExpression: joinConditions(conditions),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    };
+  }
+}
+
+/**
+ * The SET clause and condition for one end of the event-time span. `covers` is the comparison under which
+ * the stored value already covers ours (`<=` for the first event, `>=` for the last); `widens` its negation.
+ */
+function spanUpdate(
+  name: string,
+  value: string,
+  mode: SpanMode,
+  covers: '<=' | '>=',
+  widens: '>' | '<',
+): { set: string; condition?: string } {
+  switch (mode) {
+    case 'optimistic':
+      return {
+        set: `${name} = if_not_exists(${name}, ${value})`,
+        condition: `(attribute_not_exists(${name}) OR ${name} ${covers} ${value})`,
+      };
+    case 'keep':
+      return { set: `${name} = if_not_exists(${name}, ${value})` };
+    case 'extend':
+      return { set: `${name} = ${value}`, condition: `${name} ${widens} ${value}` };
+  }
+}
+
+/** The bounded sets a contribution adds to; empty lists are left out (DynamoDB rejects empty sets). */
+function boundedSets(contribution: GroupContribution, limits: StateLimits): BoundedSet[] {
+  const all: BoundedSet[] = [
+    { attribute: A.distinctValues, values: contribution.distinctValues, bound: limits.maxDistinctValues },
+    { attribute: A.eventIdHashes, values: contribution.eventIdHashes, bound: limits.maxEventIds },
+    ...CONTEXT_FIELDS.map((field) => ({
+      attribute: field,
+      values: contribution.context[field],
+      bound: contextBound(field, limits),
+    })),
+  ];
+  // String Sets reject duplicate members in one request.
+  return all
+    .filter((set) => set.values.length > 0)
+    .map((set) => ({ ...set, values: [...new Set(set.values)] }));
+}
+
+/** The exact plan for the item as seen (`undefined`: no item, so the optimistic plan is exact too). */
+function planFrom(
+  sets: readonly BoundedSet[],
+  contribution: GroupContribution,
+  seen: Item | undefined,
+): ApplyPlan {
+  if (seen === undefined) return { openSets: sets, first: 'optimistic', last: 'optimistic' };
+  const first = seen[A.firstEventTime]?.N;
+  const last = seen[A.lastEventTime]?.N;
+  return {
+    openSets: sets.filter((set) => stringsOf(seen, set.attribute).length < set.bound),
+    first:
+      first === undefined ? 'optimistic' : Number(first) > contribution.firstEventTime ? 'extend' : 'keep',
+    last: last === undefined ? 'optimistic' : Number(last) < contribution.lastEventTime ? 'extend' : 'keep',
+  };
+}
+
+function toStoredWindow(key: GroupKey, item: Item): StoredWindow {
+  const context = Object.fromEntries(
+    CONTEXT_FIELDS.map((field) => [field, stringsOf(item, field)]),
+  ) as Record<ContextField, string[]>;
+  const alert: { -readonly [K in keyof AlertStatus]: AlertStatus[K] } = {};
+  const messageId = item[A.messageId]?.S;
+  const leaseUntil = item[A.leaseUntil]?.N;
+  if (messageId !== undefined) alert.messageId = messageId;
+  if (leaseUntil !== undefined) alert.leaseUntil = Number(leaseUntil);
+  if (item[A.suppressed]?.BOOL === true) alert.suppressed = true;
+  return {
+    ruleId: key.ruleId,
+    windowStart: key.windowStart,
+    arn: key.arn,
+    contributors: stringsOf(item, A.contributors),
+    distinctValues: stringsOf(item, A.distinctValues),
+    eventIdHashes: stringsOf(item, A.eventIdHashes),
+    overflowEventCount: numberOf(item, A.overflowEventCount, 0),
+    failedCount: numberOf(item, A.failedCount, 0),
+    firstEventTime: numberOf(item, A.firstEventTime, Number.POSITIVE_INFINITY),
+    lastEventTime: numberOf(item, A.lastEventTime, Number.NEGATIVE_INFINITY),
+    context,
+    alert,
+  };
+}
+
+/** A String Set as a sorted array (an absent attribute is the empty set: DynamoDB stores no empty sets). */
+function stringsOf(item: Item, attribute: string): string[] {
+  return [...(item[attribute]?.SS ?? [])].sort();
+}
+
+function numberOf(item: Item, attribute: string, absent: number): number {
+  const value = item[attribute]?.N;
+  return value === undefined ? absent : Number(value);
+}
+
+function num(value: number): AttributeValue {
+  return { N: String(value) };
+}
+
+function epochSeconds(epochMs: number): number {
+  return Math.ceil(epochMs / 1000);
+}
+
+function joinConditions(conditions: Record<string, string>): string {
+  return Object.values(conditions).join(' AND ');
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error instanceof Error && error.name === 'ConditionalCheckFailedException')
+  );
+}
+
+/** The item as it was when the condition failed; absent when the item did not exist or the server omits it. */
+function itemOf(error: unknown): Item | undefined {
+  return error instanceof ConditionalCheckFailedException ? error.Item : undefined;
+}
+
+function describeKey(key: GroupKey): string {
+  return `${key.ruleId} ${new Date(key.windowStart).toISOString()} ${key.arn ?? '(no ARN)'}`;
+}
