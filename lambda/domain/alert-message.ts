@@ -39,9 +39,76 @@ export interface RenderedAlert {
   readonly email: string;
   /** Body for Chatbot (and any protocol without its own entry). */
   readonly slack: ChatbotCustomNotification;
-  /** The SNS `Message` for `MessageStructure: 'json'`: `{ default: JSON of slack, email }`. */
+  /** What machine subscribers (SQS, Lambda, HTTP/S, Firehose) receive: the finding as data. */
+  readonly document: AlertDocument;
+  /** The SNS `Message` for `MessageStructure: 'json'`: Chatbot JSON as default, email text, the document for machines. */
   readonly message: string;
   readonly attributes: Readonly<Record<string, StringAttribute>>;
+}
+
+/**
+ * The machine-readable alert: the finding exactly as computed (values JSON-escaped, not neutralised: a SIEM
+ * wants the raw user agent), with where it came from. Every list and value in a finding is already bounded.
+ */
+export interface AlertDocument {
+  readonly regionsweep: 'alert';
+  readonly version: 1;
+  readonly origin: AlertToPublish['origin'];
+  readonly suppressedWindows: number;
+  /** True when values or lists were cut to fit the message (counts are always exact). */
+  readonly truncated: boolean;
+  readonly finding: AlertToPublish['finding'];
+}
+
+/** SNS protocols that get the document rather than the Chatbot body. */
+const MACHINE_PROTOCOLS = ['sqs', 'lambda', 'https'] as const;
+
+/**
+ * Bytes one copy of the document may take inside the SNS message (after both JSON encodings). With three
+ * copies plus the email and Chatbot bodies the message stays far below 262144 bytes whatever the log held.
+ */
+export const DOCUMENT_BUDGET_BYTES = 16_384;
+
+/** Cuts string values and lists, step by step, until the document fits its budget. */
+export function fitDocument(alert: AlertToPublish): AlertDocument {
+  const steps = [
+    { value: Number.POSITIVE_INFINITY, list: Number.POSITIVE_INFINITY },
+    { value: 256, list: 20 },
+    { value: 128, list: 10 },
+    { value: 64, list: 5 },
+    { value: 32, list: 2 },
+    { value: 16, list: 1 },
+  ];
+  let document: AlertDocument | undefined;
+  for (const [index, step] of steps.entries()) {
+    const cut = (value: string) =>
+      value.length <= step.value ? value : `${value.slice(0, step.value - 1)}…`;
+    const cutList = (values: readonly string[]) => values.slice(0, step.list).map(cut);
+    const { finding } = alert;
+    document = {
+      regionsweep: 'alert',
+      version: 1,
+      origin: alert.origin,
+      suppressedWindows: alert.suppressedWindows,
+      truncated: index > 0,
+      finding: {
+        ...finding,
+        ruleName: cut(finding.ruleName),
+        arn: finding.arn === null ? null : cut(finding.arn),
+        regions: cutList(finding.regions),
+        accountIds: cutList(finding.accountIds),
+        identityTypes: cutList(finding.identityTypes),
+        accessKeyIds: cutList(finding.accessKeyIds),
+        sourceIps: cutList(finding.sourceIps),
+        userAgents: cutList(finding.userAgents),
+        sessionIssuers: cutList(finding.sessionIssuers),
+        sampleEventIds: cutList(finding.sampleEventIds),
+      },
+    };
+    if (Buffer.byteLength(JSON.stringify(JSON.stringify(document))) <= DOCUMENT_BUDGET_BYTES) return document;
+  }
+  if (document === undefined) throw new Error('fitDocument: no step');
+  return document;
 }
 
 /** Longest subject SNS accepts is below 100 characters. */
@@ -112,11 +179,18 @@ export function renderAlert(alert: AlertToPublish): RenderedAlert {
   const subject = renderSubject(alert);
   const email = renderEmail(alert);
   const slack = renderChatbot(alert);
+  const document = fitDocument(alert);
+  const documentJson = JSON.stringify(document);
   return {
     subject,
     email,
     slack,
-    message: JSON.stringify({ default: JSON.stringify(slack), email }),
+    document,
+    message: JSON.stringify({
+      default: JSON.stringify(slack),
+      email,
+      ...Object.fromEntries(MACHINE_PROTOCOLS.map((protocol) => [protocol, documentJson])),
+    }),
     attributes: renderAttributes(alert),
   };
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   arnPredicate,
+  DOCUMENT_BUDGET_BYTES,
   MAX_ARN_ATTRIBUTE_LENGTH,
   MAX_SUBJECT_LENGTH,
   neutralise,
@@ -401,21 +402,61 @@ describe('chatbot body', () => {
     expect(slack.content.description).toContain(text);
   });
 
-  it('the SNS message carries the chatbot JSON as default and the email body', () => {
+  it('the SNS message carries the chatbot JSON as default, the email body, and the document for machines', () => {
     // Act
     const rendered = renderAlert(alert());
 
     // Assess
-    const parsed = JSON.parse(rendered.message) as { default: string; email: string };
+    const parsed = JSON.parse(rendered.message) as Record<string, string>;
     expect({
       keys: Object.keys(parsed).sort(),
-      slack: JSON.parse(parsed.default),
+      slack: JSON.parse(parsed.default ?? ''),
       email: parsed.email,
+      sqs: JSON.parse(parsed.sqs ?? ''),
+      lambda: parsed.lambda,
+      https: parsed.https,
     }).toEqual({
-      keys: ['default', 'email'],
+      keys: ['default', 'email', 'https', 'lambda', 'sqs'],
       slack: rendered.slack,
       email: rendered.email,
+      sqs: rendered.document,
+      lambda: parsed.sqs,
+      https: parsed.sqs,
     });
+  });
+
+  it('the machine document carries the finding unneutralised when it fits', () => {
+    // Prepare
+    const input = alert({ userAgents: ['<!channel> *bold* https://evil.example'] });
+
+    // Act
+    const { document } = renderAlert(input);
+
+    // Assess
+    expect(document).toEqual({
+      regionsweep: 'alert',
+      version: 1,
+      origin: input.origin,
+      suppressedWindows: input.suppressedWindows,
+      truncated: false,
+      finding: input.finding,
+    });
+  });
+
+  it('an oversized machine document is cut to its budget, counts kept, and says so', () => {
+    // Prepare
+    const long = (i: number) => `${i}${'"\\'.repeat(400)}`;
+    const input = alert({ userAgents: Array.from({ length: 20 }, (_, i) => long(i)), eventCount: 123456 });
+
+    // Act
+    const { document } = renderAlert(input);
+
+    // Assess
+    expect(Buffer.byteLength(JSON.stringify(JSON.stringify(document)))).toBeLessThanOrEqual(
+      DOCUMENT_BUDGET_BYTES,
+    );
+    expect(document.truncated).toBe(true);
+    expect(document.finding.eventCount).toBe(123456);
   });
 
   it('threads alerts of the same identity together and others apart', () => {
