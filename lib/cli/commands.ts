@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { isPermanent } from '../../lambda/domain/errors';
 import { type CliIo, UsageError } from './io';
+import { LOCAL_HELP, localCommand } from './local';
 import { SCAN_HELP, scanCommand } from './scan';
 
 /** The bundled, generated sample trail (see its README): the default input of `scan` and `local`. */
@@ -9,6 +10,8 @@ export const SAMPLE_TRAIL = join(import.meta.dirname, '..', '..', 'test', 'fixtu
 const HELP = `Usage: regionsweep <command> [options]
 
 Commands:
+  local [paths...]   run the real Lambda handler end to end on local stand-ins for DynamoDB, S3 and SNS,
+                     and print the alerts it publishes (default: the bundled sample trail)
   scan [paths...]    run the rule over local CloudTrail files and print findings
                      (default: the bundled sample trail)
 
@@ -20,6 +23,7 @@ const COMMANDS: Record<
   { help: string; run: (argv: readonly string[], io: CliIo) => Promise<number> }
 > = {
   scan: { help: SCAN_HELP, run: (argv, io) => scanCommand(argv, io, [SAMPLE_TRAIL]) },
+  local: { help: LOCAL_HELP, run: (argv, io) => localCommand(argv, io, [SAMPLE_TRAIL]) },
 };
 
 /** Dispatches a command line; returns the exit code (2 for usage and configuration errors). */

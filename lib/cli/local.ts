@@ -1,0 +1,125 @@
+import { randomInt } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { ENV } from '../../lambda/config';
+import { type DeliveryReport, deliverNotifications } from '../local/delivery';
+import { javaAvailable } from '../local/dynamodb-standin';
+import { startLocalEnvironment } from '../local/environment';
+import { listLocalFiles } from '../local/file-object-source';
+import { type PublishedAlert, publishedAlerts } from '../local/published-alerts';
+import { type CliIo, integerOption, printable, UsageError } from './io';
+import { RULE_OPTIONS, settingsFromOptions } from './scan';
+
+export const LOCAL_HELP = `Usage: regionsweep local [options] [files|dirs...]
+
+Runs the real Lambda handler end to end on this machine, with no AWS account: starts stand-ins for
+DynamoDB, S3 and SNS on 127.0.0.1, creates the table, bucket and topic, uploads the files under their
+relative paths as keys, delivers one S3 notification per object (shuffled, in parallel, optionally several
+times each, as S3 may), and prints every alert published to the topic. Default input: the bundled sample.
+
+Options:
+  --dynamodb local|dynalite   DynamoDB Local (official, needs Java 17+; default when Java is present) or dynalite
+  --concurrency N             parallel invocations (default 4)
+  --deliveries K              copies of each notification (default 1; more simulates at-least-once delivery)
+  --seed N                    shuffle seed (default: random, printed)
+  --format table|json         readable alerts (default) or one JSON object per alert and line
+  --min-regions N, --min-events N, --window-seconds N, --allowlist FILE   as for scan
+  --suppression-minutes N     one alert per identity per N minutes (default 0: every window alerts)
+
+Exit code: 0 when every notification was handled, 1 when any invocation still failed after Lambda's two retries.
+`;
+
+/** `regionsweep local`: the main job on stand-ins. */
+export async function localCommand(
+  argv: readonly string[],
+  io: CliIo,
+  defaultPaths: readonly string[],
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      dynamodb: { type: 'string' },
+      concurrency: { type: 'string', default: '4' },
+      deliveries: { type: 'string', default: '1' },
+      seed: { type: 'string' },
+      format: { type: 'string', default: 'table' },
+      'suppression-minutes': { type: 'string' },
+      ...RULE_OPTIONS,
+    },
+  });
+  if (values.format !== 'table' && values.format !== 'json') {
+    throw new UsageError(`--format must be table or json, got "${values.format}"`);
+  }
+  const kind = dynamoDbKind(values.dynamodb);
+  const concurrency = integerOption('concurrency', values.concurrency, 1, 256) ?? 4;
+  const deliveries = integerOption('deliveries', values.deliveries, 1, 10) ?? 1;
+  const seed = integerOption('seed', values.seed, 0, 2 ** 31) ?? randomInt(2 ** 31);
+  const suppression = integerOption('suppression-minutes', values['suppression-minutes'], 0, 10_080);
+  const settings = await settingsFromOptions(values);
+  const files = await listLocalFiles(positionals.length > 0 ? positionals : defaultPaths);
+
+  const environment = await startLocalEnvironment(kind);
+  try {
+    const functionEnv = {
+      ...environment.env,
+      [ENV.minRegions]: String(settings.rule.minDistinct),
+      [ENV.minEvents]: String(settings.rule.minEvents),
+      [ENV.windowSeconds]: String(settings.rule.windowSeconds),
+      [ENV.allowlist]: JSON.stringify(settings.allowlist),
+      ...(suppression === undefined ? {} : { [ENV.suppressionMinutes]: String(suppression) }),
+    };
+    const report = await deliverNotifications(environment, files, functionEnv, {
+      concurrency,
+      deliveries,
+      seed,
+    });
+    const alerts = publishedAlerts(environment.recorder.published());
+    io.stdout.write(values.format === 'json' ? alertsAsJsonLines(alerts) : alertsAsText(alerts));
+    io.stderr.write(summary(kind, report, alerts.length, { concurrency, deliveries, seed }));
+    return report.failedInvocations > 0 ? 1 : 0;
+  } finally {
+    await environment.stop();
+  }
+}
+
+function dynamoDbKind(option: string | undefined): 'dynamodb-local' | 'dynalite' {
+  if (option === undefined) return javaAvailable() ? 'dynamodb-local' : 'dynalite';
+  if (option === 'local') {
+    if (!javaAvailable())
+      throw new UsageError('--dynamodb local needs Java 17 or later on the PATH; use --dynamodb dynalite');
+    return 'dynamodb-local';
+  }
+  if (option === 'dynalite') return 'dynalite';
+  throw new UsageError(`--dynamodb must be local or dynalite, got "${option}"`);
+}
+
+function alertsAsJsonLines(alerts: readonly PublishedAlert[]): string {
+  return alerts
+    .map(({ finding, subject, email, slack, attributes }) => {
+      const { arn, windowStart, regionCount, eventCount, regions } = finding;
+      return `${JSON.stringify({ arn, windowStart, regionCount, eventCount, regions, subject, finding, attributes, email, slack })}\n`;
+    })
+    .join('');
+}
+
+function alertsAsText(alerts: readonly PublishedAlert[]): string {
+  if (alerts.length === 0) return 'No alerts published.\n';
+  const lines = (text: string) => text.split('\n').map(printable).join('\n');
+  return alerts
+    .map((alert) => `=== SNS alert: ${printable(alert.subject)}\n${lines(alert.email)}\n`)
+    .join('\n');
+}
+
+function summary(
+  kind: string,
+  report: DeliveryReport,
+  alerts: number,
+  options: { concurrency: number; deliveries: number; seed: number },
+): string {
+  return (
+    `local: ${kind === 'dynamodb-local' ? 'DynamoDB Local' : 'dynalite'}, s3rver, SNS recorder; ` +
+    `${report.objects} objects uploaded, ${report.notifications} notifications delivered ` +
+    `(${options.deliveries} per object, concurrency ${options.concurrency}, seed ${options.seed}); ` +
+    `${report.retriedInvocations} retried, ${report.failedInvocations} failed after retries; ${alerts} alert(s) published\n`
+  );
+}

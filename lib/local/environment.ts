@@ -1,0 +1,108 @@
+import { createReadStream } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ENV } from '../../lambda/config';
+import { createWindowTable, type DynamoDbStandInKind, startDynamoDb } from './dynamodb-standin';
+import type { LocalFile } from './file-object-source';
+import { S3RVER_CLIENT_SETTINGS, S3RVER_CREDENTIALS, startS3 } from './s3-standin';
+import { type SnsRecorder, startSnsRecorder } from './sns-recorder';
+
+/** The names `regionsweep local` gives the stand-in resources (one of each, as the stack creates). */
+export const LOCAL_NAMES = {
+  bucket: 'regionsweep-local-trail',
+  table: 'regionsweep-windows',
+  topic: 'regionsweep-alerts',
+} as const;
+
+const REGION = 'us-east-1';
+
+/** Stand-ins for S3, DynamoDB and SNS on loopback, with the bucket, table and topic created. */
+export interface LocalEnvironment {
+  readonly dynamodbKind: DynamoDbStandInKind;
+  readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly sns: string };
+  readonly bucket: string;
+  readonly tableName: string;
+  readonly topicArn: string;
+  readonly recorder: SnsRecorder;
+  readonly s3: S3Client;
+  readonly dynamodb: DynamoDBClient;
+  /**
+   * The process environment the real handler (and any SDK client) needs to talk to the stand-ins: endpoint
+   * variables the SDK honours, dummy credentials, and the function's own variables.
+   */
+  readonly env: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the stand-ins and creates the resources from the same definitions the CDK stack uses (the window
+ * table from WINDOW_TABLE_SCHEMA). Everything listens on 127.0.0.1 and is gone after `stop`.
+ */
+export async function startLocalEnvironment(dynamodbKind: DynamoDbStandInKind): Promise<LocalEnvironment> {
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const s3StandIn = await startS3();
+    stops.push(() => s3StandIn.stop());
+    const dynamo = await startDynamoDb(dynamodbKind);
+    stops.push(() => dynamo.stop());
+    const recorder = await startSnsRecorder();
+    stops.push(() => recorder.stop());
+
+    const credentials = S3RVER_CREDENTIALS;
+    const s3 = new S3Client({
+      region: REGION,
+      endpoint: s3StandIn.endpoint,
+      credentials,
+      ...S3RVER_CLIENT_SETTINGS,
+    });
+    const dynamodb = new DynamoDBClient({ region: REGION, endpoint: dynamo.endpoint, credentials });
+    stops.unshift(async () => {
+      s3.destroy();
+      dynamodb.destroy();
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: LOCAL_NAMES.bucket }));
+    await createWindowTable(dynamodb, LOCAL_NAMES.table);
+    const topicArn = recorder.createTopic(LOCAL_NAMES.topic);
+
+    return {
+      dynamodbKind,
+      endpoints: { s3: s3StandIn.endpoint, dynamodb: dynamo.endpoint, sns: recorder.endpoint },
+      bucket: LOCAL_NAMES.bucket,
+      tableName: LOCAL_NAMES.table,
+      topicArn,
+      recorder,
+      s3,
+      dynamodb,
+      env: {
+        AWS_REGION: REGION,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_ENDPOINT_URL_S3: s3StandIn.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_ENDPOINT_URL_SNS: recorder.endpoint,
+        [ENV.tableName]: LOCAL_NAMES.table,
+        [ENV.topicArn]: topicArn,
+      },
+      async stop() {
+        for (const stop of stops.reverse()) await stop();
+      },
+    };
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Uploads local files under their relative paths as keys (streamed, never read whole). */
+export async function uploadFiles(environment: LocalEnvironment, files: readonly LocalFile[]): Promise<void> {
+  for (const file of files) {
+    await environment.s3.send(
+      new PutObjectCommand({
+        Bucket: environment.bucket,
+        Key: file.relativePath,
+        Body: createReadStream(file.path),
+        ContentLength: file.size,
+      }),
+    );
+  }
+}
