@@ -1,0 +1,598 @@
+import { join } from 'node:path';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as chatbot from 'aws-cdk-lib/aws-chatbot';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { WINDOW_TABLE_SCHEMA } from '../lambda/adapters/window-table-schema';
+import { ENV, loadPipelineSettings } from '../lambda/config';
+import type { Allowlist } from '../lambda/domain/allowlist';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/metric-names';
+
+/** How object-created notifications reach the function. */
+export type DeliveryMode = 's3' | 'eventbridge' | 'sns';
+
+/** A Slack channel (already authorised in the AWS Chatbot console) that receives every alert. */
+export interface SlackChannel {
+  /** The Slack workspace (team) id, e.g. `T0123ABCD`. */
+  readonly workspaceId: string;
+  /** The Slack channel id, e.g. `C0123ABCD`. */
+  readonly channelId: string;
+}
+
+/** Properties of {@link RegionSweepDetector}. Exactly one of `existingBucketName` / `createDemoBucket`. */
+export interface RegionSweepDetectorProps {
+  /** Name of the bucket CloudTrail already delivers to (imported, never modified except for notifications). */
+  readonly existingBucketName?: string;
+  /** Creates an empty, encrypted, TLS-only bucket instead (a fresh clone synthesizes and deploys without input). */
+  readonly createDemoBucket?: boolean;
+  /** ARN of the KMS key the trail encrypts log objects with; `kms:Decrypt` is granted only when given. */
+  readonly kmsKeyArn?: string;
+  /**
+   * The trail's S3 key prefix (what comes before `AWSLogs/`), with or without the trailing `/`.
+   * @default - none: objects live under `AWSLogs/`
+   */
+  readonly keyPrefix?: string;
+  /**
+   * How notifications reach the function.
+   * - `s3`: a bucket notification invokes the function directly (the bucket must have no overlapping
+   *   object-created notification on the same prefix; S3 rejects overlaps).
+   * - `eventbridge`: turns on EventBridge delivery for the bucket and routes Object Created events through a rule.
+   * - `sns`: subscribes a queue to `notificationTopicArn`, a topic that already receives the bucket's notifications.
+   * @default 's3'
+   */
+  readonly deliveryMode?: DeliveryMode;
+  /** Topic that already receives the bucket's object-created notifications; required for (and only for) `sns`. */
+  readonly notificationTopicArn?: string;
+  /** Optional SNS subscription filter on the message body (`sns` mode), e.g. on `Records.s3.object.key`. */
+  readonly notificationFilter?: { readonly [attribute: string]: sns.FilterOrPolicy };
+  /** Account id that must own the bucket; the function passes it as `ExpectedBucketOwner` on every read. */
+  readonly expectedBucketOwner?: string;
+  /** Distinct regions needed to fire. @default 10 (Elastic) */
+  readonly minRegions?: number;
+  /** Events needed to fire. @default 10 (Elastic) */
+  readonly minEvents?: number;
+  /** Tumbling window length in seconds. @default 30 (Elastic) */
+  readonly windowSeconds?: number;
+  /** Days window items are kept before TTL removes them. @default 7 */
+  readonly retentionDays?: number;
+  /** Alerts per identity at most once per this many minutes. @default 0 (every window alerts, as Elastic) */
+  readonly suppressionMinutes?: number;
+  /** Seconds one invocation holds the right to publish a window's alert. @default 120 */
+  readonly alertLeaseSeconds?: number;
+  /** Callers never counted. @default - none */
+  readonly allowlist?: Partial<Allowlist>;
+  /** Per-object reader limits (poison-object guards). @default - the reader's built-in limits */
+  readonly readerLimits?: {
+    readonly maxDecompressedBytes?: number;
+    readonly maxRecordBytes?: number;
+    readonly maxRecords?: number;
+  };
+  /** Email addresses subscribed to the alert topic (each must confirm the subscription). */
+  readonly alertEmails?: readonly string[];
+  /** Slack channel for alerts through AWS Chatbot. @default - none */
+  readonly slack?: SlackChannel;
+  /** Topic for operational alarms. @default - the alert topic */
+  readonly alarmTopic?: sns.ITopic;
+  /** Function memory; a 50 MB gzip object decompresses to several hundred MB of JSON. @default 1024 */
+  readonly memorySize?: number;
+  /** Reserved concurrency, to protect the account's pool or cap DynamoDB load. @default - unreserved */
+  readonly reservedConcurrentExecutions?: number;
+  /** Retention of the function's log group. @default ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** Encryption key for the window table. @default - AWS managed key */
+  readonly tableEncryptionKey?: kms.IKey;
+  /** What happens to the window table when the stack is deleted. @default RETAIN */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+}
+
+/** Function timeout: a 50 MB gzip object is read, parsed and written within it. */
+const FUNCTION_TIMEOUT = Duration.minutes(5);
+
+/** Shapes the props are checked against (shared with the app's context parsing). */
+export const PROP_PATTERNS = {
+  bucketName: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+  kmsKeyArn: /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[a-zA-Z0-9-]+$/,
+  snsTopicArn: /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
+  accountId: /^\d{12}$/,
+  email: /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/,
+} as const;
+
+/** Props that cannot describe a working deployment; the message names the prop. */
+export class RegionSweepDetectorPropsError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RegionSweepDetectorPropsError';
+  }
+}
+
+/**
+ * CloudTrail log objects in S3 -> Lambda -> DynamoDB windows -> SNS alerts, with the failure paths
+ * (failure queue, alarms) that make every unprocessed object visible.
+ *
+ * The failure queue receives, depending on `deliveryMode`: Lambda on-failure destination records
+ * (`requestPayload` holds the original event; `s3` and `eventbridge`), EventBridge events the rule could not
+ * deliver (`eventbridge`), or SNS envelopes that failed `maxReceiveCount` times (`sns`).
+ */
+export class RegionSweepDetector extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly table: dynamodb.Table;
+  /** Alert topic, encrypted with {@link alertKey}. */
+  readonly topic: sns.Topic;
+  readonly alertKey: kms.Key;
+  /** Where notifications that could not be processed end up (see the class doc for the message shapes). */
+  readonly failureQueue: sqs.Queue;
+  /** The queue subscribed to the notification topic (`sns` mode only). */
+  readonly queue?: sqs.Queue;
+  readonly bucket: s3.IBucket;
+  /** Object key prefix the detector reads, e.g. `org/AWSLogs/` (always ends in `AWSLogs/`). */
+  readonly logsPrefix: string;
+
+  constructor(scope: Construct, id: string, props: RegionSweepDetectorProps) {
+    super(scope, id);
+    const mode = props.deliveryMode ?? 's3';
+    validateProps(props, mode);
+    this.logsPrefix = `${normalisePrefix(props.keyPrefix)}AWSLogs/`;
+    const region = Stack.of(this).region;
+
+    this.bucket = props.createDemoBucket
+      ? new s3.Bucket(this, 'DemoBucket', {
+          encryption: s3.BucketEncryption.S3_MANAGED,
+          enforceSSL: true,
+          blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+          versioned: true,
+          eventBridgeEnabled: mode === 'eventbridge',
+        })
+      : s3.Bucket.fromBucketName(this, 'SourceBucket', props.existingBucketName ?? '');
+    if (props.createDemoBucket) {
+      Validations.of(this.bucket).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason:
+          'Demo bucket for a first deployment; the real trail bucket is imported and keeps its own logging.',
+      });
+    }
+
+    this.table = new dynamodb.Table(this, 'WindowTable', {
+      partitionKey: {
+        name: WINDOW_TABLE_SCHEMA.partitionKey.name,
+        type: dynamodb.AttributeType.STRING,
+      },
+      sortKey: { name: WINDOW_TABLE_SCHEMA.sortKey.name, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: WINDOW_TABLE_SCHEMA.timeToLiveAttribute,
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      ...(props.tableEncryptionKey === undefined
+        ? { encryption: dynamodb.TableEncryption.AWS_MANAGED }
+        : { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: props.tableEncryptionKey }),
+      removalPolicy: props.tableRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    this.alertKey = new kms.Key(this, 'AlertKey', {
+      description: 'Encrypts the RegionSweep alert topic',
+      enableKeyRotation: true,
+    });
+    // CloudWatch alarms publish to the topic as the service principal, so the key policy must let them encrypt.
+    this.alertKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
+    this.topic = new sns.Topic(this, 'AlertTopic', {
+      displayName: 'RegionSweep alerts',
+      masterKey: this.alertKey,
+      enforceSSL: true,
+    });
+    for (const email of props.alertEmails ?? []) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+    if (props.slack !== undefined) this.addSlackChannel(props.slack);
+
+    this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.failureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter/failure destination itself; it is alarmed, not redriven further.',
+    });
+
+    const logGroup = new logs.LogGroup(this, 'FunctionLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+    // An explicit role instead of AWSLambdaBasicExecutionRole: log writes are scoped to this log group only.
+    const role = new iam.Role(this, 'FunctionRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+    logGroup.grantWrite(role);
+
+    const asyncInvocation =
+      mode === 'sns'
+        ? {}
+        : {
+            retryAttempts: 2,
+            maxEventAge: Duration.hours(6),
+            onFailure: new SqsDestination(this.failureQueue),
+          };
+    const projectRoot = join(import.meta.dirname, '..');
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: join(projectRoot, 'lambda', 'handler.ts'),
+      handler: 'handler',
+      projectRoot,
+      depsLockFilePath: join(projectRoot, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: FUNCTION_TIMEOUT,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      role,
+      logGroup,
+      environment: functionEnvironment(props, this.table.tableName, this.topic.topicArn),
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        // The SDK is bundled at the pinned version; some of its CommonJS dependencies call require().
+        externalModules: [],
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        forceDockerBundling: false,
+      },
+      ...asyncInvocation,
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x is the runtime the handler is built and tested for; moving is a deliberate upgrade.',
+    });
+
+    this.grantLeastPrivilege(props, role, region);
+
+    switch (mode) {
+      case 's3':
+        this.bucket.addEventNotification(
+          s3.EventType.OBJECT_CREATED,
+          new s3n.LambdaDestination(this.function),
+          { prefix: this.logsPrefix, suffix: '.json.gz' },
+        );
+        break;
+      case 'eventbridge':
+        this.routeThroughEventBridge(props);
+        break;
+      case 'sns':
+        this.queue = this.consumeNotificationTopic(props);
+        break;
+    }
+
+    this.addAlarms(props.alarmTopic ?? this.topic);
+    this.acknowledgeNotificationsHandler();
+  }
+
+  /** Grants exactly what the handler calls: GetObject under the prefix, UpdateItem/GetItem, Publish. */
+  private grantLeastPrivilege(props: RegionSweepDetectorProps, role: iam.Role, region: string): void {
+    const logObjects = this.bucket.arnForObjects(`${this.logsPrefix}*`);
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTrailLogObjects',
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [logObjects],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagResourceName(Stack.of(this), logObjects)}]`,
+      reason:
+        'Object reads are scoped to the trail prefix; CloudTrail names objects by account, region and date.',
+    });
+    if (props.kmsKeyArn !== undefined) {
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'DecryptTrailLogObjects',
+          actions: ['kms:Decrypt'],
+          resources: [props.kmsKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } },
+        }),
+      );
+    }
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'UpdateWindows',
+        actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+        resources: [this.table.tableArn],
+      }),
+    );
+    props.tableEncryptionKey?.grantEncryptDecrypt(this.function);
+    // Explicit instead of topic.grantPublish, which grants kms:GenerateDataKey* on the topic key.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishAlerts',
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+      }),
+    );
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'EncryptAlerts',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [this.alertKey.keyArn],
+      }),
+    );
+  }
+
+  /** Object Created events for this bucket under the prefix, CloudTrail log files only (no digests). */
+  private routeThroughEventBridge(props: RegionSweepDetectorProps): void {
+    if (!props.createDemoBucket) {
+      // Imported bucket: CDK's BucketNotifications custom resource turns EventBridge delivery on and keeps
+      // every notification configured outside this stack (it only adds, never replaces).
+      this.bucket.enableEventBridgeNotification();
+    }
+    const rule = new events.Rule(this, 'ObjectCreatedRule', {
+      description: 'CloudTrail log objects created in the trail bucket',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [this.bucket.bucketName] },
+          object: {
+            key: events.Match.wildcard(`${escapeWildcard(this.logsPrefix)}*/CloudTrail/*.json.gz`),
+          },
+        },
+      },
+    });
+    rule.addTarget(
+      new targets.LambdaFunction(this.function, {
+        deadLetterQueue: this.failureQueue,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(6),
+      }),
+    );
+  }
+
+  /** A queue subscribed to the existing notification topic, consumed in batches with partial failures. */
+  private consumeNotificationTopic(props: RegionSweepDetectorProps): sqs.Queue {
+    const notificationTopic = sns.Topic.fromTopicArn(
+      this,
+      'NotificationTopic',
+      props.notificationTopicArn ?? '',
+    );
+    // The failure queue is the DLQ: after 5 failed receives a notification stops cycling and is alarmed on.
+    const queue = new sqs.Queue(this, 'NotificationQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS guidance: at least 6x the function timeout, so in-flight batches are never redelivered mid-run.
+      visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
+      retentionPeriod: Duration.days(14),
+      deadLetterQueue: { queue: this.failureQueue, maxReceiveCount: 5 },
+    });
+    notificationTopic.addSubscription(
+      new subscriptions.SqsSubscription(queue, {
+        rawMessageDelivery: false,
+        ...(props.notificationFilter === undefined
+          ? {}
+          : { filterPolicyWithMessageBody: { ...props.notificationFilter } }),
+      }),
+    );
+    this.function.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(5),
+        reportBatchItemFailures: true,
+      }),
+    );
+    return queue;
+  }
+
+  private addSlackChannel(slack: SlackChannel): void {
+    new chatbot.SlackChannelConfiguration(this, 'SlackChannel', {
+      slackChannelConfigurationName: `${Stack.of(this).stackName}-alerts`.slice(0, 128),
+      slackWorkspaceId: slack.workspaceId,
+      slackChannelId: slack.channelId,
+      notificationTopics: [this.topic],
+      // Chatbot only relays alerts here: deny every action a channel member could run through it.
+      guardrailPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AWSDenyAll')],
+    });
+  }
+
+  private addAlarms(alarmTopic: sns.ITopic): void {
+    const action = new cwActions.SnsAction(alarmTopic);
+    const period = Duration.minutes(5);
+    const alarms: Record<string, { metric: cloudwatch.IMetric; description: string }> = {
+      FunctionErrorsAlarm: {
+        metric: this.function.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+        description: 'The RegionSweep function failed (it will be retried; see its logs).',
+      },
+      FunctionThrottlesAlarm: {
+        metric: this.function.metricThrottles({ period, statistic: cloudwatch.Stats.SUM }),
+        description: 'The RegionSweep function was throttled: notifications are delayed.',
+      },
+      FailureQueueAlarm: {
+        metric: this.failureQueue.metricApproximateNumberOfMessagesVisible({
+          period,
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        description: 'Log objects were given up on: they are in the failure queue and were not analysed.',
+      },
+      PoisonObjectsAlarm: {
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: METRIC.poisonObjects,
+          dimensionsMap: { service: SERVICE_NAME },
+          period,
+          statistic: cloudwatch.Stats.SUM,
+        }),
+        description: 'Log objects could not be read as CloudTrail and were skipped (see the function logs).',
+      },
+    };
+    for (const [id, { metric, description }] of Object.entries(alarms)) {
+      const alarm = new cloudwatch.Alarm(this, id, {
+        metric,
+        alarmDescription: description,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+    }
+  }
+
+  /** The singleton CDK handler behind Custom::S3BucketNotifications is CDK-owned; its findings are accepted. */
+  private acknowledgeNotificationsHandler(): void {
+    const stack = Stack.of(this);
+    const handler = stack.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
+    if (handler === undefined) return;
+    Validations.of(handler).acknowledge(
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'CDK-owned S3 notifications handler; its role is not configurable per statement.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'CDK-owned S3 notifications handler: s3:PutBucketNotification on the buckets it configures.',
+      },
+    );
+  }
+}
+
+function functionEnvironment(
+  props: RegionSweepDetectorProps,
+  tableName: string,
+  topicArn: string,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    [ENV.tableName]: tableName,
+    [ENV.topicArn]: topicArn,
+    POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    // Stack traces point into lambda/*.ts through the bundled source map.
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+  // Only what was given is set: the function's own defaults are the Elastic rule's.
+  const optional: ReadonlyArray<readonly [string, string | number | undefined]> = [
+    [ENV.expectedBucketOwner, props.expectedBucketOwner],
+    [ENV.minRegions, props.minRegions],
+    [ENV.minEvents, props.minEvents],
+    [ENV.windowSeconds, props.windowSeconds],
+    [ENV.retentionDays, props.retentionDays],
+    [ENV.suppressionMinutes, props.suppressionMinutes],
+    [ENV.alertLeaseSeconds, props.alertLeaseSeconds],
+    [ENV.maxDecompressedBytes, props.readerLimits?.maxDecompressedBytes],
+    [ENV.maxRecordBytes, props.readerLimits?.maxRecordBytes],
+    [ENV.maxRecords, props.readerLimits?.maxRecords],
+    [ENV.allowlist, props.allowlist === undefined ? undefined : JSON.stringify(props.allowlist)],
+  ];
+  for (const [name, value] of optional) {
+    if (value !== undefined) env[name] = String(value);
+  }
+  return env;
+}
+
+function validateProps(props: RegionSweepDetectorProps, mode: DeliveryMode): void {
+  const fail = (message: string): never => {
+    throw new RegionSweepDetectorPropsError(message);
+  };
+  const hasBucket = props.existingBucketName !== undefined;
+  if (hasBucket === (props.createDemoBucket === true)) {
+    fail('Give exactly one of existingBucketName and createDemoBucket');
+  }
+  if (hasBucket && !Token.isUnresolved(props.existingBucketName)) {
+    if (!PROP_PATTERNS.bucketName.test(props.existingBucketName ?? '')) {
+      fail(`existingBucketName is not a valid S3 bucket name: ${props.existingBucketName}`);
+    }
+  }
+  if (props.kmsKeyArn !== undefined && !PROP_PATTERNS.kmsKeyArn.test(props.kmsKeyArn)) {
+    fail(`kmsKeyArn is not a KMS key ARN: ${props.kmsKeyArn}`);
+  }
+  if (props.keyPrefix !== undefined && (props.keyPrefix.startsWith('/') || props.keyPrefix.includes('*'))) {
+    fail(`keyPrefix must not start with "/" or contain "*": ${props.keyPrefix}`);
+  }
+  if (mode === 'sns') {
+    if (props.notificationTopicArn === undefined) fail('deliveryMode "sns" needs notificationTopicArn');
+    if (!PROP_PATTERNS.snsTopicArn.test(props.notificationTopicArn ?? '')) {
+      fail(`notificationTopicArn is not an SNS topic ARN: ${props.notificationTopicArn}`);
+    }
+    if (props.createDemoBucket) {
+      fail(
+        'deliveryMode "sns" reads an existing topic fed by an existing bucket; it cannot use createDemoBucket',
+      );
+    }
+  } else if (props.notificationTopicArn !== undefined || props.notificationFilter !== undefined) {
+    fail(`notificationTopicArn and notificationFilter apply only to deliveryMode "sns", not "${mode}"`);
+  }
+  if (props.expectedBucketOwner !== undefined && !PROP_PATTERNS.accountId.test(props.expectedBucketOwner)) {
+    fail(`expectedBucketOwner must be a 12-digit account id: ${props.expectedBucketOwner}`);
+  }
+  const badEmail = props.alertEmails?.find((email) => !PROP_PATTERNS.email.test(email));
+  if (badEmail !== undefined) fail(`alertEmails contains an invalid address: "${badEmail}"`);
+  if (props.memorySize !== undefined && (props.memorySize < 512 || props.memorySize > 10_240)) {
+    fail(`memorySize must be 512 to 10240 MB, got ${props.memorySize}`);
+  }
+  if (props.reservedConcurrentExecutions !== undefined && !(props.reservedConcurrentExecutions >= 1)) {
+    fail(`reservedConcurrentExecutions must be at least 1, got ${props.reservedConcurrentExecutions}`);
+  }
+  // The function parses the same variables at start: checking them here, with the function's own parser,
+  // turns a deployment that would fail on every invocation into a synth error.
+  try {
+    loadPipelineSettings(functionEnvironment(props, 'table', 'arn:aws:sns:us-east-1:000000000000:topic'));
+  } catch (error) {
+    throw new RegionSweepDetectorPropsError(
+      `Invalid detector settings: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+/** `logs` and `logs/` both mean the objects live under `logs/AWSLogs/`, as CloudTrail's S3KeyPrefix does. */
+function normalisePrefix(keyPrefix: string | undefined): string {
+  if (keyPrefix === undefined || keyPrefix === '') return '';
+  return keyPrefix.endsWith('/') ? keyPrefix : `${keyPrefix}/`;
+}
+
+/**
+ * The resource name cdk-nag gives a tokenised ARN in its finding ids (`<Logical.Arn>`, `<AWS::Partition>`):
+ * cdk-nag 3 acknowledges findings by exact id, so the id is derived from the same ARN the policy uses.
+ */
+function nagResourceName(stack: Stack, arn: string): string {
+  const flatten = (node: unknown): string => {
+    if (typeof node === 'string') return node;
+    if (Array.isArray(node)) return node.map(flatten).join('');
+    if (node !== null && typeof node === 'object') {
+      const record = node as Record<string, unknown>;
+      const join = record['Fn::Join'];
+      if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+        return join[1].map(flatten).join(join[0]);
+      }
+      const getAtt = record['Fn::GetAtt'];
+      if (Array.isArray(getAtt)) return `<${getAtt.map(flatten).join('.')}>`;
+      if ('Ref' in record) return `<${flatten(record.Ref)}>`;
+    }
+    return JSON.stringify(node);
+  };
+  return flatten(stack.resolve(arn));
+}
+
+/** EventBridge wildcard patterns treat `*` and `\` specially; a literal prefix must escape them. */
+function escapeWildcard(literal: string): string {
+  return literal.replace(/[\\*]/g, '\\$&');
+}

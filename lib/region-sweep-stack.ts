@@ -1,0 +1,40 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { RegionSweepDetector, type RegionSweepDetectorProps } from './region-sweep-detector';
+
+/** Properties of {@link RegionSweepStack}. */
+export interface RegionSweepStackProps extends StackProps {
+  readonly detector: RegionSweepDetectorProps;
+}
+
+/**
+ * The deployable unit: one {@link RegionSweepDetector} and the outputs `regionsweep backfill` reads
+ * (TableName, TopicArn, FunctionName, FailureQueueUrl, BucketName, LogsPrefix, and QueueUrl in `sns` mode).
+ * Output keys are part of the CLI contract: rename them only together with the CLI.
+ */
+export class RegionSweepStack extends Stack {
+  readonly detector: RegionSweepDetector;
+
+  constructor(scope: Construct, id: string, props: RegionSweepStackProps) {
+    super(scope, id, props);
+    this.detector = new RegionSweepDetector(this, 'Detector', props.detector);
+    const outputs: Record<string, { value: string; description: string }> = {
+      TableName: { value: this.detector.table.tableName, description: 'Window state table' },
+      TopicArn: { value: this.detector.topic.topicArn, description: 'Alert topic' },
+      FunctionName: { value: this.detector.function.functionName, description: 'Detector function' },
+      FailureQueueUrl: {
+        value: this.detector.failureQueue.queueUrl,
+        description: 'Notifications that could not be processed',
+      },
+      BucketName: { value: this.detector.bucket.bucketName, description: 'Bucket the detector reads' },
+      LogsPrefix: { value: this.detector.logsPrefix, description: 'Key prefix the detector reads' },
+    };
+    if (this.detector.queue !== undefined) {
+      outputs.QueueUrl = {
+        value: this.detector.queue.queueUrl,
+        description: 'Notification queue (sns mode)',
+      };
+    }
+    for (const [key, output] of Object.entries(outputs)) new CfnOutput(this, key, output);
+  }
+}
