@@ -43,6 +43,8 @@ export interface WindowStore {
     contributorId: string,
     now: number,
   ): Promise<{ state: StoredWindow; applied: boolean }>;
+  /** The window as stored now (a consistent read), or undefined when no object contributed to it. */
+  get(key: GroupKey): Promise<StoredWindow | undefined>;
   /** Takes the right to publish this window's alert until `leaseUntil`. False when alerted, suppressed or leased. */
   claimAlert(key: GroupKey, claimToken: string, now: number, leaseUntil: number): Promise<boolean>;
   /** Records the SNS message id once published (the window never alerts again). */

@@ -363,6 +363,11 @@ export class DynamoDbWindowStore implements WindowStore {
     }
   }
 
+  async get(key: GroupKey): Promise<StoredWindow | undefined> {
+    const item = await this.read(windowItemKey(key));
+    return item === undefined ? undefined : toStoredWindow(key, item);
+  }
+
   private async read(key: Item): Promise<Item | undefined> {
     const output = await this.client.send(
       new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),

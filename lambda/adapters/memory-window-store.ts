@@ -79,6 +79,11 @@ export class MemoryWindowStore implements WindowStore {
     return { allowed: false };
   }
 
+  async get(key: GroupKey): Promise<StoredWindow | undefined> {
+    const entry = this.windows.get(windowId(key));
+    return entry === undefined ? undefined : { ...entry.state, alert: publicAlert(entry.alert) };
+  }
+
   /** Every group's state: `scan` turns these into findings once all files are read. */
   states(): WindowState[] {
     return [...this.windows.values()].map((entry) => entry.state);

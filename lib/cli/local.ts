@@ -1,9 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { ENV } from '../../lambda/config';
 import { type DeliveryReport, deliverNotifications } from '../local/delivery';
 import { javaAvailable } from '../local/dynamodb-standin';
-import { startLocalEnvironment } from '../local/environment';
+import { functionEnvironment, startLocalEnvironment } from '../local/environment';
 import { listLocalFiles } from '../local/file-object-source';
 import { type PublishedAlert, publishedAlerts } from '../local/published-alerts';
 import { type CliIo, integerOption, printable, UsageError } from './io';
@@ -60,14 +59,10 @@ export async function localCommand(
 
   const environment = await startLocalEnvironment(kind);
   try {
-    const functionEnv = {
-      ...environment.env,
-      [ENV.minRegions]: String(settings.rule.minDistinct),
-      [ENV.minEvents]: String(settings.rule.minEvents),
-      [ENV.windowSeconds]: String(settings.rule.windowSeconds),
-      [ENV.allowlist]: JSON.stringify(settings.allowlist),
-      ...(suppression === undefined ? {} : { [ENV.suppressionMinutes]: String(suppression) }),
-    };
+    const functionEnv = functionEnvironment(environment, {
+      ...settings,
+      ...(suppression === undefined ? {} : { suppressionMs: suppression * 60_000 }),
+    });
     const report = await deliverNotifications(environment, files, functionEnv, {
       concurrency,
       deliveries,

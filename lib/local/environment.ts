@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ENV } from '../../lambda/config';
+import { ENV, type PipelineSettings } from '../../lambda/config';
 import { createWindowTable, type DynamoDbStandInKind, startDynamoDb } from './dynamodb-standin';
 import type { LocalFile } from './file-object-source';
 import { S3RVER_CLIENT_SETTINGS, S3RVER_CREDENTIALS, startS3 } from './s3-standin';
@@ -105,4 +105,19 @@ export async function uploadFiles(environment: LocalEnvironment, files: readonly
       }),
     );
   }
+}
+
+/** The function's environment for a local run: stand-in endpoints plus the rule and noise settings. */
+export function functionEnvironment(
+  environment: LocalEnvironment,
+  settings: PipelineSettings,
+): Readonly<Record<string, string>> {
+  return {
+    ...environment.env,
+    [ENV.minRegions]: String(settings.rule.minDistinct),
+    [ENV.minEvents]: String(settings.rule.minEvents),
+    [ENV.windowSeconds]: String(settings.rule.windowSeconds),
+    [ENV.allowlist]: JSON.stringify(settings.allowlist),
+    [ENV.suppressionMinutes]: String(settings.suppressionMs / 60_000),
+  };
 }
