@@ -1,0 +1,229 @@
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
+import { loadPipelineSettings, type PipelineSettings } from '../../lambda/config';
+import { EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
+import { eventCountOf } from '../../lambda/domain/window-state';
+import type { AlertPublisher, AlertToPublish, LogObjectSource, ObjectRef } from '../../lambda/ports';
+import { type PipelineDeps, processLogObject } from '../../lambda/process-log-object';
+import { cloudTrailKey } from '../fixtures/corpus';
+import { sweep } from '../fixtures/events';
+
+const SETTINGS = loadPipelineSettings({});
+const ARN = 'arn:aws:sts::111122223333:assumed-role/recon/session';
+const LIVE = { origin: 'live', keyMode: 'strict' } as const;
+
+/** Objects held in memory, gzip-compressed, keyed by S3 key. */
+function memoryObjects(objects: Record<string, readonly unknown[]>): LogObjectSource & { refs: ObjectRef[] } {
+  const bodies = new Map(
+    Object.entries(objects).map(([key, records]) => [key, gzipSync(JSON.stringify({ Records: records }))]),
+  );
+  return {
+    refs: [...bodies.keys()].map((key) => ({ bucket: 'trail', key })),
+    async open(ref) {
+      const body = bodies.get(ref.key);
+      if (body === undefined) throw new Error(`no object ${ref.key}`);
+      return Readable.from([body]);
+    },
+  };
+}
+
+/** A publisher that records alerts and can be told to fail its next calls (a crash or an SNS outage). */
+function recordingPublisher() {
+  const published: AlertToPublish[] = [];
+  let failures = 0;
+  const publisher: AlertPublisher & { published: AlertToPublish[]; failNext(n: number): void } = {
+    published,
+    failNext(n) {
+      failures = n;
+    },
+    async publish(alert) {
+      if (failures > 0) {
+        failures -= 1;
+        throw new Error('SNS unavailable');
+      }
+      published.push(alert);
+      return `message-${published.length}`;
+    },
+  };
+  return publisher;
+}
+
+/** Splits a sweep into one object per region, as CloudTrail delivers it. */
+function sweepObjects(start: string, regions = 12, extra: Parameters<typeof sweep>[2] = {}) {
+  return Object.fromEntries(
+    sweep(regions, start, { arn: ARN, ...extra }).map((event) => [
+      cloudTrailKey(
+        '111122223333',
+        String(event.awsRegion),
+        new Date(Date.parse(start) + 300_000),
+        `${start}`,
+      ),
+      [event],
+    ]),
+  );
+}
+
+function pipeline(objects: LogObjectSource, settings: PipelineSettings = SETTINGS) {
+  let now = Date.parse('2026-11-28T10:10:00Z');
+  let token = 0;
+  const publisher = recordingPublisher();
+  const windows = new MemoryWindowStore(settings.limits);
+  const deps: PipelineDeps = {
+    objects,
+    windows,
+    alerts: publisher,
+    settings,
+    clock: () => now,
+    newClaimToken: () => `token-${++token}`,
+  };
+  return { deps, publisher, windows, advance: (ms: number) => (now += ms) };
+}
+
+describe('processLogObject', () => {
+  it('a sweep delivered as one object per region publishes one alert', async () => {
+    // Prepare
+    const objects = memoryObjects(sweepObjects('2026-11-28T10:00:01Z'));
+    const { deps, publisher } = pipeline(objects);
+
+    // Act
+    for (const ref of objects.refs) await processLogObject(deps, ref, LIVE);
+
+    // Assess
+    expect(publisher.published.map((a) => [a.finding.arn, a.finding.regionCount])).toEqual([[ARN, 10]]);
+  });
+
+  it('replaying every object changes no count and publishes nothing more', async () => {
+    // Prepare
+    const objects = memoryObjects(sweepObjects('2026-11-28T10:00:01Z'));
+    const { deps, publisher, windows } = pipeline(objects);
+    for (const ref of objects.refs) await processLogObject(deps, ref, LIVE);
+    const before = windows.states();
+
+    // Act
+    const outcomes = [];
+    for (const ref of objects.refs) outcomes.push(await processLogObject(deps, ref, LIVE));
+
+    // Assess
+    expect(windows.states()).toEqual(before);
+    expect(eventCountOf(before[0] ?? { eventIdHashes: [], overflowEventCount: -1 })).toBe(12);
+    expect(publisher.published).toHaveLength(1);
+    expect(outcomes.every((o) => o.status === 'processed' && o.alreadyApplied === 1)).toBe(true);
+  });
+
+  it('a crash between claim and publish: the retry inside the lease waits, the one after it publishes once', async () => {
+    // Prepare
+    const objects = memoryObjects(sweepObjects('2026-11-28T10:00:01Z', 10));
+    const { deps, publisher, advance } = pipeline(objects);
+    const last = objects.refs.at(-1) as ObjectRef;
+    for (const ref of objects.refs.slice(0, -1)) await processLogObject(deps, ref, LIVE);
+    publisher.failNext(1);
+
+    // Act
+    const crashed = await processLogObject(deps, last, LIVE).catch((error: unknown) => error);
+    const tooSoon = await processLogObject(deps, last, LIVE);
+    advance(SETTINGS.alertLeaseMs + 1);
+    const afterLease = await processLogObject(deps, last, LIVE);
+    const later = await processLogObject(deps, objects.refs[0] as ObjectRef, LIVE);
+
+    // Assess
+    expect(crashed).toBeInstanceOf(Error);
+    expect(tooSoon.status === 'processed' && tooSoon.alerts.map((a) => a.outcome)).toEqual(['leased']);
+    expect(afterLease.status === 'processed' && afterLease.alerts.map((a) => a.outcome)).toEqual([
+      'published',
+    ]);
+    expect(later.status === 'processed' && later.alerts.map((a) => a.outcome)).toEqual(['already-alerted']);
+    expect(publisher.published).toHaveLength(1);
+  });
+
+  it('allowlisted callers write nothing', async () => {
+    // Prepare
+    const objects = memoryObjects(sweepObjects('2026-11-28T10:00:01Z'));
+    const settings = {
+      ...SETTINGS,
+      allowlist: { ...EMPTY_ALLOWLIST, arnPatterns: ['arn:aws:sts::*:assumed-role/recon/*'] },
+    };
+    const { deps, publisher, windows } = pipeline(objects, settings);
+
+    // Act
+    const outcome = await processLogObject(deps, objects.refs[0] as ObjectRef, LIVE);
+
+    // Assess
+    expect(outcome.status === 'processed' && outcome.allowlistedEvents).toBe(1);
+    expect(windows.states()).toEqual([]);
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('suppression: one alert per identity per period, the next alert counts what was suppressed', async () => {
+    // Prepare
+    const starts = [
+      '2026-11-28T10:00:01Z',
+      '2026-11-28T10:01:01Z',
+      '2026-11-28T10:02:01Z',
+      '2026-11-28T11:30:01Z',
+    ];
+    const objects = memoryObjects(Object.assign({}, ...starts.map((start) => sweepObjects(start))));
+    const { deps, publisher, advance } = pipeline(objects, { ...SETTINGS, suppressionMs: 60 * 60_000 });
+
+    // Act
+    for (const [i, start] of starts.entries()) {
+      if (i === 3) advance(90 * 60_000);
+      for (const ref of objects.refs.filter((r) => r.key.endsWith(`${start}.json.gz`)))
+        await processLogObject(deps, ref, LIVE);
+    }
+
+    // Assess
+    expect(publisher.published.map((a) => [a.finding.windowStart, a.suppressedWindows])).toEqual([
+      ['2026-11-28T10:00:00.000Z', 0],
+      ['2026-11-28T11:30:00.000Z', 2],
+    ]);
+  });
+
+  it('a backfill replay says so in the alert', async () => {
+    // Prepare
+    const objects = memoryObjects(sweepObjects('2026-11-28T10:00:01Z'));
+    const { deps, publisher } = pipeline(objects);
+
+    // Act
+    for (const ref of objects.refs)
+      await processLogObject(deps, ref, { origin: 'backfill', keyMode: 'strict' });
+
+    // Assess
+    expect(publisher.published.map((a) => a.origin)).toEqual(['backfill']);
+  });
+
+  it.each([
+    {
+      case: 'digest file',
+      key: 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/28/x.json.gz',
+      reason: 'digest-file',
+    },
+    { case: 'folder marker', key: 'AWSLogs/111122223333/CloudTrail/', reason: 'folder-marker' },
+  ])('$case is skipped without a read', async ({ key, reason }) => {
+    // Prepare
+    const { deps } = pipeline({ open: () => Promise.reject(new Error('must not be read')) });
+
+    // Act
+    const outcome = await processLogObject(deps, { bucket: 'trail', key }, LIVE);
+
+    // Assess
+    expect(outcome).toEqual({ status: 'skipped', reason });
+  });
+
+  it('a corrupt object is poison: nothing written, the error names it', async () => {
+    // Prepare
+    const key = cloudTrailKey('111122223333', 'us-east-1', new Date('2026-11-28T10:05:00Z'), 'bad');
+    const { deps, windows } = pipeline({
+      open: async () => Readable.from([gzipSync('{"Records":[').subarray(0, 12)]),
+    });
+
+    // Act
+    const outcome = await processLogObject(deps, { bucket: 'trail', key }, LIVE);
+
+    // Assess
+    expect(outcome.status).toBe('poison');
+    expect(outcome.status === 'poison' && outcome.error.message).toContain(`s3://trail/${key}`);
+    expect(windows.states()).toEqual([]);
+  });
+});
