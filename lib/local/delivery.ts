@@ -134,7 +134,8 @@ async function forEachConcurrently<T>(
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
-function setProcessEnv(values: Readonly<Record<string, string>>): () => void {
+/** Sets process environment variables; returns a function that restores the previous values. */
+export function setProcessEnv(values: Readonly<Record<string, string>>): () => void {
   const previous = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
   Object.assign(process.env, values);
   return () => {
