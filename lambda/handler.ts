@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDbWindowStore } from './adapters/dynamodb-window-store';
 import { S3ObjectSource } from './adapters/s3-object-source';
 import { SnsAlertPublisher } from './adapters/sns-alert-publisher';
@@ -24,7 +24,9 @@ export function buildHandler(env: Readonly<Record<string, string | undefined>>) 
     settings: config,
     objects: new S3ObjectSource({
       client: new S3Client({}),
-      ...(config.expectedBucketOwner === undefined ? {} : { expectedBucketOwner: config.expectedBucketOwner }),
+      ...(config.expectedBucketOwner === undefined
+        ? {}
+        : { expectedBucketOwner: config.expectedBucketOwner }),
     }),
     windows: new DynamoDbWindowStore({
       client: new DynamoDBClient({}),

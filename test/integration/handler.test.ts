@@ -176,7 +176,7 @@ describe('the handler, on every delivery path', () => {
         Body: gzipSync('{"Records":[{"a":').subarray(0, 20),
       }),
     );
-    const missingBucket = { ...s3Notification('no-such-bucket', good.key, good.size) };
+    const missingBucket = s3Notification('no-such-bucket', good.key, good.size);
 
     // Act
     const result = await handler(

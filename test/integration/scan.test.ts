@@ -146,7 +146,11 @@ describe('regionsweep scan', () => {
   });
 
   it.each([
-    { case: 'lower thresholds fire on 9 regions', args: ['--min-regions', '9', '--min-events', '9'], count: 1 },
+    {
+      case: 'lower thresholds fire on 9 regions',
+      args: ['--min-regions', '9', '--min-events', '9'],
+      count: 1,
+    },
     { case: 'a higher event threshold silences 10 events', args: ['--min-events', '11'], count: 0 },
     { case: 'a 10 s window splits a 12 s burst', args: ['--window-seconds', '10'], count: 0 },
   ])('$case', async ({ args, count }) => {

@@ -40,11 +40,27 @@ describe('loadConfig', () => {
   it.each([
     { case: 'missing table', env: { TOPIC_ARN: VALID.TOPIC_ARN }, message: /TABLE_NAME must be set/ },
     { case: 'missing topic', env: { TABLE_NAME: 'w' }, message: /TOPIC_ARN must be set/ },
-    { case: 'topic not an ARN', env: { ...VALID, TOPIC_ARN: 'alerts' }, message: /TOPIC_ARN is not an SNS topic ARN/ },
-    { case: 'owner not an account', env: { ...VALID, EXPECTED_BUCKET_OWNER: 'me' }, message: /EXPECTED_BUCKET_OWNER/ },
-    { case: 'threshold not a number', env: { ...VALID, MIN_REGIONS: 'ten' }, message: /MIN_REGIONS must be a whole number/ },
+    {
+      case: 'topic not an ARN',
+      env: { ...VALID, TOPIC_ARN: 'alerts' },
+      message: /TOPIC_ARN is not an SNS topic ARN/,
+    },
+    {
+      case: 'owner not an account',
+      env: { ...VALID, EXPECTED_BUCKET_OWNER: 'me' },
+      message: /EXPECTED_BUCKET_OWNER/,
+    },
+    {
+      case: 'threshold not a number',
+      env: { ...VALID, MIN_REGIONS: 'ten' },
+      message: /MIN_REGIONS must be a whole number/,
+    },
     { case: 'threshold above what is tracked', env: { ...VALID, MIN_REGIONS: '65' }, message: /MIN_REGIONS/ },
-    { case: 'bad allowlist', env: { ...VALID, ALLOWLIST_JSON: '[' }, message: /ALLOWLIST_JSON: allowlist is not JSON/ },
+    {
+      case: 'bad allowlist',
+      env: { ...VALID, ALLOWLIST_JSON: '[' },
+      message: /ALLOWLIST_JSON: allowlist is not JSON/,
+    },
   ])('$case is refused, naming the variable', ({ env, message }) => {
     // Act / Assess
     expect(() => loadConfig(env)).toThrow(ConfigError);
