@@ -402,7 +402,7 @@ export class DynamoDbWindowStore implements WindowStore {
       ':first': num(contribution.firstEventTime),
       ':last': num(contribution.lastEventTime),
       // TTL: the contribution's last event stands in for the window end (it lies within one window of it).
-      ':expiresAt': num(epochSeconds(Math.max(contribution.lastEventTime, now)) + this.retentionSeconds),
+      ':expiresAt': num(epochSeconds(Math.max(contribution.windowEnd, now)) + this.retentionSeconds),
     };
     const conditions: Record<string, string> = {
       contributorIsNew: 'NOT contains(#contributors, :contributor)',

@@ -108,6 +108,7 @@ export class ObjectAggregator {
         return {
           ruleId: this.rule.id,
           windowStart: group.windowStart,
+          windowEnd: group.windowStart + this.rule.windowSeconds * 1000,
           arn: group.arn,
           distinctValues: [...group.distinctValues].sort(),
           eventCount: ids.length + group.eventsWithoutId,

@@ -46,6 +46,8 @@ export interface GroupKey {
 
 /** What one log object adds to one group: the result of reading that object, before any merge. */
 export interface GroupContribution extends GroupKey {
+  /** End of the window (exclusive), epoch ms: stores keep state at least until then plus their retention. */
+  readonly windowEnd: number;
   /** Distinct values of the distinct field (regions), sorted. */
   readonly distinctValues: readonly string[];
   /** Events in this object, duplicate eventIDs counted once. */

@@ -41,7 +41,7 @@ import {
 type StoreKind = 'memory' | DynamoDbStandInKind;
 type Item = Record<string, AttributeValue>;
 
-// Near the wall clock: DynamoDB Local deletes expired items, and expiresAt derives from event times.
+// Near the wall clock: DynamoDB Local deletes expired items, and expiresAt derives from the window end.
 const WINDOW_START = Math.floor(Date.now() / 30_000) * 30_000;
 const ALICE = 'arn:aws:iam::111122223333:user/alice';
 const RETENTION_SECONDS = 7 * 86_400;
@@ -68,6 +68,7 @@ function contribution(key: GroupKey, input: ContributionInput = {}): GroupContri
     eventCount: 1,
     eventIdHashes: ['hash-1'],
     failedCount: 0,
+    windowEnd: key.windowStart + 30_000,
     firstEventTime: WINDOW_START + 1_000,
     lastEventTime: WINDOW_START + 1_000,
     ...rest,
@@ -167,6 +168,24 @@ function contract(kind: StoreKind): void {
       expect(comparable(result.state)).toEqual(
         comparable(mergeContribution(undefined, added, 'object-1', DEFAULT_STATE_LIMITS).state),
       );
+    });
+
+    it('get returns the stored window as apply last returned it, and nothing for an unknown window', async () => {
+      // Prepare
+      const store = harness.store();
+      const key = newKey();
+      await store.apply(contribution(key), 'object-1', WINDOW_START);
+      const { state } = await store.apply(
+        contribution(key, { distinctValues: ['eu-west-1'] }),
+        'object-2',
+        WINDOW_START,
+      );
+      // Act
+      const read = await store.get(key);
+      const missing = await store.get({ ...key, windowStart: key.windowStart + 30_000 });
+      // Assess
+      expect(read === undefined ? undefined : comparable(read)).toEqual(comparable(state));
+      expect(missing).toBeUndefined();
     });
 
     it('keeps the null-ARN group apart from ARN groups of the same window', async () => {
@@ -668,9 +687,9 @@ function contract(kind: StoreKind): void {
         dominant: WINDOW_START + 600_000,
       },
       {
-        case: 'the last event when later than processing time',
+        case: 'the window end when later than processing time',
         now: WINDOW_START - 3_600_000,
-        dominant: WINDOW_START + 20_000,
+        dominant: WINDOW_START + 30_000,
       },
     ])('sets expiresAt to retention past $case', async ({ now, dominant }) => {
       // Prepare
