@@ -250,6 +250,8 @@ export class RegionSweepDetector extends Construct {
       environment: functionEnvironment(props, this.table.tableName, this.topic.topicArn),
       bundling: {
         minify: true,
+        // Error classes name themselves from new.target.name; minified names would reach the logs as "br".
+        keepNames: true,
         sourceMap: true,
         format: nodejs.OutputFormat.ESM,
         target: 'node22',

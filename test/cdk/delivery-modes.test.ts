@@ -119,6 +119,17 @@ describe('deliveryMode sns', () => {
       existingBucketName: 'trail-bucket',
       deliveryMode: 'sns',
       notificationTopicArn: NOTIFICATION_TOPIC_ARN,
+      notificationFilter: {
+        Records: sns.FilterOrPolicy.policy({
+          s3: sns.FilterOrPolicy.policy({
+            object: sns.FilterOrPolicy.policy({
+              key: sns.FilterOrPolicy.filter(
+                sns.SubscriptionFilter.stringFilter({ matchPrefixes: ['AWSLogs/'] }),
+              ),
+            }),
+          }),
+        }),
+      },
     }));
   });
 
@@ -159,23 +170,7 @@ describe('deliveryMode sns', () => {
   });
 
   it('filters on the message body when a filter is given', () => {
-    // Prepare
-    const keyFilter = sns.FilterOrPolicy.filter(
-      sns.SubscriptionFilter.stringFilter({ matchPrefixes: ['AWSLogs/'] }),
-    );
-    // Act
-    const { template: filtered } = synthDetector({
-      existingBucketName: 'trail-bucket',
-      deliveryMode: 'sns',
-      notificationTopicArn: NOTIFICATION_TOPIC_ARN,
-      notificationFilter: {
-        Records: sns.FilterOrPolicy.policy({
-          s3: sns.FilterOrPolicy.policy({ object: sns.FilterOrPolicy.policy({ key: keyFilter }) }),
-        }),
-      },
-    });
-    // Assess
-    filtered.hasResourceProperties('AWS::SNS::Subscription', {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
       FilterPolicyScope: 'MessageBody',
       FilterPolicy: { Records: { s3: { object: { key: [{ prefix: 'AWSLogs/' }] } } } },
     });

@@ -22,6 +22,7 @@ describe('RegionSweepDetector resources', () => {
       suppressionMinutes: 60,
       allowlist: { arns: ['arn:aws:iam::444455556666:role/inventory'] },
       alertEmails: ['soc@example.com'],
+      slack: { workspaceId: 'T0123ABCD', channelId: 'C0123ABCD' },
       reservedConcurrentExecutions: 20,
     }));
     ({ template: minimal } = synthDetector({ createDemoBucket: true }));
@@ -158,13 +159,7 @@ describe('RegionSweepDetector resources', () => {
   });
 
   it('adds an AWS Chatbot Slack channel on the alert topic, with a deny-all guardrail', () => {
-    // Act
-    const { template } = synthDetector({
-      createDemoBucket: true,
-      slack: { workspaceId: 'T0123ABCD', channelId: 'C0123ABCD' },
-    });
-    // Assess
-    template.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
+    configured.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
       SlackWorkspaceId: 'T0123ABCD',
       SlackChannelId: 'C0123ABCD',
       SnsTopicArns: [{ Ref: Match.stringLikeRegexp('AlertTopic') }],

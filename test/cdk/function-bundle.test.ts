@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RegionSweepStack } from '../../lib/region-sweep-stack';
+
+interface StackResource {
+  readonly Type: string;
+  readonly Properties: Record<string, unknown>;
+  readonly Metadata?: Record<string, string>;
+}
+
+/** Imports the bundle in a fresh Node process with only `env`, and reports how the import ended. */
+function importBundle(file: string, env: Record<string, string>): { exports?: string[]; error?: string } {
+  const script = `import(${JSON.stringify(file)}).then(
+    (m) => console.log(JSON.stringify({ exports: Object.keys(m).sort() })),
+    (e) => console.log(JSON.stringify({ error: e.name + ': ' + e.message })))`;
+  const out = execFileSync(process.execPath, ['-e', script], {
+    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'eu-west-1', ...env },
+    encoding: 'utf8',
+  });
+  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}');
+}
+
+describe('function bundle (local esbuild, no Docker)', () => {
+  let bundle: string;
+  beforeAll(() => {
+    // Asset metadata (on by default in the CLI) records where the bundle was staged.
+    const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+    new RegionSweepStack(app, 'Bundle', { detector: { createDemoBucket: true } });
+    const assembly = app.synth();
+    const resources = Object.values(assembly.getStackByName('Bundle').template.Resources) as StackResource[];
+    const detectorFunction = resources.find(
+      (resource) => resource.Type === 'AWS::Lambda::Function' && resource.Properties.Runtime === 'nodejs22.x',
+    );
+    bundle = join(
+      assembly.directory,
+      detectorFunction?.Metadata?.['aws:asset:path'] ?? 'missing',
+      'index.mjs',
+    );
+  });
+
+  it('loads as an ES module and exports handler', () => {
+    // Act
+    const result = importBundle(bundle, {
+      TABLE_NAME: 'windows',
+      TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:alerts',
+    });
+    // Assess
+    expect(result).toEqual({ exports: expect.arrayContaining(['handler']) });
+  });
+
+  it('keeps error class names through minification', () => {
+    // Act
+    const result = importBundle(bundle, {});
+    // Assess
+    expect(result).toEqual({ error: 'ConfigError: TABLE_NAME must be set' });
+  });
+});
