@@ -1,0 +1,671 @@
+import type { TransformOptions } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
+import {
+  CorruptGzipError,
+  LogObjectLimitError,
+  MalformedJsonError,
+  NotCloudTrailShapeError,
+  PoisonObjectError,
+} from './errors';
+
+/** Bounds that keep reading one log object safe whatever its content. */
+export interface ReaderLimits {
+  /** Most bytes of JSON one object may hold; checked while inflating, so a gzip bomb stops early. */
+  readonly maxDecompressedBytes: number;
+  /** Largest single record, in bytes of JSON; memory use is bounded by it, not by the object. */
+  readonly maxRecordBytes: number;
+  /** Most records one object may hold. */
+  readonly maxRecords: number;
+}
+
+/**
+ * Limits far above anything CloudTrail writes (log files hold at most a few thousand records of a few KB),
+ * yet low enough for a 512 MB Lambda.
+ */
+export const DEFAULT_READER_LIMITS: ReaderLimits = {
+  maxDecompressedBytes: 2 * 1024 * 1024 * 1024,
+  maxRecordBytes: 8 * 1024 * 1024,
+  maxRecords: 2_000_000,
+};
+
+/** What reading one object found. */
+export interface ReadStats {
+  /** Every record in `Records`. */
+  readonly records: number;
+  /** Records that passed the prefilter and were parsed. */
+  readonly parsed: number;
+  /** Bytes read from the body (gzip or plain). */
+  readonly compressedBytes: number;
+  /** Bytes of JSON scanned (equals `compressedBytes` for plain input). */
+  readonly decompressedBytes: number;
+  /** True when the body started with the gzip magic bytes. */
+  readonly gzip: boolean;
+}
+
+export interface ReadOptions {
+  /** Used in every error message. */
+  readonly objectName: string;
+  readonly limits?: Partial<ReaderLimits>;
+  /**
+   * Prefilter: for each inner array at least one needle must occur in the raw record bytes, else the record
+   * is not parsed. Comes from prefilterNeedles(rule) in lambda/domain/rule.ts. Empty outer array = parse
+   * every record.
+   */
+  readonly needles: readonly (readonly Buffer[])[];
+  /** Called with each parsed record that passed the prefilter, in file order. */
+  readonly onRecord: (record: unknown) => void;
+}
+
+/** Deepest nesting accepted (top-level object and `Records` array included): keeps JSON.parse off the stack limit. */
+export const MAX_NESTING_DEPTH = 128;
+
+/**
+ * Gunzip settings of the reader: chunks 16 times zlib's default (a quarter of zlib's main-thread work per
+ * byte, measured), and a read-ahead that lets zlib inflate on the thread pool while the main thread scans.
+ */
+export const READER_GUNZIP_OPTIONS: ZlibOptions & TransformOptions = {
+  chunkSize: 256 * 1024,
+  readableHighWaterMark: 2 * 1024 * 1024,
+};
+const INITIAL_CARRY_BYTES = 64 * 1024;
+const MAX_TOP_LEVEL_KEY_BYTES = 256;
+const MAX_LITERAL_BYTES = 64;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+/** Byte classes of the structural scan; every byte not listed is 0 (nothing to do). */
+const STRUCTURAL = new Uint8Array(256);
+const CLASS_QUOTE = 1;
+const CLASS_OPEN = 2;
+const CLASS_CLOSE = 3;
+STRUCTURAL[QUOTE] = CLASS_QUOTE;
+STRUCTURAL[OPEN_BRACE] = CLASS_OPEN;
+STRUCTURAL[OPEN_BRACKET] = CLASS_OPEN;
+STRUCTURAL[CLOSE_BRACE] = CLASS_CLOSE;
+STRUCTURAL[CLOSE_BRACKET] = CLASS_CLOSE;
+
+/**
+ * Reads the records of one CloudTrail log object (`{"Records":[{...},...]}`), gzip (told by its magic bytes,
+ * never by name) or plain JSON, as a stream. Memory is bounded by the largest single record, not the object.
+ * Only records that contain the needles are parsed and handed to `onRecord`, in file order.
+ *
+ * @throws CorruptGzipError, MalformedJsonError, NotCloudTrailShapeError or LogObjectLimitError (all naming
+ *   the object); errors of `body` itself and of `onRecord` pass through unchanged.
+ */
+export async function readCloudTrailRecords(
+  body: AsyncIterable<Uint8Array>,
+  options: ReadOptions,
+): Promise<ReadStats> {
+  const limits: ReaderLimits = { ...DEFAULT_READER_LIMITS, ...definedOnly(options.limits ?? {}) };
+  const source = body[Symbol.asyncIterator]();
+  const head = await readHead(source);
+  const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  let compressedBytes = 0;
+  const counted = async function* (): AsyncGenerator<Buffer> {
+    try {
+      for (let next = head; ; ) {
+        if (next.length > 0) {
+          compressedBytes += next.length;
+          yield next;
+        }
+        const result = await source.next();
+        if (result.done === true) return;
+        next = asBuffer(result.value);
+      }
+    } finally {
+      // Stopping early (a limit, a poison object) must release the body, e.g. its socket.
+      await source.return?.();
+    }
+  };
+  const scanner = new RecordScanner(options, limits);
+  if (gzip) {
+    await inflateInto(counted(), scanner, options.objectName);
+  } else {
+    for await (const chunk of counted()) scanner.push(chunk);
+  }
+  scanner.finish();
+  return {
+    records: scanner.records,
+    parsed: scanner.parsed,
+    compressedBytes,
+    decompressedBytes: scanner.scannedBytes,
+    gzip,
+  };
+}
+
+/** Reads chunks until at least two bytes are known (enough for the gzip magic) or the body ends. */
+async function readHead(source: AsyncIterator<Uint8Array>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let length = 0;
+  while (length < 2) {
+    const result = await source.next();
+    if (result.done === true) break;
+    const chunk = asBuffer(result.value);
+    parts.push(chunk);
+    length += chunk.length;
+  }
+  return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts, length);
+}
+
+/** Inflates `compressed` into `scanner`; only failures of zlib itself become CorruptGzipError. */
+async function inflateInto(
+  compressed: AsyncIterable<Buffer>,
+  scanner: RecordScanner,
+  objectName: string,
+): Promise<void> {
+  let passThrough: unknown;
+  const remember = async function* (): AsyncGenerator<Buffer> {
+    try {
+      yield* compressed;
+    } catch (error) {
+      passThrough = error;
+      throw error;
+    }
+  };
+  try {
+    await pipeline(remember(), createGunzip(READER_GUNZIP_OPTIONS), async (inflated: AsyncIterable<Buffer>) => {
+      try {
+        for await (const chunk of inflated) scanner.push(chunk);
+      } catch (error) {
+        passThrough = error;
+        throw error;
+      }
+    });
+  } catch (error) {
+    if (error === passThrough || error instanceof PoisonObjectError) throw error;
+    throw new CorruptGzipError(objectName, `gzip stream is corrupt or truncated: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+enum Mode {
+  BeforeTop,
+  TopKeyOrEnd,
+  TopKeyStart,
+  TopKey,
+  TopColon,
+  TopValue,
+  SkipContainer,
+  SkipString,
+  SkipLiteral,
+  TopCommaOrEnd,
+  RecordOrEnd,
+  RecordStart,
+  InRecord,
+  RecordCommaOrEnd,
+  AfterTop,
+}
+
+/**
+ * A push-driven byte scanner for the CloudTrail log shape. Invariants between chunks: `stack[0..depth)` holds
+ * the open brackets; `inString`/`escapePending` describe the byte before the next chunk; while a record is
+ * open, `carry[0..carryLength)` holds its bytes from earlier chunks (each byte copied at most once more).
+ */
+class RecordScanner {
+  records = 0;
+  parsed = 0;
+  scannedBytes = 0;
+
+  private mode = Mode.BeforeTop;
+  private readonly stack = new Uint8Array(MAX_NESTING_DEPTH + 1);
+  private depth = 0;
+  private inString = false;
+  private escapePending = false;
+  private carry = Buffer.allocUnsafe(INITIAL_CARRY_BYTES);
+  private carryLength = 0;
+  private topKey: number[] = [];
+  private topKeyIsRecords = false;
+  private sawRecords = false;
+  private topMembers = 0;
+  private topIsObject = true;
+  private skipBaseDepth = 1;
+  private literal: number[] = [];
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  private readonly objectName: string;
+  private readonly needles: readonly (readonly Buffer[])[];
+  private readonly onRecord: (record: unknown) => void;
+
+  constructor(
+    options: ReadOptions,
+    private readonly limits: ReaderLimits,
+  ) {
+    this.objectName = options.objectName;
+    this.needles = options.needles;
+    this.onRecord = options.onRecord;
+  }
+
+  /** Scans one chunk; the chunk is not kept after the call except for the part of a record still open. */
+  push(chunk: Buffer): void {
+    const offset = this.scannedBytes;
+    this.scannedBytes += chunk.length;
+    if (this.scannedBytes > this.limits.maxDecompressedBytes) {
+      throw new LogObjectLimitError(
+        this.objectName,
+        'decompressedBytes',
+        `more than ${this.limits.maxDecompressedBytes} bytes of JSON`,
+      );
+    }
+    const n = chunk.length;
+    let i = 0;
+    // Where the open record starts in this chunk; -1 while it started in an earlier one (see `carry`).
+    let recordStart = -1;
+    while (i < n) {
+      if (this.mode === Mode.InRecord) {
+        const end = this.scanContainer(chunk, i, 2);
+        if (end < 0) {
+          this.appendCarry(chunk, recordStart, n);
+          return;
+        }
+        this.completeRecord(chunk, recordStart, end);
+        recordStart = -1;
+        this.mode = Mode.RecordCommaOrEnd;
+        i = end;
+        continue;
+      }
+      if (this.mode === Mode.SkipContainer || this.mode === Mode.SkipString) {
+        const end = this.scanContainer(chunk, i, this.skipBaseDepth);
+        if (end < 0) return;
+        this.endSkippedValue();
+        i = end;
+        continue;
+      }
+      const b = chunk[i] as number;
+      if (this.mode === Mode.TopKey) {
+        i = this.scanTopKey(chunk, i, offset);
+        continue;
+      }
+      if (this.mode === Mode.SkipLiteral) {
+        if (isLiteralByte(b)) {
+          if (this.literal.length >= MAX_LITERAL_BYTES) this.malformed('over-long literal', offset + i);
+          this.literal.push(b);
+          i++;
+          continue;
+        }
+        this.endLiteral(offset + i);
+        this.endSkippedValue();
+        continue;
+      }
+      if (isWhitespace(b)) {
+        i++;
+        continue;
+      }
+      recordStart = this.structural(b, offset + i) ? i : -1;
+      i++;
+    }
+    if (this.mode === Mode.InRecord) this.appendCarry(chunk, recordStart, n);
+  }
+
+  /** Checks that the input ended where a CloudTrail object may end. */
+  finish(): void {
+    if (this.mode === Mode.SkipLiteral) {
+      this.endLiteral(this.scannedBytes);
+      this.endSkippedValue();
+    }
+    if (this.mode === Mode.AfterTop) return;
+    if (this.scannedBytes === 0) this.notCloudTrail('the object is empty');
+    if (this.mode === Mode.BeforeTop) this.malformed('no JSON value', this.scannedBytes);
+    this.malformed('unexpected end of input', this.scannedBytes);
+  }
+
+  /** Handles one non-whitespace byte outside records and skipped values; true when a record starts at it. */
+  private structural(b: number, at: number): boolean {
+    switch (this.mode) {
+      case Mode.BeforeTop:
+        if (b === OPEN_BRACE) {
+          this.push1(OPEN_BRACE, at);
+          this.mode = Mode.TopKeyOrEnd;
+          return false;
+        }
+        // Any other JSON value is read to its end first, so that malformed input is reported as such.
+        this.topIsObject = false;
+        return this.skipValue(b, at);
+      case Mode.TopKeyOrEnd:
+        if (b === CLOSE_BRACE && this.topMembers === 0) return this.closeTop();
+        return this.expectKey(b, at);
+      case Mode.TopKeyStart:
+        return this.expectKey(b, at);
+      case Mode.TopColon:
+        if (b !== COLON) this.malformed('expected ":"', at);
+        this.mode = Mode.TopValue;
+        return false;
+      case Mode.TopValue:
+        return this.topValue(b, at);
+      case Mode.TopCommaOrEnd:
+        if (b === COMMA) {
+          this.mode = Mode.TopKeyStart;
+          return false;
+        }
+        if (b === CLOSE_BRACE) return this.closeTop();
+        return this.malformed('expected "," or "}"', at);
+      case Mode.RecordOrEnd:
+        if (b === CLOSE_BRACKET) return this.closeRecords();
+        return this.recordStart(b, at);
+      case Mode.RecordStart:
+        return this.recordStart(b, at);
+      case Mode.RecordCommaOrEnd:
+        if (b === COMMA) {
+          this.mode = Mode.RecordStart;
+          return false;
+        }
+        if (b === CLOSE_BRACKET) return this.closeRecords();
+        return this.malformed('expected "," or "]" in Records', at);
+      default:
+        return this.malformed('unexpected data after the top-level object', at);
+    }
+  }
+
+  private expectKey(b: number, at: number): boolean {
+    if (b !== QUOTE) this.malformed('expected an object key', at);
+    this.topKey = [];
+    this.escapePending = false;
+    this.mode = Mode.TopKey;
+    return false;
+  }
+
+  private topValue(b: number, at: number): boolean {
+    this.topMembers++;
+    if (this.topKeyIsRecords) {
+      this.sawRecords = true;
+      if (b !== OPEN_BRACKET) return this.notAValue(b, at, 'Records is not an array');
+      this.push1(OPEN_BRACKET, at);
+      this.mode = Mode.RecordOrEnd;
+      return false;
+    }
+    return this.skipValue(b, at);
+  }
+
+  /** Starts skipping the value that begins with `b`: only its structure is checked, nothing is kept. */
+  private skipValue(b: number, at: number): boolean {
+    this.skipBaseDepth = this.depth;
+    if (b === OPEN_BRACE || b === OPEN_BRACKET) {
+      this.push1(b, at);
+      this.inString = false;
+      this.mode = Mode.SkipContainer;
+    } else if (b === QUOTE) {
+      this.inString = true;
+      this.escapePending = false;
+      this.mode = Mode.SkipString;
+    } else if (isValueStart(b)) {
+      this.literal = [b];
+      this.mode = Mode.SkipLiteral;
+    } else {
+      this.malformed(`not JSON: unexpected byte ${hex(b)}`, at);
+    }
+    return false;
+  }
+
+  private endSkippedValue(): void {
+    if (!this.topIsObject) this.notCloudTrail('the top level is not an object');
+    this.mode = Mode.TopCommaOrEnd;
+  }
+
+  private recordStart(b: number, at: number): boolean {
+    if (b !== OPEN_BRACE) return this.notAValue(b, at, `entry ${this.records} of Records is not an object`);
+    if (this.records >= this.limits.maxRecords) {
+      throw new LogObjectLimitError(
+        this.objectName,
+        'recordCount',
+        `more than ${this.limits.maxRecords} records`,
+      );
+    }
+    this.push1(OPEN_BRACE, at);
+    this.inString = false;
+    this.mode = Mode.InRecord;
+    return true;
+  }
+
+  private closeRecords(): boolean {
+    this.depth--;
+    this.mode = Mode.TopCommaOrEnd;
+    return false;
+  }
+
+  private closeTop(): boolean {
+    this.depth--;
+    if (!this.sawRecords) this.notCloudTrail('the object has no Records member');
+    this.mode = Mode.AfterTop;
+    return false;
+  }
+
+  private push1(bracket: number, at: number): void {
+    if (this.depth >= MAX_NESTING_DEPTH) this.malformed(`nesting deeper than ${MAX_NESTING_DEPTH}`, at);
+    this.stack[this.depth++] = bracket;
+  }
+
+  /**
+   * Scans a container (or string) whose bytes began before `from` until the nesting is back to `baseDepth`
+   * outside any string. Returns the index just after its last byte, or -1 when the chunk ends first.
+   * This is the hot loop (measured faster than indexOf per string, as CloudTrail strings are short).
+   */
+  private scanContainer(chunk: Buffer, from: number, baseDepth: number): number {
+    const n = chunk.length;
+    const stack = this.stack;
+    let depth = this.depth;
+    let i = from;
+    if (this.inString) {
+      i = this.endOfString(chunk, i);
+      if (i < 0) return -1;
+      if (depth === baseDepth) return i;
+    }
+    while (i < n) {
+      const kind = STRUCTURAL[chunk[i] as number];
+      if (kind === 0) {
+        i++;
+      } else if (kind === CLASS_QUOTE) {
+        this.escapePending = false;
+        i = this.endOfString(chunk, i + 1);
+        if (i < 0) {
+          this.depth = depth;
+          this.inString = true;
+          return -1;
+        }
+      } else if (kind === CLASS_OPEN) {
+        if (depth >= MAX_NESTING_DEPTH) {
+          this.malformed(`nesting deeper than ${MAX_NESTING_DEPTH}`, this.offsetOf(chunk, i));
+        }
+        stack[depth++] = chunk[i] as number;
+        i++;
+      } else {
+        const opener = chunk[i] === CLOSE_BRACE ? OPEN_BRACE : OPEN_BRACKET;
+        if (stack[depth - 1] !== opener) this.malformed('mismatched bracket', this.offsetOf(chunk, i));
+        depth--;
+        i++;
+        if (depth === baseDepth) {
+          this.depth = depth;
+          this.inString = false;
+          return i;
+        }
+      }
+    }
+    this.depth = depth;
+    this.inString = false;
+    return -1;
+  }
+
+  /**
+   * From `from` inside a string, returns the index after its closing quote, or -1 when the chunk ends first
+   * (then `escapePending` says whether the next chunk starts with an escaped byte). Every backslash escapes
+   * exactly the byte after it, which is all JSON needs to find the end of a string.
+   */
+  private endOfString(chunk: Buffer, from: number): number {
+    const n = chunk.length;
+    let i = from;
+    if (this.escapePending) {
+      this.escapePending = false;
+      i++;
+    }
+    while (i < n) {
+      const b = chunk[i];
+      if (b === QUOTE) return i + 1;
+      i += b === BACKSLASH ? 2 : 1;
+    }
+    this.escapePending = i > n;
+    return -1;
+  }
+
+  /** Reads a top-level key byte by byte (keys are short and rare); escapes are decoded at the end. */
+  private scanTopKey(chunk: Buffer, from: number, offset: number): number {
+    let i = from;
+    while (i < chunk.length) {
+      const b = chunk[i] as number;
+      i++;
+      if (this.escapePending) {
+        this.escapePending = false;
+      } else if (b === BACKSLASH) {
+        this.escapePending = true;
+      } else if (b === QUOTE) {
+        this.topKeyIsRecords = this.decodeTopKey(offset + i) === 'Records';
+        this.mode = Mode.TopColon;
+        return i;
+      }
+      if (this.topKey.length <= MAX_TOP_LEVEL_KEY_BYTES) this.topKey.push(b);
+    }
+    return i;
+  }
+
+  private decodeTopKey(at: number): string | undefined {
+    if (this.topKey.length > MAX_TOP_LEVEL_KEY_BYTES) return undefined;
+    const text = this.decodeUtf8(Buffer.from(this.topKey), at);
+    try {
+      return JSON.parse(`"${text}"`) as string;
+    } catch (error) {
+      return this.malformed('invalid object key', at, error);
+    }
+  }
+
+  private endLiteral(at: number): void {
+    try {
+      JSON.parse(Buffer.from(this.literal).toString('latin1'));
+    } catch (error) {
+      this.malformed('invalid literal', at, error);
+    }
+  }
+
+  private appendCarry(chunk: Buffer, start: number, end: number): void {
+    const from = Math.max(start, 0);
+    const needed = this.carryLength + (end - from);
+    if (needed > this.limits.maxRecordBytes) this.recordTooLarge();
+    if (needed > this.carry.length) {
+      const grown = Buffer.allocUnsafe(
+        Math.max(needed, Math.min(this.carry.length * 2, this.limits.maxRecordBytes)),
+      );
+      this.carry.copy(grown, 0, 0, this.carryLength);
+      this.carry = grown;
+    }
+    chunk.copy(this.carry, this.carryLength, from, end);
+    this.carryLength = needed;
+  }
+
+  private completeRecord(chunk: Buffer, start: number, end: number): void {
+    let bytes: Buffer;
+    if (start < 0) {
+      this.appendCarry(chunk, 0, end);
+      bytes = this.carry.subarray(0, this.carryLength);
+      this.carryLength = 0;
+    } else {
+      bytes = chunk.subarray(start, end);
+      if (bytes.length > this.limits.maxRecordBytes) this.recordTooLarge();
+    }
+    this.records++;
+    if (!this.passesPrefilter(bytes)) return;
+    const at = this.scannedBytes - chunk.length + end;
+    let record: unknown;
+    const text = this.decodeUtf8(bytes, at);
+    try {
+      record = JSON.parse(text);
+    } catch (error) {
+      this.malformed(`record ${this.records - 1} is not valid JSON`, at, error);
+    }
+    this.parsed++;
+    this.onRecord(record);
+  }
+
+  private passesPrefilter(bytes: Buffer): boolean {
+    for (const group of this.needles) {
+      if (!group.some((needle) => bytes.indexOf(needle) >= 0)) return false;
+    }
+    return true;
+  }
+
+  private decodeUtf8(bytes: Uint8Array, at: number): string {
+    try {
+      return this.decoder.decode(bytes);
+    } catch (error) {
+      return this.malformed('invalid UTF-8', at, error);
+    }
+  }
+
+  private offsetOf(chunk: Buffer, i: number): number {
+    return this.scannedBytes - chunk.length + i;
+  }
+
+  private recordTooLarge(): never {
+    throw new LogObjectLimitError(
+      this.objectName,
+      'recordBytes',
+      `record ${this.records} is larger than ${this.limits.maxRecordBytes} bytes`,
+    );
+  }
+
+  /** A byte that can start a JSON value makes the input JSON of the wrong shape; anything else is not JSON. */
+  private notAValue(b: number, at: number, shapeReason: string): never {
+    if (b === OPEN_BRACE || b === OPEN_BRACKET || b === QUOTE || isValueStart(b))
+      this.notCloudTrail(shapeReason);
+    return this.malformed(`not JSON: unexpected byte ${hex(b)}`, at);
+  }
+
+  private notCloudTrail(reason: string): never {
+    throw new NotCloudTrailShapeError(this.objectName, `not a CloudTrail log file: ${reason}`);
+  }
+
+  private malformed(reason: string, at: number, cause?: unknown): never {
+    const options = cause === undefined ? undefined : { cause };
+    throw new MalformedJsonError(this.objectName, `malformed JSON at byte ${at}: ${reason}`, options);
+  }
+}
+
+function isWhitespace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+/** Bytes of numbers, true, false and null. */
+function isLiteralByte(b: number): boolean {
+  return (
+    (b >= 0x30 && b <= 0x39) ||
+    (b >= 0x61 && b <= 0x7a) ||
+    b === 0x2d ||
+    b === 0x2b ||
+    b === 0x2e ||
+    (b >= 0x41 && b <= 0x5a)
+  );
+}
+
+/** First bytes of numbers, true, false and null. */
+function isValueStart(b: number): boolean {
+  return (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x74 || b === 0x66 || b === 0x6e;
+}
+
+function hex(b: number): string {
+  return `0x${b.toString(16).padStart(2, '0')}`;
+}
+
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

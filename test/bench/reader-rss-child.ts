@@ -1,0 +1,16 @@
+/**
+ * Run in its own process by reader-bench.ts so that its peak RSS is that of one scan alone:
+ * `node --import tsx reader-rss-child.ts <file.json.gz>` prints one JSON line. Without a file it only loads
+ * the modules, which gives the floor that Node and the loader cost by themselves.
+ */
+import { scanLogFile } from './scan-log-file';
+
+const path = process.argv[2];
+const result = path === undefined ? undefined : await scanLogFile(path);
+process.stdout.write(
+  `${JSON.stringify({
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    records: result?.stats.records ?? 0,
+    parsed: result?.stats.parsed ?? 0,
+  })}\n`,
+);

@@ -1,0 +1,32 @@
+import { createReadStream } from 'node:fs';
+import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
+import { type ReadStats, readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
+import { ObjectAggregator } from '../../lambda/domain/object-aggregator';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES, prefilterNeedles } from '../../lambda/domain/rule';
+import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/window-state';
+
+export interface ScanResult {
+  readonly stats: ReadStats;
+  /** Window groups the rule's matches fell into. */
+  readonly groups: number;
+  /** Records the exact rule counted. */
+  readonly counted: number;
+}
+
+/** What processing one log file costs: the streaming reader with the rule's needles, then the exact rule. */
+export async function scanLogFile(path: string): Promise<ScanResult> {
+  const aggregator = new ObjectAggregator(
+    EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+    compileAllowlist(EMPTY_ALLOWLIST),
+    DEFAULT_STATE_LIMITS,
+  );
+  let counted = 0;
+  const stats = await readCloudTrailRecords(createReadStream(path), {
+    objectName: path,
+    needles: prefilterNeedles(EC2_MULTI_REGION_DESCRIBE_INSTANCES),
+    onRecord: (record) => {
+      if (aggregator.add(record).kind === 'counted') counted++;
+    },
+  });
+  return { stats, groups: aggregator.contributions().length, counted };
+}
