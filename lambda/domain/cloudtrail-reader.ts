@@ -171,14 +171,21 @@ async function inflateInto(
     }
   };
   try {
-    await pipeline(remember(), createGunzip(READER_GUNZIP_OPTIONS), async (inflated: AsyncIterable<Buffer>) => {
-      try {
-        for await (const chunk of inflated) scanner.push(chunk);
-      } catch (error) {
-        passThrough = error;
-        throw error;
-      }
-    });
+    await pipeline(
+      remember(),
+      createGunzip(READER_GUNZIP_OPTIONS),
+      async (inflated: AsyncIterable<Buffer>) => {
+        // Errors of the iteration itself come from zlib; only the scanner's (and onRecord's) pass through.
+        for await (const chunk of inflated) {
+          try {
+            scanner.push(chunk);
+          } catch (error) {
+            passThrough = error;
+            throw error;
+          }
+        }
+      },
+    );
   } catch (error) {
     if (error === passThrough || error instanceof PoisonObjectError) throw error;
     throw new CorruptGzipError(objectName, `gzip stream is corrupt or truncated: ${messageOf(error)}`, {
