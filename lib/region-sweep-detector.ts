@@ -91,6 +91,12 @@ export interface RegionSweepDetectorProps {
   readonly alarmTopic?: sns.ITopic;
   /** Function memory; a 50 MB gzip object decompresses to several hundred MB of JSON. @default 1024 */
   readonly memorySize?: number;
+  /**
+   * Most concurrent invocations the backfill queue may drive (the SQS event source's `maxConcurrency`,
+   * 2 to 1000), so a backfill cannot starve live processing of the function's concurrency.
+   * @default 5
+   */
+  readonly backfillConcurrency?: number;
   /** Reserved concurrency, to protect the account's pool or cap DynamoDB load. @default - unreserved */
   readonly reservedConcurrentExecutions?: number;
   /** Retention of the function's log group. @default ONE_MONTH */
@@ -103,6 +109,15 @@ export interface RegionSweepDetectorProps {
 
 /** Function timeout: a 50 MB gzip object is read, parsed and written within it. */
 const FUNCTION_TIMEOUT = Duration.minutes(5);
+
+/**
+ * Backfill messages per invocation. `regionsweep backfill` sends one object per message by default, and an
+ * object can be 50 MB of gzip: two per invocation stay far inside FUNCTION_TIMEOUT.
+ */
+export const BACKFILL_BATCH_SIZE = 2;
+
+/** Default `maxConcurrency` of the backfill event source. */
+export const DEFAULT_BACKFILL_CONCURRENCY = 5;
 
 /** Shapes the props are checked against (shared with the app's context parsing). */
 export const PROP_PATTERNS = {
@@ -139,6 +154,10 @@ export class RegionSweepDetector extends Construct {
   readonly failureQueue: sqs.Queue;
   /** The queue subscribed to the notification topic (`sns` mode only). */
   readonly queue?: sqs.Queue;
+  /** Backfill messages from `regionsweep backfill --mode queue`, consumed by the function. */
+  readonly backfillQueue: sqs.Queue;
+  /** Backfill messages that failed three receives. */
+  readonly backfillDeadLetterQueue: sqs.Queue;
   readonly bucket: s3.IBucket;
   /** Object key prefix the detector reads, e.g. `org/AWSLogs/` (always ends in `AWSLogs/`). */
   readonly logsPrefix: string;
@@ -288,8 +307,43 @@ export class RegionSweepDetector extends Construct {
         break;
     }
 
+    [this.backfillQueue, this.backfillDeadLetterQueue] = this.consumeBackfillQueue(props);
+
     this.addAlarms(props.alarmTopic ?? this.topic);
     this.acknowledgeNotificationsHandler();
+  }
+
+  /**
+   * The queue `regionsweep backfill --mode queue` fills with object references. Small batches (each object
+   * can be 50 MB), partial batch failures, and `maxConcurrency` so a backfill of millions of objects never
+   * takes more than its share of the function's concurrency from live delivery.
+   */
+  private consumeBackfillQueue(props: RegionSweepDetectorProps): [sqs.Queue, sqs.Queue] {
+    const deadLetterQueue = new sqs.Queue(this, 'BackfillDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the backfill dead-letter queue itself; it is alarmed, not redriven further.',
+    });
+    const queue = new sqs.Queue(this, 'BackfillQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS guidance: at least 6x the function timeout, so in-flight batches are never redelivered mid-run.
+      visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
+      retentionPeriod: Duration.days(14),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 3 },
+    });
+    this.function.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: BACKFILL_BATCH_SIZE,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.backfillConcurrency ?? DEFAULT_BACKFILL_CONCURRENCY,
+      }),
+    );
+    return [queue, deadLetterQueue];
   }
 
   /** Grants exactly what the handler calls: GetObject under the prefix, UpdateItem/GetItem, Publish. */
@@ -435,6 +489,14 @@ export class RegionSweepDetector extends Construct {
         }),
         description: 'Log objects were given up on: they are in the failure queue and were not analysed.',
       },
+      BackfillDeadLetterQueueAlarm: {
+        metric: this.backfillDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period,
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        description:
+          'Backfill messages failed three times: their objects were not analysed (see the function logs).',
+      },
       PoisonObjectsAlarm: {
         metric: new cloudwatch.Metric({
           namespace: METRICS_NAMESPACE,
@@ -549,6 +611,10 @@ function validateProps(props: RegionSweepDetectorProps, mode: DeliveryMode): voi
   if (badEmail !== undefined) fail(`alertEmails contains an invalid address: "${badEmail}"`);
   if (props.memorySize !== undefined && (props.memorySize < 512 || props.memorySize > 10_240)) {
     fail(`memorySize must be 512 to 10240 MB, got ${props.memorySize}`);
+  }
+  const backfill = props.backfillConcurrency;
+  if (backfill !== undefined && !(Number.isInteger(backfill) && backfill >= 2 && backfill <= 1000)) {
+    fail(`backfillConcurrency must be a whole number from 2 to 1000 (SQS maxConcurrency), got ${backfill}`);
   }
   if (props.reservedConcurrentExecutions !== undefined && !(props.reservedConcurrentExecutions >= 1)) {
     fail(`reservedConcurrentExecutions must be at least 1, got ${props.reservedConcurrentExecutions}`);

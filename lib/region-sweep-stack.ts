@@ -9,7 +9,8 @@ export interface RegionSweepStackProps extends StackProps {
 
 /**
  * The deployable unit: one {@link RegionSweepDetector} and the outputs `regionsweep backfill` reads
- * (TableName, TopicArn, FunctionName, FailureQueueUrl, BucketName, LogsPrefix, and QueueUrl in `sns` mode).
+ * (TableName, TopicArn, FunctionName, FailureQueueUrl, BucketName, LogsPrefix, BackfillQueueUrl,
+ * BackfillDeadLetterQueueUrl, and QueueUrl in `sns` mode).
  * Output keys are part of the CLI contract: rename them only together with the CLI.
  */
 export class RegionSweepStack extends Stack {
@@ -28,6 +29,14 @@ export class RegionSweepStack extends Stack {
       },
       BucketName: { value: this.detector.bucket.bucketName, description: 'Bucket the detector reads' },
       LogsPrefix: { value: this.detector.logsPrefix, description: 'Key prefix the detector reads' },
+      BackfillQueueUrl: {
+        value: this.detector.backfillQueue.queueUrl,
+        description: 'Backfill queue (regionsweep backfill --mode queue)',
+      },
+      BackfillDeadLetterQueueUrl: {
+        value: this.detector.backfillDeadLetterQueue.queueUrl,
+        description: 'Backfill messages that failed three times',
+      },
     };
     if (this.detector.queue !== undefined) {
       outputs.QueueUrl = {

@@ -37,6 +37,8 @@ export const CONTEXT_KEYS = {
   retentionDays: 'retentionDays',
   /** One alert per identity per this many minutes. Default: 0 (no suppression, as Elastic). */
   suppressionMinutes: 'suppressionMinutes',
+  /** Most concurrent invocations the backfill queue drives (2-1000). Default: 5. */
+  backfillConcurrency: 'backfillConcurrency',
   /** Reserved concurrency of the function. Default: unreserved. */
   reservedConcurrency: 'reservedConcurrency',
   /** Allowlist as JSON (`{"arns":[],"arnPatterns":[],"userAgentPatterns":[],"accounts":[]}`). Default: none. */
@@ -148,6 +150,7 @@ export function parseStackContext(read: ContextReader): StackSettings {
     retentionDays: wholeNumber(read, CONTEXT_KEYS.retentionDays, 1),
     suppressionMinutes: wholeNumber(read, CONTEXT_KEYS.suppressionMinutes, 0),
     reservedConcurrentExecutions: wholeNumber(read, CONTEXT_KEYS.reservedConcurrency, 1),
+    backfillConcurrency: wholeNumber(read, CONTEXT_KEYS.backfillConcurrency, 2),
     allowlist: allowlist(read),
   };
   return { stackName, detector: withoutUndefined(detector) };
