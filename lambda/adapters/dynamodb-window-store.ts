@@ -54,8 +54,7 @@ const A = {
   eventIdHashes: 'eventIdHashes',
   overflowEventCount: 'overflowEventCount',
   failedCount: 'failedCount',
-  firstEventTime: 'firstEventTime',
-  lastEventTime: 'lastEventTime',
+  eventTimes: 'eventTimes',
   claimToken: 'claimToken',
   leaseUntil: 'leaseUntil',
   messageId: 'messageId',
@@ -93,17 +92,12 @@ interface BoundedSet {
 }
 
 /**
- * How one UpdateItem merges a contribution. `openSets` take their values (each was below its bound when last
- * seen; the condition re-checks it). For the event-time span: `optimistic` keeps a stored value and requires
- * that it already covers ours, `keep` keeps the stored value (seen to cover ours; the span only widens, so no
- * condition is needed), `extend` overwrites it on condition that it still does not cover ours.
+ * How one UpdateItem merges a contribution: `openSets` take their values (each was below its bound when last
+ * seen; the condition re-checks it).
  */
 interface ApplyPlan {
   readonly openSets: readonly BoundedSet[];
-  readonly first: SpanMode;
-  readonly last: SpanMode;
 }
-type SpanMode = 'optimistic' | 'keep' | 'extend';
 
 /**
  * The window store on DynamoDB: one item per (rule, window, ARN), merged by conditional UpdateItem with the
@@ -126,18 +120,15 @@ export class DynamoDbWindowStore implements WindowStore {
 
   /**
    * Steps:
-   * 1. Write optimistically: add to every bounded set, keep the stored event-time span, all under conditions
-   *    (contributor new, item has room, each set below bound, stored span covers ours). One write in the
-   *    common case.
+   * 1. Write optimistically: add to every bounded set, under conditions (contributor new, item has room, each
+   *    set below its bound). One write: the event-time span is a Number Set of whole-second times to which
+   *    every contribution ADDs its first and last (min and max are taken on read), so no order of arrival
+   *    needs a second write.
    * 2. On a failed condition, read the item as it was (ALL_OLD, or a consistent GetItem where the stand-in
    *    returns no item). Contributor present: nothing to do (replay). Item full: WindowItemFullError.
-   * 3. Otherwise plan the exact write from what was seen (full sets skipped, span extended where ours is
-   *    wider) and retry. Every input of the plan only moves one way (sets fill, the span widens), so a plan
-   *    stays right while its conditions hold, and a failed condition means another writer made progress.
-   * Known cost: the write is repeated once when a contribution widens the span or meets a full set. A
-   * write-then-fix-up of first/last would cost the same, but a crash between its two writes would leave the
-   * span wrong for good (the contributor is already recorded, so the replay changes nothing); here every
-   * write is the whole, exact merge.
+   * 3. Otherwise a set reached its bound: plan the write without the full sets and retry. Sets only fill, so
+   *    a plan stays right while its conditions hold, and a failed condition means another writer made
+   *    progress. This second write happens only for groups past a bound (over 1,000 events in a window).
    */
   async apply(
     contribution: GroupContribution,
@@ -145,7 +136,7 @@ export class DynamoDbWindowStore implements WindowStore {
     now: number,
   ): Promise<{ state: StoredWindow; applied: boolean }> {
     const sets = boundedSets(contribution, this.limits);
-    let plan: ApplyPlan = { openSets: sets, first: 'optimistic', last: 'optimistic' };
+    let plan: ApplyPlan = { openSets: sets };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       try {
         const output = await this.client.send(
@@ -167,7 +158,7 @@ export class DynamoDbWindowStore implements WindowStore {
             );
           }
         }
-        plan = planFrom(sets, contribution, found);
+        plan = planFrom(sets, found);
       }
     }
     throw new WindowContentionError(
@@ -385,8 +376,7 @@ export class DynamoDbWindowStore implements WindowStore {
       '#contributors': A.contributors,
       '#failedCount': A.failedCount,
       '#overflowEventCount': A.overflowEventCount,
-      '#firstEventTime': A.firstEventTime,
-      '#lastEventTime': A.lastEventTime,
+      '#eventTimes': A.eventTimes,
       '#expiresAt': A.expiresAt,
     };
     const hashesKept = plan.openSets.some((set) => set.attribute === A.eventIdHashes)
@@ -399,9 +389,12 @@ export class DynamoDbWindowStore implements WindowStore {
       ':failedCount': num(contribution.failedCount),
       // mergeContribution: events past the hash bound (or without a kept hash) are counted here.
       ':overflow': num(contribution.eventCount - hashesKept),
-      ':first': num(contribution.firstEventTime),
-      ':last': num(contribution.lastEventTime),
-      // TTL: the contribution's last event stands in for the window end (it lies within one window of it).
+      // Whole seconds (CloudTrail's own precision): at most one value per second of the window.
+      ':eventTimes': {
+        NS: [
+          ...new Set([wholeSecond(contribution.firstEventTime), wholeSecond(contribution.lastEventTime)]),
+        ].map(String),
+      },
       ':expiresAt': num(epochSeconds(Math.max(contribution.windowEnd, now)) + this.retentionSeconds),
     };
     const conditions: Record<string, string> = {
@@ -412,6 +405,7 @@ export class DynamoDbWindowStore implements WindowStore {
       '#contributors :contributorSet',
       '#failedCount :failedCount',
       '#overflowEventCount :overflow',
+      '#eventTimes :eventTimes',
     ];
     plan.openSets.forEach((set, index) => {
       names[`#set${index}`] = set.attribute;
@@ -421,44 +415,16 @@ export class DynamoDbWindowStore implements WindowStore {
       conditions[`${set.attribute}BelowBound`] =
         `(attribute_not_exists(#set${index}) OR size(#set${index}) < :bound${index})`;
     });
-    const first = spanUpdate('#firstEventTime', ':first', plan.first, '<=', '>');
-    const last = spanUpdate('#lastEventTime', ':last', plan.last, '>=', '<');
-    if (first.condition !== undefined) conditions.firstEventTimeCovered = first.condition;
-    if (last.condition !== undefined) conditions.lastEventTimeCovered = last.condition;
     return {
       TableName: this.tableName,
       Key: windowItemKey(contribution),
-      UpdateExpression: `ADD ${adds.join(', ')} SET ${first.set}, ${last.set}, #expiresAt = :expiresAt`,
+      UpdateExpression: `ADD ${adds.join(', ')} SET #expiresAt = :expiresAt`,
       ConditionExpression: joinConditions(conditions),
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
       ReturnValues: 'ALL_NEW',
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     };
-  }
-}
-
-/**
- * The SET clause and condition for one end of the event-time span. `covers` is the comparison under which
- * the stored value already covers ours (`<=` for the first event, `>=` for the last); `widens` its negation.
- */
-function spanUpdate(
-  name: string,
-  value: string,
-  mode: SpanMode,
-  covers: '<=' | '>=',
-  widens: '>' | '<',
-): { set: string; condition?: string } {
-  switch (mode) {
-    case 'optimistic':
-      return {
-        set: `${name} = if_not_exists(${name}, ${value})`,
-        condition: `(attribute_not_exists(${name}) OR ${name} ${covers} ${value})`,
-      };
-    case 'keep':
-      return { set: `${name} = if_not_exists(${name}, ${value})` };
-    case 'extend':
-      return { set: `${name} = ${value}`, condition: `${name} ${widens} ${value}` };
   }
 }
 
@@ -479,27 +445,17 @@ function boundedSets(contribution: GroupContribution, limits: StateLimits): Boun
     .map((set) => ({ ...set, values: [...new Set(set.values)] }));
 }
 
-/** The exact plan for the item as seen (`undefined`: no item, so the optimistic plan is exact too). */
-function planFrom(
-  sets: readonly BoundedSet[],
-  contribution: GroupContribution,
-  seen: Item | undefined,
-): ApplyPlan {
-  if (seen === undefined) return { openSets: sets, first: 'optimistic', last: 'optimistic' };
-  const first = seen[A.firstEventTime]?.N;
-  const last = seen[A.lastEventTime]?.N;
-  return {
-    openSets: sets.filter((set) => stringsOf(seen, set.attribute).length < set.bound),
-    first:
-      first === undefined ? 'optimistic' : Number(first) > contribution.firstEventTime ? 'extend' : 'keep',
-    last: last === undefined ? 'optimistic' : Number(last) < contribution.lastEventTime ? 'extend' : 'keep',
-  };
+/** The exact plan for the item as seen (`undefined`: no item, so every set is open). */
+function planFrom(sets: readonly BoundedSet[], seen: Item | undefined): ApplyPlan {
+  if (seen === undefined) return { openSets: sets };
+  return { openSets: sets.filter((set) => stringsOf(seen, set.attribute).length < set.bound) };
 }
 
 function toStoredWindow(key: GroupKey, item: Item): StoredWindow {
   const context = Object.fromEntries(
     CONTEXT_FIELDS.map((field) => [field, stringsOf(item, field)]),
   ) as Record<ContextField, string[]>;
+  const eventTimes = (item[A.eventTimes]?.NS ?? []).map(Number);
   const alert: { -readonly [K in keyof AlertStatus]: AlertStatus[K] } = {};
   const messageId = item[A.messageId]?.S;
   const leaseUntil = item[A.leaseUntil]?.N;
@@ -515,8 +471,8 @@ function toStoredWindow(key: GroupKey, item: Item): StoredWindow {
     eventIdHashes: stringsOf(item, A.eventIdHashes),
     overflowEventCount: numberOf(item, A.overflowEventCount, 0),
     failedCount: numberOf(item, A.failedCount, 0),
-    firstEventTime: numberOf(item, A.firstEventTime, Number.POSITIVE_INFINITY),
-    lastEventTime: numberOf(item, A.lastEventTime, Number.NEGATIVE_INFINITY),
+    firstEventTime: Math.min(...eventTimes),
+    lastEventTime: Math.max(...eventTimes),
     context,
     alert,
   };
@@ -534,6 +490,10 @@ function numberOf(item: Item, attribute: string, absent: number): number {
 
 function num(value: number): AttributeValue {
   return { N: String(value) };
+}
+
+function wholeSecond(epochMs: number): number {
+  return Math.floor(epochMs / 1000) * 1000;
 }
 
 function epochSeconds(epochMs: number): number {

@@ -83,8 +83,10 @@ export class ObjectAggregator {
       group.distinctValues.add(distinct);
     }
     if (typeof getField(record, 'errorCode') === 'string') group.failedCount += 1;
-    group.firstEventTime = Math.min(group.firstEventTime, time);
-    group.lastEventTime = Math.max(group.lastEventTime, time);
+    // First/last are kept in whole seconds, CloudTrail's own precision (and what the window item stores).
+    const second = Math.floor(time / 1000) * 1000;
+    group.firstEventTime = Math.min(group.firstEventTime, second);
+    group.lastEventTime = Math.max(group.lastEventTime, second);
     this.addContext(group, 'accountIds', accountId);
     this.addContext(group, 'identityTypes', optionalString(record, 'userIdentity.type'));
     this.addContext(group, 'accessKeyIds', optionalString(record, 'userIdentity.accessKeyId'));

@@ -112,6 +112,8 @@ function fold(
 
 interface Harness {
   store(limits?: StateLimits, options?: { maxContributors?: number; tableName?: string }): WindowStore;
+  /** A DynamoDB store whose every request is counted (DynamoDB stores only). */
+  countingStore(): { store: WindowStore; requests: () => number };
   rawItem(key: Item): Promise<Item | undefined>;
 }
 
@@ -129,6 +131,24 @@ function contract(kind: StoreKind): void {
         retentionSeconds: RETENTION_SECONDS,
         ...(options.maxContributors === undefined ? {} : { maxContributors: options.maxContributors }),
       });
+    },
+    countingStore() {
+      const real = client;
+      if (real === undefined) throw new Error('the memory store sends no requests');
+      let requests = 0;
+      const counting = {
+        send: ((command: Parameters<DynamoDBClient['send']>[0]) => {
+          requests += 1;
+          return real.send(command);
+        }) as DynamoDBClient['send'],
+      };
+      const store = new DynamoDbWindowStore({
+        client: counting,
+        tableName,
+        limits: DEFAULT_STATE_LIMITS,
+        retentionSeconds: RETENTION_SECONDS,
+      });
+      return { store, requests: () => requests };
     },
     async rawItem(key) {
       if (client === undefined) throw new Error('the memory store has no items');
@@ -379,7 +399,7 @@ function contract(kind: StoreKind): void {
           eventIdHashes: [`h-${i}`, `h-${i + 1}`],
           failedCount: i % 2,
           firstEventTime: WINDOW_START + 1_000 * ((i * 7) % 20),
-          lastEventTime: WINDOW_START + 1_000 * ((i * 7) % 20) + 500,
+          lastEventTime: WINDOW_START + 1_000 * ((i * 7) % 20) + 3_000,
           context: { userAgents: [`agent-${i % 5}`] },
         }),
       }));
@@ -463,8 +483,9 @@ function contract(kind: StoreKind): void {
                 eventIdHashes: s.eventIdHashes,
                 eventCount: s.eventIdHashes.length + s.extraEvents,
                 failedCount: s.failedCount,
-                firstEventTime: WINDOW_START + s.first,
-                lastEventTime: WINDOW_START + s.first + s.length,
+                // Contributions carry whole seconds (the aggregator's precision, CloudTrail's too).
+                firstEventTime: WINDOW_START + 1_000 * Math.floor(s.first / 1_000),
+                lastEventTime: WINDOW_START + 1_000 * Math.floor((s.first + s.length) / 1_000),
                 context: { userAgents: s.userAgents, sampleEventIds: s.sampleEventIds },
               }),
             }));
@@ -680,6 +701,33 @@ function contract(kind: StoreKind): void {
   });
 
   describe.skipIf(kind === 'memory')('DynamoDB items', () => {
+    it('one request per contribution, whatever order the event times arrive in', async () => {
+      // Prepare: later windows first, then earlier and wider ones (each would widen a first/last span)
+      const { store, requests } = harness.countingStore();
+      const key = newKey();
+      const times = [
+        [20_000, 25_000],
+        [5_000, 9_000],
+        [1_000, 29_000],
+        [10_000, 12_000],
+      ];
+      // Act
+      for (const [i, [first = 0, last = 0]] of times.entries()) {
+        await store.apply(
+          contribution(key, { firstEventTime: WINDOW_START + first, lastEventTime: WINDOW_START + last }),
+          `object-${i}`,
+          WINDOW_START,
+        );
+      }
+      const state = await store.get(key);
+      // Assess
+      expect(requests()).toBe(times.length + 1);
+      expect([state?.firstEventTime, state?.lastEventTime]).toEqual([
+        WINDOW_START + 1_000,
+        WINDOW_START + 29_000,
+      ]);
+    });
+
     it.each([
       {
         case: 'processing time when later than the events',
