@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { isPermanent } from '../../lambda/domain/errors';
+import { BACKFILL_HELP, backfillCommand } from './backfill';
 import { type CliIo, UsageError } from './io';
 import { LOCAL_HELP, localCommand } from './local';
 import { SCAN_HELP, scanCommand } from './scan';
@@ -10,8 +11,11 @@ export const SAMPLE_TRAIL = join(import.meta.dirname, '..', '..', 'test', 'fixtu
 const HELP = `Usage: regionsweep <command> [options]
 
 Commands:
+  backfill           replay CloudTrail history from S3 (a date range) through the deployed detector, here
+                     (--mode direct) or through the function's backfill queue (--mode queue)
   local [paths...]   run the real Lambda handler end to end on local stand-ins for DynamoDB, S3 and SNS,
-                     and print the alerts it publishes (default: the bundled sample trail)
+                     and print the alerts it publishes (default: the bundled sample trail); --serve keeps
+                     the stand-ins running for a backfill
   scan [paths...]    run the rule over local CloudTrail files and print findings
                      (default: the bundled sample trail)
 
@@ -24,6 +28,7 @@ const COMMANDS: Record<
 > = {
   scan: { help: SCAN_HELP, run: (argv, io) => scanCommand(argv, io, [SAMPLE_TRAIL]) },
   local: { help: LOCAL_HELP, run: (argv, io) => localCommand(argv, io, [SAMPLE_TRAIL]) },
+  backfill: { help: BACKFILL_HELP, run: (argv, io) => backfillCommand(argv, io) },
 };
 
 /** Dispatches a command line; returns the exit code (2 for usage and configuration errors). */

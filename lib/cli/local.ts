@@ -1,9 +1,15 @@
-import { randomInt } from 'node:crypto';
+import { createCipheriv, randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { fixS3rverDelimiterListing } from '../backfill/s3rver-delimiter';
 import { type DeliveryReport, deliverNotifications } from '../local/delivery';
 import { javaAvailable } from '../local/dynamodb-standin';
-import { functionEnvironment, startLocalEnvironment } from '../local/environment';
-import { listLocalFiles } from '../local/file-object-source';
+import {
+  functionEnvironment,
+  type LocalEnvironment,
+  startLocalEnvironment,
+  uploadFiles,
+} from '../local/environment';
+import { type LocalFile, listLocalFiles } from '../local/file-object-source';
 import { type PublishedAlert, publishedAlerts } from '../local/published-alerts';
 import { type CliIo, integerOption, printable, UsageError } from './io';
 import { RULE_OPTIONS, settingsFromOptions } from './scan';
@@ -16,6 +22,10 @@ relative paths as keys, delivers one S3 notification per object (shuffled, in pa
 times each, as S3 may), and prints every alert published to the topic. Default input: the bundled sample.
 
 Options:
+  --serve                     keep the stand-ins running (until Ctrl-C or SIGTERM) with the files uploaded
+                              but not delivered, and print the endpoints, bucket, table, topic and the
+                              environment to export, so 'regionsweep backfill' can run against them; on
+                              exit, print the alerts the topic received
   --dynamodb local|dynalite   DynamoDB Local (official, needs Java 17+; default when Java is present) or dynalite
   --concurrency N             parallel invocations (default 4)
   --deliveries K              copies of each notification (default 1; more simulates at-least-once delivery)
@@ -32,11 +42,13 @@ export async function localCommand(
   argv: readonly string[],
   io: CliIo,
   defaultPaths: readonly string[],
+  serveUntil: () => Promise<void> = untilInterrupted,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
     options: {
+      serve: { type: 'boolean', default: false },
       dynamodb: { type: 'string' },
       concurrency: { type: 'string', default: '4' },
       deliveries: { type: 'string', default: '1' },
@@ -57,8 +69,19 @@ export async function localCommand(
   const settings = await settingsFromOptions(values);
   const files = await listLocalFiles(positionals.length > 0 ? positionals : defaultPaths);
 
+  // A backfill discovers accounts and regions with delimited listings, which s3rver needs fixed for.
+  if (values.serve) fixS3rverDelimiterListing();
   const environment = await startLocalEnvironment(kind);
   try {
+    if (values.serve) {
+      await uploadFiles(environment, files);
+      io.stdout.write(serveBanner(environment, files));
+      await serveUntil();
+      const alerts = publishedAlerts(environment.recorder.published());
+      io.stdout.write(values.format === 'json' ? alertsAsJsonLines(alerts) : alertsAsText(alerts));
+      io.stderr.write(`local: stopped; ${alerts.length} alert(s) published while serving\n`);
+      return 0;
+    }
     const functionEnv = functionEnvironment(environment, {
       ...settings,
       ...(suppression === undefined ? {} : { suppressionMs: suppression * 60_000 }),
@@ -75,6 +98,68 @@ export async function localCommand(
   } finally {
     await environment.stop();
   }
+}
+
+/** Resolves on the first Ctrl-C (SIGINT) or SIGTERM. */
+function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+/**
+ * s3rver signs ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only has in its legacy provider:
+ * without it, a listing of more than 1,000 keys under one prefix fails on the stand-in (never on S3).
+ */
+export function s3StandInCanPage(): boolean {
+  try {
+    createCipheriv('des', Buffer.alloc(8), Buffer.alloc(8));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const DAY_FOLDER = /\/CloudTrail\/[^/]+\/(\d{4})\/(\d{2})\/(\d{2})\//;
+
+/** What `--serve` prints: where the stand-ins listen, the environment to export, and a backfill to try. */
+function serveBanner(environment: LocalEnvironment, files: readonly LocalFile[]): string {
+  const days = files
+    .flatMap((file) => {
+      const match = DAY_FOLDER.exec(`/${file.relativePath}`);
+      return match === null ? [] : [`${match[1]}-${match[2]}-${match[3]}`];
+    })
+    .sort();
+  const exports = Object.entries(environment.env).map(([name, value]) => `export ${name}=${value}`);
+  const lines = [
+    `regionsweep local: stand-ins running (${environment.dynamodbKind}, s3rver, SNS recorder); Ctrl-C stops them`,
+    `  S3:        ${environment.endpoints.s3}  bucket ${environment.bucket} (${files.length} object(s) uploaded)`,
+    `  DynamoDB:  ${environment.endpoints.dynamodb}  table ${environment.tableName}`,
+    `  SNS:       ${environment.endpoints.sns}  topic ${environment.topicArn}`,
+    '',
+    '# in another shell:',
+    ...exports,
+    ...(days.length === 0
+      ? []
+      : [
+          `npx regionsweep backfill --bucket ${environment.bucket} --table ${environment.tableName} ` +
+            `--topic-arn ${environment.topicArn} --start ${days[0]} --end ${days[days.length - 1]}`,
+        ]),
+    ...(s3StandInCanPage()
+      ? []
+      : [
+          '# note: listings of more than 1,000 keys per folder need this process started with',
+          '# NODE_OPTIONS=--openssl-legacy-provider (s3rver signs continuation tokens with DES)',
+        ]),
+    '',
+  ];
+  return lines.join('\n');
 }
 
 function dynamoDbKind(option: string | undefined): 'dynamodb-local' | 'dynalite' {
