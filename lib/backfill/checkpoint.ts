@@ -25,7 +25,10 @@ export class Checkpoint {
       const id = parseLine(line);
       if (id !== undefined) finished.add(id);
     }
-    return new Checkpoint(path, finished, await open(path, 'a'));
+    const handle = await open(path, 'a');
+    // A torn last line must not swallow the next record: start appending on a line of its own.
+    if (text.length > 0 && !text.endsWith('\n')) await handle.appendFile('\n');
+    return new Checkpoint(path, finished, handle);
   }
 
   /** Objects recorded as finished. */
