@@ -27,7 +27,7 @@ export function multiDayCorpus(): CorpusObject[] {
     { seed: 14, start: '2026-11-30T10:00:00Z' },
   ];
   return days.flatMap(({ seed, start }) =>
-    sweepCorpus(seed, { start, minutes: 20 }).map((object) => ({
+    sweepCorpus(seed, { start, minutes: 10 }).map((object) => ({
       ...object,
       key: object.key.replace(`AWSLogs/${ORG_ACCOUNT}/`, `AWSLogs/${ORGANIZATION_ID}/${ORG_ACCOUNT}/`),
     })),
