@@ -34,9 +34,10 @@ export const EC2_MULTI_REGION_DESCRIBE_INSTANCES: RuleDefinition = {
   id: '393ef120-63d1-11ef-8e38-f661ea17fbce',
   name: 'AWS EC2 Multi-Region DescribeInstances API Calls',
   severity: 'low',
+  // eventName first: the prefilter tests conditions in this order, and it is the rarer text of the two.
   filter: [
-    { field: 'eventSource', equals: ['ec2.amazonaws.com'] },
     { field: 'eventName', equals: ['DescribeInstances'] },
+    { field: 'eventSource', equals: ['ec2.amazonaws.com'] },
   ],
   windowSeconds: 30,
   groupBy: 'userIdentity.arn',
