@@ -1,6 +1,5 @@
 import { createCipheriv, randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { fixS3rverDelimiterListing } from '../backfill/s3rver-delimiter';
 import { type DeliveryReport, deliverNotifications } from '../local/delivery';
 import { javaAvailable } from '../local/dynamodb-standin';
 import {
@@ -70,7 +69,6 @@ export async function localCommand(
   const files = await listLocalFiles(positionals.length > 0 ? positionals : defaultPaths);
 
   // A backfill discovers accounts and regions with delimited listings, which s3rver needs fixed for.
-  if (values.serve) fixS3rverDelimiterListing();
   const environment = await startLocalEnvironment(kind);
   try {
     if (values.serve) {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
+import { fixS3rverDelimiterListing } from './s3rver-delimiter';
 
 /** A running S3 stand-in (s3rver, in this process, files in a temporary directory). */
 export interface S3StandIn {
@@ -24,8 +25,9 @@ export const S3RVER_CLIENT_SETTINGS = {
   responseChecksumValidation: 'WHEN_REQUIRED',
 } as const;
 
-/** Starts s3rver on a free loopback port. */
+/** Starts s3rver on a free loopback port, listing with delimiters as S3 does (see s3rver-delimiter.ts). */
 export async function startS3(): Promise<S3StandIn> {
+  fixS3rverDelimiterListing();
   const directory = await mkdtemp(join(tmpdir(), 'regionsweep-s3-'));
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
   const address: AddressInfo = await server.run();

@@ -2,7 +2,6 @@ import type { SendMessageBatchCommand, SendMessageBatchCommandOutput } from '@aw
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../lambda/domain/window-state';
 import type { SqsSendBatchPort } from '../../lib/backfill/runner';
-import { fixS3rverDelimiterListing } from '../../lib/backfill/s3rver-delimiter';
 import { backfillCommand } from '../../lib/cli/backfill';
 import { setProcessEnv } from '../../lib/local/delivery';
 import {
@@ -53,7 +52,6 @@ describe('queue mode', () => {
   let handlerFailures: number;
 
   beforeAll(async () => {
-    fixS3rverDelimiterListing();
     corpus = await corpusOnDisk();
     expected = await scanFindings(corpus.inFolders(['2026/11/27', '2026/11/28']));
     environment = await startLocalEnvironment('dynalite');

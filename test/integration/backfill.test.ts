@@ -4,7 +4,6 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../lambda/domain/window-state';
 import { enumerateSelection } from '../../lib/backfill/enumeration';
-import { fixS3rverDelimiterListing } from '../../lib/backfill/s3rver-delimiter';
 import type { Selection } from '../../lib/backfill/selection';
 import { backfillCommand } from '../../lib/cli/backfill';
 import { setProcessEnv } from '../../lib/local/delivery';
@@ -30,7 +29,6 @@ let corpus: Awaited<ReturnType<typeof corpusOnDisk>>;
 let expected: Finding[];
 
 beforeAll(async () => {
-  fixS3rverDelimiterListing();
   corpus = await corpusOnDisk();
   expected = await scanFindings(corpus.inFolders(FOLDERS));
 });

@@ -27,7 +27,7 @@ interface FilesystemStoreClass {
  * directly inside it: `AWSLogs/` with Delimiter `/` returns nothing for `AWSLogs/<account>/CloudTrail/...`,
  * and account and region discovery would find nothing on the stand-in. The fix lists the prefix without the
  * delimiter and folds keys into common prefixes, then applies MaxKeys to the remaining keys (as s3rver
- * does). Idempotent; affects every s3rver in this process. Belongs in lib/local/s3-standin.ts.
+ * does). Idempotent; affects every s3rver in this process; startS3 applies it.
  */
 export function fixS3rverDelimiterListing(): void {
   const require = createRequire(import.meta.url);
