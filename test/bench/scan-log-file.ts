@@ -14,14 +14,15 @@ export interface ScanResult {
 }
 
 /** What processing one log file costs: the streaming reader with the rule's needles, then the exact rule. */
-export async function scanLogFile(path: string): Promise<ScanResult> {
+export async function scanLogFile(path: string, readBytes?: number): Promise<ScanResult> {
   const aggregator = new ObjectAggregator(
     EC2_MULTI_REGION_DESCRIBE_INSTANCES,
     compileAllowlist(EMPTY_ALLOWLIST),
     DEFAULT_STATE_LIMITS,
   );
   let counted = 0;
-  const stats = await readCloudTrailRecords(createReadStream(path), {
+  const file = createReadStream(path, readBytes === undefined ? {} : { highWaterMark: readBytes });
+  const stats = await readCloudTrailRecords(file, {
     objectName: path,
     needles: prefilterNeedles(EC2_MULTI_REGION_DESCRIBE_INSTANCES),
     onRecord: (record) => {

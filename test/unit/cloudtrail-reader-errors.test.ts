@@ -185,9 +185,10 @@ describe('readCloudTrailRecords enforces its limits', () => {
   });
 
   it('stops a gzip bomb at maxDecompressedBytes without inflating the rest', async () => {
-    // Prepare: 1 GiB of JSON whitespace as 1024 gzip members of 1 MiB each (about 1 MB compressed).
+    // Prepare: 16 GiB of JSON whitespace as 16,384 gzip members of 1 MiB each (about 16 MB compressed; the
+    // reader reads up to 1 MiB of compressed input ahead, a small part of it).
     const member = gzipSync(Buffer.alloc(1024 * 1024, 0x20));
-    const members = 1024;
+    const members = 16 * 1024;
     let membersRead = 0;
     async function* bomb(): AsyncGenerator<Uint8Array> {
       yield gzipSync('{"Records":[');
