@@ -1,7 +1,7 @@
 /**
  * Run in its own process by reader-bench.ts so that its peak RSS is that of one scan alone:
- * `node --import tsx reader-rss-child.ts <file.json.gz>` prints one JSON line. Without a file it only loads
- * the modules, which gives the floor that Node and the loader cost by themselves.
+ * `node reader-rss-child.mjs <file.json.gz>` (bundled by the bench) prints one JSON line. Without a file it only loads
+ * the modules, which gives the floor that Node and the bundle cost by themselves.
  */
 import { scanLogFile } from './scan-log-file';
 
