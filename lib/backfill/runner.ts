@@ -6,6 +6,7 @@ import {
 import { packBackfillMessages } from '../../lambda/domain/notifications';
 import type { ObjectRef } from '../../lambda/ports';
 import { type PipelineDeps, processLogObject } from '../../lambda/process-log-object';
+import { forEachConcurrently } from '../concurrency';
 import type { PlannedObject } from './enumeration';
 
 /** Live counters of a run, read by the progress reporter. */
@@ -225,20 +226,4 @@ function intoBatches(messages: readonly Message[]): Message[][] {
 
 function reasonOf(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-async function forEachConcurrently<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }

@@ -1,3 +1,4 @@
+import { forEachConcurrently } from '../concurrency';
 import type { LocalEnvironment } from './environment';
 import { uploadFiles } from './environment';
 import type { LocalFile } from './file-object-source';
@@ -116,22 +117,6 @@ function shuffle<T>(items: T[], random: () => number): T[] {
     [items[i], items[j]] = [items[j] as T, items[i] as T];
   }
   return items;
-}
-
-async function forEachConcurrently<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 /** Sets process environment variables; returns a function that restores the previous values. */

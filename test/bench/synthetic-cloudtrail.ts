@@ -2,40 +2,12 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, stat } from 'node:fs/promises';
 import { createGzip } from 'node:zlib';
-
-/** mulberry32: a tiny seeded PRNG, so that every run writes the same file. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../lib/local/seeded-random';
+import { DEFAULT_REGIONS } from '../fixtures/events';
 
 type Random = () => number;
 
-const REGIONS = [
-  'us-east-1',
-  'us-east-2',
-  'us-west-1',
-  'us-west-2',
-  'eu-west-1',
-  'eu-west-2',
-  'eu-west-3',
-  'eu-central-1',
-  'eu-north-1',
-  'ap-south-1',
-  'ap-northeast-1',
-  'ap-northeast-2',
-  'ap-southeast-1',
-  'ap-southeast-2',
-  'ca-central-1',
-  'sa-east-1',
-  'me-south-1',
-];
+const REGIONS = DEFAULT_REGIONS;
 
 /** Event sources and names, weighted roughly like a busy account's management events. */
 const CATALOGUE: readonly { source: string; names: readonly string[]; weight: number }[] = [
