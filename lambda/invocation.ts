@@ -64,7 +64,8 @@ export async function handleInvocation(
       }
     }
   } finally {
-    metrics.publishStoredMetrics();
+    // An invocation with nothing to count (an s3:TestEvent) publishes nothing rather than a warning.
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
   if (parsed.kind === 'sqs') return { batchItemFailures: failures };
   if (transient.length > 0) {
