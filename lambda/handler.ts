@@ -23,22 +23,33 @@ export function buildHandler(env: Readonly<Record<string, string | undefined>>) 
     metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
     settings: config,
     objects: new S3ObjectSource({
-      client: new S3Client({}),
+      client: new S3Client({ requestHandler: requestTimeout(30_000) }),
       ...(config.expectedBucketOwner === undefined
         ? {}
         : { expectedBucketOwner: config.expectedBucketOwner }),
     }),
     windows: new DynamoDbWindowStore({
-      client: new DynamoDBClient({}),
+      client: new DynamoDBClient({ requestHandler: requestTimeout(5_000) }),
       tableName: config.tableName,
       limits: config.limits,
       retentionSeconds: config.retentionSeconds,
     }),
-    alerts: new SnsAlertPublisher({ client: new SNSClient({}), topicArn: config.topicArn }),
+    alerts: new SnsAlertPublisher({
+      client: new SNSClient({ requestHandler: requestTimeout(10_000) }),
+      topicArn: config.topicArn,
+    }),
     clock: Date.now,
     newClaimToken: randomUUID,
   };
   return (event: unknown): Promise<BatchResponse | undefined> => handleInvocation(deps, event);
+}
+
+/**
+ * Bounds every request (for S3, the wait for the next bytes of a stream): a hung call must fail and be
+ * retried rather than hold the function, and an alert claim's lease (120 s) must outlast the publish.
+ */
+function requestTimeout(ms: number) {
+  return { requestTimeout: ms, throwOnRequestTimeout: true };
 }
 
 /**

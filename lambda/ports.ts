@@ -47,6 +47,11 @@ export interface WindowStore {
   get(key: GroupKey): Promise<StoredWindow | undefined>;
   /** Takes the right to publish this window's alert until `leaseUntil`. False when alerted, suppressed or leased. */
   claimAlert(key: GroupKey, claimToken: string, now: number, leaseUntil: number): Promise<boolean>;
+  /**
+   * Gives up a claim whose publish failed, so that the retry can claim again at once. No-op when the claim
+   * is no longer this token's (taken over after the lease) or the window has alerted.
+   */
+  releaseClaim(key: GroupKey, claimToken: string): Promise<void>;
   /** Records the SNS message id once published (the window never alerts again). */
   recordAlert(key: GroupKey, claimToken: string, messageId: string): Promise<void>;
   /** Marks the window as suppressed (counted into the identity's next alert instead). */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PipelineSettings } from './config';
 import { compileAllowlist } from './domain/allowlist';
 import { type ReadStats, readCloudTrailRecords } from './domain/cloudtrail-reader';
-import { PoisonObjectError } from './domain/errors';
+import { AlertPendingError, PoisonObjectError, WindowItemFullError } from './domain/errors';
 import { ObjectAggregator } from './domain/object-aggregator';
 import { classifyKey, type SkipReason } from './domain/object-key';
 import { prefilterNeedles } from './domain/rule';
@@ -107,15 +107,37 @@ export async function processLogObject(
   let itemsUpdated = 0;
   let alreadyApplied = 0;
   const contributions = aggregator.contributions();
+  let pendingAlert: GroupKey | undefined;
+  let full: WindowItemFullError | undefined;
   for (const contribution of contributions) {
     newestEventTime = Math.max(newestEventTime ?? contribution.lastEventTime, contribution.lastEventTime);
-    const { state, applied } = await deps.windows.apply(contribution, contributorId, now);
+    let written: Awaited<ReturnType<WindowStore['apply']>>;
+    try {
+      written = await deps.windows.apply(contribution, contributorId, now);
+    } catch (error) {
+      // One full window item must not cost the object's other groups: they are written, then the object fails.
+      if (!(error instanceof WindowItemFullError)) throw error;
+      full ??= error;
+      continue;
+    }
+    const { state, applied } = written;
     if (applied) itemsUpdated += 1;
     else alreadyApplied += 1;
     if (deps.alerts !== undefined && crossesThresholds(state, rule)) {
       const outcome = await dispatchAlert(deps, deps.alerts, state, options.origin);
       if (outcome !== undefined) alerts.push({ key: state, ...outcome });
+      if (outcome?.outcome === 'leased' && !applied) pendingAlert = state;
     }
+  }
+  if (full !== undefined) throw full;
+  if (pendingAlert !== undefined) {
+    // This object contributed before (a retry or a redelivery) and its window's claim is still leased: the
+    // claimant may have crashed before publishing. Failing the object makes the platform retry it; once the
+    // lease has expired the retry claims and publishes.
+    throw new AlertPendingError(
+      `${objectName(ref)}: alert of window ${new Date(pendingAlert.windowStart).toISOString()} ` +
+        `${pendingAlert.arn ?? '(no ARN)'} is claimed but not yet published; retry after the lease`,
+    );
   }
   return {
     status: 'processed',
@@ -141,7 +163,8 @@ export async function processLogObject(
  * 3. Win the conditional claim: exactly one concurrent invocation does.
  * 4. Per-identity suppression, when configured: a denied window is marked suppressed and counted into the
  *    identity's next alert.
- * 5. Publish, then record the message id. A crash between 5 and its record is the one case that can
+ * 5. Publish, then record the message id. A failed publish gives the claim back before the error
+ *    propagates, so the retry publishes at once. A crash between 5 and its record is the one case that can
  *    publish twice (after the lease): alerts are at-least-once there, exactly-once everywhere else.
  */
 async function dispatchAlert(
@@ -169,7 +192,14 @@ async function dispatchAlert(
     }
     suppressedWindows = slot.suppressedWindows;
   }
-  const messageId = await publisher.publish({ finding, origin, suppressedWindows });
+  let messageId: string;
+  try {
+    messageId = await publisher.publish({ finding, origin, suppressedWindows });
+  } catch (error) {
+    // Give the claim back so that the platform's retry of this object can claim and publish at once.
+    await deps.windows.releaseClaim(state, token);
+    throw error;
+  }
   await deps.windows.recordAlert(state, token, messageId);
   return { outcome: 'published', messageId };
 }

@@ -194,6 +194,26 @@ export class DynamoDbWindowStore implements WindowStore {
     });
   }
 
+  /** Removes this token's claim (and its lease) unless the window alerted or another claim took over. */
+  async releaseClaim(key: GroupKey, claimToken: string): Promise<void> {
+    const conditions = {
+      heldByThisToken: '#claimToken = :token',
+      notAlerted: 'attribute_not_exists(#messageId)',
+    };
+    await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: windowItemKey(key),
+      UpdateExpression: 'REMOVE #claimToken, #leaseUntil',
+      ConditionExpression: joinConditions(conditions),
+      ExpressionAttributeNames: {
+        '#claimToken': A.claimToken,
+        '#leaseUntil': A.leaseUntil,
+        '#messageId': A.messageId,
+      },
+      ExpressionAttributeValues: { ':token': { S: claimToken } },
+    });
+  }
+
   /**
    * Records the message id whatever the claim token now is: SNS has accepted the alert, and recording that
    * fact is what stops any further claim. Refusing it because another invocation took over an expired lease

@@ -50,6 +50,14 @@ export class MemoryWindowStore implements WindowStore {
     return true;
   }
 
+  async releaseClaim(key: GroupKey, claimToken: string): Promise<void> {
+    const entry = this.windows.get(windowId(key));
+    if (entry === undefined || entry.alert.claimToken !== claimToken || entry.alert.messageId !== undefined)
+      return;
+    const { leaseUntil: _lease, claimToken: _token, ...rest } = entry.alert;
+    entry.alert = rest;
+  }
+
   async recordAlert(key: GroupKey, _claimToken: string, messageId: string): Promise<void> {
     const entry = this.windows.get(windowId(key));
     if (entry !== undefined) entry.alert = { ...entry.alert, messageId };

@@ -511,6 +511,33 @@ function contract(kind: StoreKind): void {
       return { store, key };
     }
 
+    it('a released claim can be taken again at once; another token cannot release it', async () => {
+      // Prepare
+      const { store, key } = await storeWithWindow();
+      const leaseUntil = WINDOW_START + 60_000;
+      await store.claimAlert(key, 'first', WINDOW_START, leaseUntil);
+      // Act
+      await store.releaseClaim(key, 'someone-else');
+      const whileHeld = await store.claimAlert(key, 'second', WINDOW_START, leaseUntil);
+      await store.releaseClaim(key, 'first');
+      const afterRelease = await store.claimAlert(key, 'second', WINDOW_START, leaseUntil);
+      // Assess
+      expect([whileHeld, afterRelease]).toEqual([false, true]);
+    });
+
+    it('releasing after the alert was recorded changes nothing', async () => {
+      // Prepare
+      const { store, key } = await storeWithWindow();
+      await store.claimAlert(key, 'first', WINDOW_START, WINDOW_START + 60_000);
+      await store.recordAlert(key, 'first', 'message-1');
+      // Act
+      await store.releaseClaim(key, 'first');
+      const claimed = await store.claimAlert(key, 'second', WINDOW_START + 120_000, WINDOW_START + 180_000);
+      // Assess
+      expect(claimed).toBe(false);
+      expect((await store.get(key))?.alert.messageId).toBe('message-1');
+    });
+
     it('lets exactly one of ten concurrent claims win', async () => {
       // Prepare
       const { store, key } = await storeWithWindow();

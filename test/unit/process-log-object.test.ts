@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
 import { loadPipelineSettings, type PipelineSettings } from '../../lambda/config';
 import { EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
+import { AlertPendingError, isPermanent } from '../../lambda/domain/errors';
 import { eventCountOf } from '../../lambda/domain/window-state';
 import type { AlertPublisher, AlertToPublish, LogObjectSource, ObjectRef } from '../../lambda/ports';
 import { type PipelineDeps, processLogObject } from '../../lambda/process-log-object';
@@ -112,29 +113,77 @@ describe('processLogObject', () => {
     expect(outcomes.every((o) => o.status === 'processed' && o.alreadyApplied === 1)).toBe(true);
   });
 
-  it('a crash between claim and publish: the retry inside the lease waits, the one after it publishes once', async () => {
+  it('a failed publish gives the claim back: the retry publishes at once, and only once', async () => {
     // Prepare
     const objects = memoryObjects(sweepObjects('2026-11-28T10:00:01Z', 10));
-    const { deps, publisher, advance } = pipeline(objects);
+    const { deps, publisher } = pipeline(objects);
     const last = objects.refs.at(-1) as ObjectRef;
     for (const ref of objects.refs.slice(0, -1)) await processLogObject(deps, ref, LIVE);
     publisher.failNext(1);
 
     // Act
-    const crashed = await processLogObject(deps, last, LIVE).catch((error: unknown) => error);
-    const tooSoon = await processLogObject(deps, last, LIVE);
-    advance(SETTINGS.alertLeaseMs + 1);
-    const afterLease = await processLogObject(deps, last, LIVE);
+    const failed = await processLogObject(deps, last, LIVE).catch((error: unknown) => error);
+    const retry = await processLogObject(deps, last, LIVE);
     const later = await processLogObject(deps, objects.refs[0] as ObjectRef, LIVE);
 
     // Assess
-    expect(crashed).toBeInstanceOf(Error);
-    expect(tooSoon.status === 'processed' && tooSoon.alerts.map((a) => a.outcome)).toEqual(['leased']);
+    expect(failed).toMatchObject({ message: 'SNS unavailable' });
+    expect(retry.status === 'processed' && retry.alerts.map((a) => a.outcome)).toEqual(['published']);
+    expect(later.status === 'processed' && later.alerts.map((a) => a.outcome)).toEqual(['already-alerted']);
+    expect(publisher.published).toHaveLength(1);
+  });
+
+  it('a crash after the claim: a replay inside the lease fails to be retried, the one after it publishes once', async () => {
+    // Prepare: every object applied, then a claim left behind as by an invocation that died before publishing
+    const objects = memoryObjects(sweepObjects('2026-11-28T10:00:01Z', 10));
+    const { deps, publisher, windows, advance } = pipeline(objects);
+    const noAlerts = { ...deps, alerts: undefined };
+    for (const ref of objects.refs) await processLogObject(noAlerts, ref, LIVE);
+    const [state] = windows.states();
+    if (state === undefined) throw new Error('no window');
+    await windows.claimAlert(
+      state,
+      'crashed-invocation',
+      Date.parse('2026-11-28T10:10:00Z'),
+      Date.parse('2026-11-28T10:10:00Z') + SETTINGS.alertLeaseMs,
+    );
+    const last = objects.refs.at(-1) as ObjectRef;
+
+    // Act
+    const tooSoon = await processLogObject(deps, last, LIVE).catch((error: unknown) => error);
+    advance(SETTINGS.alertLeaseMs + 1);
+    const afterLease = await processLogObject(deps, last, LIVE);
+
+    // Assess
+    expect(tooSoon).toBeInstanceOf(AlertPendingError);
+    expect(isPermanent(tooSoon)).toBe(false);
     expect(afterLease.status === 'processed' && afterLease.alerts.map((a) => a.outcome)).toEqual([
       'published',
     ]);
-    expect(later.status === 'processed' && later.alerts.map((a) => a.outcome)).toEqual(['already-alerted']);
     expect(publisher.published).toHaveLength(1);
+  });
+
+  it('a new contribution meeting a live claim leaves the alert to the claimant', async () => {
+    // Prepare: nine regions applied, a claim in flight, then the tenth region's object arrives
+    const objects = memoryObjects(sweepObjects('2026-11-28T10:00:01Z', 11));
+    const { deps, publisher, windows } = pipeline(objects);
+    for (const ref of objects.refs.slice(0, 10))
+      await processLogObject({ ...deps, alerts: undefined }, ref, LIVE);
+    const [state] = windows.states();
+    if (state === undefined) throw new Error('no window');
+    await windows.claimAlert(
+      state,
+      'other-invocation',
+      Date.parse('2026-11-28T10:10:00Z'),
+      Date.parse('2026-11-28T10:10:00Z') + SETTINGS.alertLeaseMs,
+    );
+
+    // Act
+    const outcome = await processLogObject(deps, objects.refs[10] as ObjectRef, LIVE);
+
+    // Assess
+    expect(outcome.status === 'processed' && outcome.alerts.map((a) => a.outcome)).toEqual(['leased']);
+    expect(publisher.published).toEqual([]);
   });
 
   it('allowlisted callers write nothing', async () => {
