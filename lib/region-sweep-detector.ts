@@ -165,7 +165,7 @@ export class RegionSweepDetector extends Construct {
   constructor(scope: Construct, id: string, props: RegionSweepDetectorProps) {
     super(scope, id);
     const mode = props.deliveryMode ?? 's3';
-    validateProps(props, mode);
+    validateProps(props, mode, Stack.of(this).region);
     this.logsPrefix = `${normalisePrefix(props.keyPrefix)}AWSLogs/`;
     const region = Stack.of(this).region;
 
@@ -220,6 +220,22 @@ export class RegionSweepDetector extends Construct {
       masterKey: this.alertKey,
       enforceSSL: true,
     });
+    // The TLS-only policy replaces SNS's default topic policy, and CloudWatch alarms publish as a service
+    // principal through the topic policy: without this statement no alarm could notify anyone.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+          ArnLike: {
+            'aws:SourceArn': `arn:${Stack.of(this).partition}:cloudwatch:${Stack.of(this).region}:${Stack.of(this).account}:alarm:*`,
+          },
+        },
+      }),
+    );
     for (const email of props.alertEmails ?? []) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(email));
     }
@@ -572,7 +588,7 @@ function functionEnvironment(
   return env;
 }
 
-function validateProps(props: RegionSweepDetectorProps, mode: DeliveryMode): void {
+function validateProps(props: RegionSweepDetectorProps, mode: DeliveryMode, stackRegion: string): void {
   const fail = (message: string): never => {
     throw new RegionSweepDetectorPropsError(message);
   };
@@ -588,6 +604,7 @@ function validateProps(props: RegionSweepDetectorProps, mode: DeliveryMode): voi
   if (props.kmsKeyArn !== undefined && !PROP_PATTERNS.kmsKeyArn.test(props.kmsKeyArn)) {
     fail(`kmsKeyArn is not a KMS key ARN: ${props.kmsKeyArn}`);
   }
+  requireStackRegion('kmsKeyArn', props.kmsKeyArn, stackRegion, fail);
   if (props.keyPrefix !== undefined && (props.keyPrefix.startsWith('/') || props.keyPrefix.includes('*'))) {
     fail(`keyPrefix must not start with "/" or contain "*": ${props.keyPrefix}`);
   }
@@ -601,6 +618,7 @@ function validateProps(props: RegionSweepDetectorProps, mode: DeliveryMode): voi
         'deliveryMode "sns" reads an existing topic fed by an existing bucket; it cannot use createDemoBucket',
       );
     }
+    requireStackRegion('notificationTopicArn', props.notificationTopicArn, stackRegion, fail);
   } else if (props.notificationTopicArn !== undefined || props.notificationFilter !== undefined) {
     fail(`notificationTopicArn and notificationFilter apply only to deliveryMode "sns", not "${mode}"`);
   }
@@ -618,6 +636,18 @@ function validateProps(props: RegionSweepDetectorProps, mode: DeliveryMode): voi
   }
   if (props.reservedConcurrentExecutions !== undefined && !(props.reservedConcurrentExecutions >= 1)) {
     fail(`reservedConcurrentExecutions must be at least 1, got ${props.reservedConcurrentExecutions}`);
+  }
+  // Receives beyond the reserved concurrency are throttled yet still counted: backfill messages would reach
+  // their dead-letter queue without ever running.
+  const backfillCeiling = backfill ?? DEFAULT_BACKFILL_CONCURRENCY;
+  if (
+    props.reservedConcurrentExecutions !== undefined &&
+    backfillCeiling > props.reservedConcurrentExecutions
+  ) {
+    fail(
+      `backfillConcurrency (${backfillCeiling}) must not exceed reservedConcurrentExecutions ` +
+        `(${props.reservedConcurrentExecutions})`,
+    );
   }
   // The function parses the same variables at start: checking them here, with the function's own parser,
   // turns a deployment that would fail on every invocation into a synth error.
@@ -663,4 +693,24 @@ function nagResourceName(stack: Stack, arn: string): string {
 /** EventBridge wildcard patterns treat `*` and `\` specially; a literal prefix must escape them. */
 function escapeWildcard(literal: string): string {
   return literal.replace(/[\\*]/g, '\\$&');
+}
+
+/**
+ * The bucket's key and notification topic must live in the stack's region: S3 decrypts through KMS only in
+ * the bucket's region (`kms:ViaService`), and the function reads the bucket from its own region. Checked
+ * only when the stack's region is known at synth (an environment-agnostic stack cannot be checked).
+ */
+function requireStackRegion(
+  name: string,
+  arn: string | undefined,
+  stackRegion: string,
+  fail: (message: string) => never,
+): void {
+  if (arn === undefined || Token.isUnresolved(stackRegion)) return;
+  const region = arn.split(':')[3];
+  if (region !== undefined && region !== stackRegion) {
+    fail(
+      `${name} is in ${region} but the stack deploys to ${stackRegion}: deploy the stack in the bucket's region`,
+    );
+  }
 }

@@ -53,6 +53,11 @@ describe('RegionSweepDetector props validation', () => {
       message: /allowlist account "12"/,
     },
     {
+      case: 'backfill concurrency above the reserved concurrency',
+      props: { ...bucket, reservedConcurrentExecutions: 3 },
+      message: /backfillConcurrency \(5\) must not exceed reservedConcurrentExecutions \(3\)/,
+    },
+    {
       case: 'reserved concurrency 0',
       props: { ...bucket, reservedConcurrentExecutions: 0 },
       message: /reserved/,
@@ -63,5 +68,52 @@ describe('RegionSweepDetector props validation', () => {
     // Assess
     expect(build).toThrow(RegionSweepDetectorPropsError);
     expect(build).toThrow(message);
+  });
+
+  it.each([
+    {
+      case: 'a key in another region',
+      props: {
+        ...bucket,
+        kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      },
+      message: /kmsKeyArn is in us-east-1 but the stack deploys to eu-west-1/,
+    },
+    {
+      case: 'a notification topic in another region',
+      props: {
+        ...bucket,
+        deliveryMode: 'sns' as const,
+        notificationTopicArn: 'arn:aws:sns:us-east-1:111122223333:trail-bucket-events',
+      },
+      message: /notificationTopicArn is in us-east-1/,
+    },
+  ])('rejects $case when the stack region is known', ({ props, message }) => {
+    // Act
+    const build = () =>
+      new RegionSweepDetector(
+        new Stack(new App(), 'Props', { env: { account: '111122223333', region: 'eu-west-1' } }),
+        'Detector',
+        props,
+      );
+    // Assess
+    expect(build).toThrow(message);
+  });
+
+  it('accepts a key and topic in the stack region', () => {
+    // Act
+    const build = () =>
+      new RegionSweepDetector(
+        new Stack(new App(), 'Props', { env: { account: '111122223333', region: 'eu-west-1' } }),
+        'Detector',
+        {
+          ...bucket,
+          kmsKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+          deliveryMode: 'sns',
+          notificationTopicArn: NOTIFICATION_TOPIC_ARN,
+        },
+      );
+    // Assess
+    expect(build).not.toThrow();
   });
 });

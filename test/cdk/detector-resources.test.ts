@@ -115,6 +115,21 @@ describe('RegionSweepDetector resources', () => {
     });
   });
 
+  it('lets CloudWatch alarms of this account publish to the alert topic', () => {
+    minimal.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Condition: Match.objectLike({ StringEquals: { 'aws:SourceAccount': '111122223333' } }),
+          }),
+        ]),
+      },
+    });
+  });
+
   it('subscribes each alert email to the topic', () => {
     configured.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
