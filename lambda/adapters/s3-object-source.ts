@@ -37,7 +37,7 @@ export class S3ObjectSource implements LogObjectSource {
       }
       return body;
     } catch (error) {
-      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') {
+      if (isGone(error)) {
         throw new LogObjectGoneError(`s3://${ref.bucket}/${ref.key}`, 'object no longer exists', {
           cause: error,
         });
@@ -45,4 +45,18 @@ export class S3ObjectSource implements LogObjectSource {
       throw error;
     }
   }
+}
+
+/**
+ * The object, or the version named, is gone for good: deleted (NoSuchKey), a deleted version
+ * (NoSuchVersion), or a delete marker as the current version (HTTP 405 MethodNotAllowed).
+ */
+function isGone(error: unknown): boolean {
+  if (error instanceof NoSuchKey) return true;
+  const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    name === 'NoSuchKey' ||
+    name === 'NoSuchVersion' ||
+    (name === 'MethodNotAllowed' && $metadata?.httpStatusCode === 405)
+  );
 }

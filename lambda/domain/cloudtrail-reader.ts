@@ -429,6 +429,8 @@ class RecordScanner {
   private topValue(b: number, at: number): boolean {
     this.topMembers++;
     if (this.topKeyIsRecords) {
+      // JSON.parse would keep only the last one; reading both would count records no parser sees.
+      if (this.sawRecords) this.notCloudTrail('Records appears twice');
       this.sawRecords = true;
       if (b !== OPEN_BRACKET) return this.notAValue(b, at, 'Records is not an array');
       this.push1(OPEN_BRACKET, at);

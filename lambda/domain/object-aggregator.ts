@@ -165,8 +165,13 @@ export function hashEventId(eventId: string): string {
   return createHash('sha256').update(eventId).digest('base64url').slice(0, 12);
 }
 
+/** Cuts `value` to `max` UTF-16 units, ellipsis included, never between the two halves of a surrogate pair. */
 function truncate(value: string, max: number): string {
-  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
+  if (value.length <= max) return value;
+  let end = max - 1;
+  const last = value.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${value.slice(0, end)}…`;
 }
 
 function optionalString(record: unknown, path: string): string | undefined {

@@ -45,6 +45,11 @@ describe('readCloudTrailRecords rejects poison objects', () => {
     { case: 'a record that is a number', input: json('{"Records":[1]}'), error: NotCloudTrailShapeError },
     { case: 'a record that is an array', input: json('{"Records":[{},[]]}'), error: NotCloudTrailShapeError },
     { case: 'a 0-byte body', input: Buffer.alloc(0), error: NotCloudTrailShapeError },
+    {
+      case: 'Records given twice (JSON.parse would keep only the last)',
+      input: json('{"Records":[{"a":1}],"Records":[{"b":2}]}'),
+      error: NotCloudTrailShapeError,
+    },
     { case: 'trailing garbage', input: json('{"Records":[]} }'), error: MalformedJsonError },
     {
       case: 'a second top-level value',

@@ -273,6 +273,20 @@ describe('bounded state', () => {
     expect(second.eventIdHashes.length + second.overflowEventCount).toBe(32);
   });
 
+  it('a cut never splits a character in two', () => {
+    // Prepare: the cut falls right after the first half of an emoji (a surrogate pair)
+    const aggregator = new ObjectAggregator(RULE, compileAllowlist(EMPTY_ALLOWLIST), DEFAULT_STATE_LIMITS);
+    const userAgent = `${'a'.repeat(DEFAULT_STATE_LIMITS.maxValueLength - 2)}\u{1F600}tail`;
+
+    // Act
+    aggregator.add(cloudTrailEvent({ eventTime: '2026-11-28T10:00:05Z', userAgent }));
+
+    // Assess
+    const [agent] = aggregator.contributions()[0]?.context.userAgents ?? [];
+    expect(agent?.isWellFormed()).toBe(true);
+    expect(agent?.endsWith('a…')).toBe(true);
+  });
+
   it('a long user agent is cut and marked', () => {
     // Prepare
     const aggregator = new ObjectAggregator(RULE, compileAllowlist(EMPTY_ALLOWLIST), DEFAULT_STATE_LIMITS);

@@ -51,9 +51,27 @@ describe('S3ObjectSource', () => {
     expect(chunks).toEqual(['ab', 'cd']);
   });
 
-  it('a deleted object is a permanent error naming it', async () => {
+  it.each([
+    { case: 'a deleted object', error: new NoSuchKey({ message: 'gone', $metadata: {} }) },
+    {
+      case: 'a deleted version',
+      error: new S3ServiceException({
+        name: 'NoSuchVersion',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 404 },
+      }),
+    },
+    {
+      case: 'a delete marker',
+      error: new S3ServiceException({
+        name: 'MethodNotAllowed',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 405 },
+      }),
+    },
+  ])('$case is a permanent error naming the object', async ({ error: thrown }) => {
     // Prepare
-    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'gone', $metadata: {} }));
+    s3.on(GetObjectCommand).rejects(thrown);
     const source = new S3ObjectSource({ client: new S3Client({}) });
 
     // Act
