@@ -312,14 +312,14 @@ function athenaQuery(finding: Finding, windowEnd: string): string[] {
 export function arnPredicate(arn: string | null): string {
   if (arn === null) return 'useridentity.arn IS NULL';
   const codePoints = Array.from(arn);
-  const plain = /^[A-Za-z0-9:/+=,.@_'-]*$/.test(arn) && !/:\/\/|www\./i.test(arn);
+  // `.` and `@` are left out of the exact form: mail clients turn `name@host.tld` into a link.
+  const plain = /^[A-Za-z0-9:/+=,_'-]*$/.test(arn) && !arn.includes('://');
   if (plain && codePoints.length <= LIMITS.sqlArn) return `useridentity.arn = ${sqlString(arn)}`;
   const kept = codePoints.slice(0, LIMITS.sqlArn);
   const pattern = kept
-    .map((c) => (/^[A-Za-z0-9:/+=,.@ -]$/.test(c) ? c : c === '_' || c === '%' ? `\\${c}` : '_'))
+    .map((c) => (/^[A-Za-z0-9:/+=, -]$/.test(c) ? c : c === '_' || c === '%' ? `\\${c}` : '_'))
     .join('')
-    .replace(/:\/\//g, ':_/')
-    .replace(/www\./gi, 'www_');
+    .replace(/:\/\//g, ':_/');
   const suffix = kept.length < codePoints.length ? '%' : '';
   return `useridentity.arn LIKE ${sqlString(`${pattern}${suffix}`)} ESCAPE '\\'`;
 }

@@ -331,6 +331,12 @@ describe('CloudTrail pivot SQL', () => {
       expected: "useridentity.arn LIKE 'arn:aws:iam::1:user/https:_/evil' ESCAPE '\\'",
     },
     {
+      case: 'an address in a session name never forms a link',
+      arn: 'arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin/bob@evil.example',
+      expected:
+        "useridentity.arn LIKE 'arn:aws:sts::1:assumed-role/AWSReservedSSO\\_Admin/bob_evil_example' ESCAPE '\\'",
+    },
+    {
       case: 'literal underscore escaped in a LIKE pattern',
       arn: 'arn:aws:iam::1:user/a_b*',
       expected: "useridentity.arn LIKE 'arn:aws:iam::1:user/a\\_b_' ESCAPE '\\'",
