@@ -86,7 +86,7 @@ or setup errors (bad dates, unknown stack, missing outputs).
 `;
 
 /** Where a run's work goes: the deployed table and topic (direct), or the backfill queue. */
-type BackfillTarget =
+export type BackfillTarget =
   | { readonly tableName: string; readonly topicArn: string }
   | { readonly queueUrl: string };
 
@@ -213,7 +213,9 @@ export async function backfillCommand(
   // 3. Resume: objects a previous run of the same selection finished are skipped.
   const checkpoint = noAlerts
     ? undefined
-    : await Checkpoint.open(values.checkpoint ?? defaultCheckpointPath(process.cwd(), selection, mode));
+    : await Checkpoint.open(
+        values.checkpoint ?? defaultCheckpointPath(process.cwd(), selection, destinationOf(mode, target)),
+      );
   try {
     const remaining = enumeration.objects.filter((o) => checkpoint?.has(o.ref) !== true);
     const resumed = enumeration.objects.length - remaining.length;
@@ -304,7 +306,18 @@ export async function backfillCommand(
   }
 }
 
-/** The default checkpoint file: named by the selection and mode, so the same command resumes. */
+/**
+ * Where the work goes (the mode and its table and topic, or its queue): part of the checkpoint's name, so a
+ * backfill into another stack never believes the objects already done.
+ */
+export function destinationOf(mode: string, target: BackfillTarget | undefined): string {
+  if (target === undefined) return mode;
+  return 'queueUrl' in target
+    ? `${mode} ${target.queueUrl}`
+    : `${mode} ${target.tableName} ${target.topicArn}`;
+}
+
+/** The default checkpoint file: named by the selection and destination, so the same command resumes. */
 export function defaultCheckpointPath(cwd: string, selection: Selection, mode: string): string {
   return join(cwd, `.regionsweep-backfill-${selectionHash(selection, mode)}.json`);
 }

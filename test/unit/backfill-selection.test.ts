@@ -10,6 +10,7 @@ import {
   type Selection,
   selectionHash,
 } from '../../lib/backfill/selection';
+import { destinationOf } from '../../lib/cli/backfill';
 
 describe('parseDayBound', () => {
   it.each([
@@ -127,7 +128,16 @@ describe('selectionHash', () => {
   it.each([
     { case: 'another range', other: { ...selection, endDay: '2026-11-29' }, mode: 'direct' },
     { case: 'another mode', other: selection, mode: 'queue' },
+    {
+      case: 'another table (a backfill into another stack)',
+      other: selection,
+      mode: destinationOf('direct', {
+        tableName: 'other-stack-windows',
+        topicArn: 'arn:aws:sns:eu-west-1:1:t',
+      }),
+    },
   ])('differs for $case', ({ other, mode }) => {
-    expect(selectionHash(other, mode)).not.toBe(selectionHash(selection, 'direct'));
+    const here = destinationOf('direct', { tableName: 'windows', topicArn: 'arn:aws:sns:eu-west-1:1:t' });
+    expect(selectionHash(other, mode)).not.toBe(selectionHash(selection, here));
   });
 });
