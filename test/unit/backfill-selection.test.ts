@@ -125,9 +125,10 @@ describe('selectionHash', () => {
     );
   });
 
+  const here = destinationOf('direct', { tableName: 'windows', topicArn: 'arn:aws:sns:eu-west-1:1:t' });
   it.each([
-    { case: 'another range', other: { ...selection, endDay: '2026-11-29' }, mode: 'direct' },
-    { case: 'another mode', other: selection, mode: 'queue' },
+    { case: 'another range', other: { ...selection, endDay: '2026-11-29' }, mode: here },
+    { case: 'another mode', other: selection, mode: destinationOf('queue', { queueUrl: 'https://sqs/q' }) },
     {
       case: 'another table (a backfill into another stack)',
       other: selection,
@@ -137,7 +138,6 @@ describe('selectionHash', () => {
       }),
     },
   ])('differs for $case', ({ other, mode }) => {
-    const here = destinationOf('direct', { tableName: 'windows', topicArn: 'arn:aws:sns:eu-west-1:1:t' });
     expect(selectionHash(other, mode)).not.toBe(selectionHash(selection, here));
   });
 });
