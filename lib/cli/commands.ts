@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { isPermanent } from '../../lambda/domain/errors';
+import { ConfigError } from '../../lambda/domain/errors';
+import { BackfillSetupError } from '../backfill/errors';
+import { LocalInputError } from '../local/file-object-source';
 import { BACKFILL_HELP, backfillCommand } from './backfill';
 import { type CliIo, UsageError } from './io';
 import { LOCAL_HELP, localCommand } from './local';
@@ -54,9 +56,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr.write(`regionsweep ${name}: ${error.message}\n\n${command.help}`);
       return 2;
     }
-    if (isPermanent(error) || error instanceof Error) {
-      io.stderr.write(`regionsweep ${name}: ${(error as Error).message}\n`);
+    // Setup and configuration mistakes (bad dates, an unknown stack, a bad allowlist, a missing path): 2.
+    if (
+      error instanceof BackfillSetupError ||
+      error instanceof ConfigError ||
+      error instanceof LocalInputError
+    ) {
+      io.stderr.write(`regionsweep ${name}: ${error.message}\n`);
       return 2;
+    }
+    // Anything else failed while running (S3 access denied, a stand-in that would not start): 1.
+    if (error instanceof Error) {
+      io.stderr.write(`regionsweep ${name}: ${error.name}: ${error.message}\n`);
+      return 1;
     }
     throw error;
   }

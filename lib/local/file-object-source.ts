@@ -10,6 +10,11 @@ export const fileObjectSource: LogObjectSource = {
   },
 };
 
+/** A path given on the command line that does not exist. */
+export class LocalInputError extends Error {
+  override readonly name = 'LocalInputError';
+}
+
 /** A local file as an object reference. */
 export interface LocalFile {
   readonly path: string;
@@ -27,7 +32,7 @@ export async function listLocalFiles(paths: readonly string[]): Promise<LocalFil
   for (const given of paths) {
     const root = resolve(given);
     const info = await stat(root).catch((error: unknown) => {
-      throw new Error(`${given}: no such file or directory`, { cause: error });
+      throw new LocalInputError(`${given}: no such file or directory`, { cause: error });
     });
     if (info.isFile()) {
       files.push({ path: root, relativePath: root.split('/').pop() ?? root, size: info.size });
