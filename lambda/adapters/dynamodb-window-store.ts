@@ -282,6 +282,8 @@ export class DynamoDbWindowStore implements WindowStore {
         }
         continue;
       }
+      if (stringsOf(slot, A.suppressedWindows).length >= this.limits.maxSuppressedWindows)
+        return { allowed: false };
       const denied = await this.conditionalUpdate({
         TableName: this.tableName,
         Key: itemKey,

@@ -83,7 +83,7 @@ export class MemoryWindowStore implements WindowStore {
       this.slots.set(slotId, { lastAlertAt: now, lastWindow: window, carried, suppressed: new Set() });
       return { allowed: true, suppressedWindows: carried };
     }
-    slot.suppressed.add(window);
+    if (slot.suppressed.size < this.limits.maxSuppressedWindows) slot.suppressed.add(window);
     return { allowed: false };
   }
 

@@ -4,6 +4,7 @@ import { ConfigError } from './errors';
  * Known-good callers excluded before any state is written (Elastic measured this rule at thousands of alerts
  * a day: inventory, CSPM and backup tools sweep every region by design). An event is dropped when ANY entry
  * matches it. Patterns use `*` for any run of characters and match the whole value, case-sensitively.
+ * The user agent is chosen by the caller: a user-agent pattern lets through anyone who sends that agent.
  */
 export interface Allowlist {
   readonly arns: readonly string[];

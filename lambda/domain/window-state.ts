@@ -25,6 +25,11 @@ export interface StateLimits {
   readonly maxValueLength: number;
   /** Distinct values of the rule's distinct field kept (the threshold can never exceed it). */
   readonly maxDistinctValues: number;
+  /**
+   * Suppressed windows remembered per identity until its next alert (about 63 bytes each in DynamoDB). Past
+   * it, windows are still suppressed but no longer counted: the next alert reports at least this many.
+   */
+  readonly maxSuppressedWindows: number;
 }
 
 export const DEFAULT_STATE_LIMITS: StateLimits = {
@@ -33,6 +38,7 @@ export const DEFAULT_STATE_LIMITS: StateLimits = {
   maxSampleEventIds: 5,
   maxValueLength: 256,
   maxDistinctValues: 64,
+  maxSuppressedWindows: 1000,
 };
 
 /** Identifies one tumbling window of one group of one rule. */

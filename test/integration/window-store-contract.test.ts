@@ -51,6 +51,7 @@ const SMALL_LIMITS: StateLimits = {
   maxSampleEventIds: 1,
   maxValueLength: 256,
   maxDistinctValues: 2,
+  maxSuppressedWindows: 2,
 };
 
 interface ContributionInput extends Partial<Omit<GroupContribution, 'context'>> {
@@ -677,6 +678,21 @@ function contract(kind: StoreKind): void {
       const slot = await store.reserveAlertSlot(windowOf(key, 3), 1_000 + PERIOD, PERIOD);
       // Assess
       expect(slot).toEqual({ allowed: true, suppressedWindows: 2 });
+    });
+
+    it('counts suppressed windows up to the bound, and still suppresses past it', async () => {
+      // Prepare: a bound of 2 suppressed windows
+      const store = harness.store(SMALL_LIMITS);
+      const key = newKey();
+      await store.reserveAlertSlot(windowOf(key, 0), 1_000, PERIOD);
+      // Act
+      const denied = [];
+      for (let i = 1; i <= 4; i++)
+        denied.push(await store.reserveAlertSlot(windowOf(key, i), 1_000 + i, PERIOD));
+      const next = await store.reserveAlertSlot(windowOf(key, 5), 1_000 + PERIOD, PERIOD);
+      // Assess
+      expect(denied.every((slot) => !slot.allowed)).toBe(true);
+      expect(next).toEqual({ allowed: true, suppressedWindows: 2 });
     });
 
     it('starts a fresh count after carrying one', async () => {
