@@ -76,6 +76,8 @@ Output:
   --s3-force-path-style       path-style S3 requests (default: on when AWS_ENDPOINT_URL_S3 or
                               AWS_ENDPOINT_URL is set, as for local stand-ins)
   --min-regions N, --min-events N, --window-seconds N, --allowlist FILE   the rule, as for scan
+  --suppression-minutes N     one alert per identity per N minutes, as the deployment's suppressionMinutes
+  --expected-bucket-owner ID  refuse objects of a bucket owned by any other account (direct mode)
                               (direct mode: give the same values as the deployed function)
 
 Alerts a backfill publishes say so in the subject and carry the attribute backfill=true. Replaying an
@@ -148,6 +150,8 @@ export async function backfillCommand(
       'no-alerts': { type: 'boolean', default: false },
       checkpoint: { type: 'string' },
       's3-force-path-style': { type: 'boolean', default: false },
+      'expected-bucket-owner': { type: 'string' },
+      'suppression-minutes': { type: 'string' },
       ...RULE_OPTIONS,
     },
   });
@@ -168,7 +172,16 @@ export async function backfillCommand(
   const regions = listOption('regions', values.regions, isRegionName, 'region names such as us-east-1');
   const concurrency = integerOption('concurrency', values.concurrency, 1, 256) ?? DEFAULT_CONCURRENCY;
   const objectsPerMessage = integerOption('objects-per-message', values['objects-per-message'], 1, 10) ?? 1;
-  const settings = await settingsFromOptions(values);
+  const suppressionMinutes = integerOption('suppression-minutes', values['suppression-minutes'], 0, 10_080);
+  const owner = values['expected-bucket-owner'];
+  if (owner !== undefined && !isAccountId(owner)) {
+    throw new UsageError(`--expected-bucket-owner must be a 12-digit account id, got "${owner}"`);
+  }
+  const ruleSettings = await settingsFromOptions(values);
+  const settings =
+    suppressionMinutes === undefined
+      ? ruleSettings
+      : { ...ruleSettings, suppressionMs: suppressionMinutes * 60_000 };
   const clients = { ...defaultClients(process.env, values['s3-force-path-style']), ...overrides };
 
   // 1. Where: the stack's outputs, overridden by explicit flags.
@@ -263,7 +276,7 @@ export async function backfillCommand(
     }
 
     const memory = noAlerts ? new MemoryWindowStore(settings.limits) : undefined;
-    const deps = pipelineDeps(clients, settings, target, memory);
+    const deps = pipelineDeps(clients, settings, target, memory, owner);
     const findingsSoFar = (counters: RunCounters) =>
       memory === undefined
         ? counters.alertsPublished
@@ -327,10 +340,14 @@ function pipelineDeps(
   settings: PipelineSettings,
   target: BackfillTarget | undefined,
   memory: MemoryWindowStore | undefined,
+  expectedBucketOwner: string | undefined,
 ): PipelineDeps {
   const common = {
     settings,
-    objects: new S3ObjectSource({ client: clients.s3 }),
+    objects: new S3ObjectSource({
+      client: clients.s3,
+      ...(expectedBucketOwner === undefined ? {} : { expectedBucketOwner }),
+    }),
     clock: Date.now,
     newClaimToken: randomUUID,
   };

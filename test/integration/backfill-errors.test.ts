@@ -32,6 +32,16 @@ describe('backfill usage errors (exit code 2)', () => {
       message: '--accounts takes 12-digit',
     },
     {
+      case: 'a bucket owner that is not an account id',
+      args: [...RANGE, '--expected-bucket-owner', 'me'],
+      message: '--expected-bucket-owner must be a 12-digit account id',
+    },
+    {
+      case: 'a suppression period out of range',
+      args: [...RANGE, '--suppression-minutes', 'ten'],
+      message: '--suppression-minutes must be a whole number',
+    },
+    {
       case: 'an unknown mode',
       args: [...RANGE, '--mode', 'lambda'],
       message: '--mode must be direct or queue',
