@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -40,6 +41,7 @@ export function buildHandler(env: Readonly<Record<string, string | undefined>>) 
     }),
     clock: Date.now,
     newClaimToken: randomUUID,
+    sleep,
   };
   return (event: unknown): Promise<BatchResponse | undefined> => handleInvocation(deps, event);
 }

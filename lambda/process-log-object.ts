@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PipelineSettings } from './config';
 import { compileAllowlist } from './domain/allowlist';
 import { type ReadStats, readCloudTrailRecords } from './domain/cloudtrail-reader';
-import { AlertPendingError, PoisonObjectError, WindowItemFullError } from './domain/errors';
+import { PoisonObjectError, WindowItemFullError } from './domain/errors';
 import { ObjectAggregator } from './domain/object-aggregator';
 import { classifyKey, type SkipReason } from './domain/object-key';
 import { prefilterNeedles } from './domain/rule';
@@ -18,7 +18,12 @@ export interface PipelineDeps {
   readonly settings: PipelineSettings;
   readonly clock: () => number;
   readonly newClaimToken: () => string;
+  /** Waits while a replay watches another claim (setTimeout in production, the test clock in tests). */
+  readonly sleep: (ms: number) => Promise<void>;
 }
+
+/** How often a replay that met a live claim looks again. */
+const CLAIM_POLL_MS = 250;
 
 export interface ProcessOptions {
   readonly origin: Origin;
@@ -107,7 +112,6 @@ export async function processLogObject(
   let itemsUpdated = 0;
   let alreadyApplied = 0;
   const contributions = aggregator.contributions();
-  let pendingAlert: GroupKey | undefined;
   let full: WindowItemFullError | undefined;
   for (const contribution of contributions) {
     newestEventTime = Math.max(newestEventTime ?? contribution.lastEventTime, contribution.lastEventTime);
@@ -124,21 +128,11 @@ export async function processLogObject(
     if (applied) itemsUpdated += 1;
     else alreadyApplied += 1;
     if (deps.alerts !== undefined && crossesThresholds(state, rule)) {
-      const outcome = await dispatchAlert(deps, deps.alerts, state, options.origin);
+      const outcome = await dispatchAlert(deps, deps.alerts, state, options.origin, !applied);
       if (outcome !== undefined) alerts.push({ key: state, ...outcome });
-      if (outcome?.outcome === 'leased' && !applied) pendingAlert = state;
     }
   }
   if (full !== undefined) throw full;
-  if (pendingAlert !== undefined) {
-    // This object contributed before (a retry or a redelivery) and its window's claim is still leased: the
-    // claimant may have crashed before publishing. Failing the object makes the platform retry it; once the
-    // lease has expired the retry claims and publishes.
-    throw new AlertPendingError(
-      `${objectName(ref)}: alert of window ${new Date(pendingAlert.windowStart).toISOString()} ` +
-        `${pendingAlert.arn ?? '(no ARN)'} is claimed but not yet published; retry after the lease`,
-    );
-  }
   return {
     status: 'processed',
     read,
@@ -158,8 +152,10 @@ export async function processLogObject(
 /**
  * Publishes the alert of a window that crossed both thresholds, at most once per window:
  * 1. Skip a window that already alerted or was suppressed (recorded on the item).
- * 2. Skip while another invocation's claim lease holds; after the lease (a crash between claim and publish)
- *    any invocation touching the window claims again, so the alert is not lost.
+ * 2. While another invocation's claim lease holds, a new contribution leaves the alert to it; a replay of
+ *    an object (a retry or a redelivery, possibly of the attempt that claimed and died) waits until the
+ *    alert is recorded or the lease runs out, then claims itself: a crash after the claim loses no alert,
+ *    and a benign duplicate delivery costs a short wait, not an error.
  * 3. Win the conditional claim: exactly one concurrent invocation does.
  * 4. Per-identity suppression, when configured: a denied window is marked suppressed and counted into the
  *    identity's next alert.
@@ -170,15 +166,27 @@ export async function processLogObject(
 async function dispatchAlert(
   deps: PipelineDeps,
   publisher: AlertPublisher,
-  state: StoredWindow,
+  found: StoredWindow,
   origin: Origin,
+  replay: boolean,
 ): Promise<{ outcome: AlertOutcome; messageId?: string } | undefined> {
+  let state: StoredWindow | undefined = found;
+  for (;;) {
+    if (state === undefined || findingOf(state, deps.settings.rule) === undefined) return undefined;
+    if (state.alert.messageId !== undefined || state.alert.suppressed === true)
+      return { outcome: 'already-alerted' };
+    const now = deps.clock();
+    const leaseUntil = state.alert.leaseUntil;
+    if (leaseUntil === undefined || leaseUntil <= now) break;
+    if (!replay) return { outcome: 'leased' };
+    // A replay (a retry or a redelivery) meets a live claim, which may be this object's own earlier attempt
+    // that died before publishing. Wait for the claimant's alert, or for its lease to run out and take over.
+    await deps.sleep(Math.min(CLAIM_POLL_MS, leaseUntil - now + 1));
+    state = await deps.windows.get(state);
+  }
   const finding = findingOf(state, deps.settings.rule);
   if (finding === undefined) return undefined;
-  if (state.alert.messageId !== undefined || state.alert.suppressed === true)
-    return { outcome: 'already-alerted' };
   const now = deps.clock();
-  if (state.alert.leaseUntil !== undefined && state.alert.leaseUntil > now) return { outcome: 'leased' };
   const token = deps.newClaimToken();
   if (!(await deps.windows.claimAlert(state, token, now, now + deps.settings.alertLeaseMs))) {
     return { outcome: 'claim-lost' };

@@ -77,12 +77,3 @@ export class WindowItemFullError extends RegionSweepError {
 export class WindowContentionError extends RegionSweepError {
   readonly permanent = false;
 }
-
-/**
- * A replayed object (a retry or a redelivery) found its window's alert claimed but not yet published: the
- * claimant may have crashed. Transient: the platform retries the object, and once the lease has expired the
- * retry claims and publishes, so the alert is not lost.
- */
-export class AlertPendingError extends RegionSweepError {
-  readonly permanent = false;
-}

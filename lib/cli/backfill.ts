@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -350,6 +351,7 @@ function pipelineDeps(
     }),
     clock: Date.now,
     newClaimToken: randomUUID,
+    sleep,
   };
   if (memory !== undefined || target === undefined || !('tableName' in target)) {
     return { ...common, windows: memory ?? new MemoryWindowStore(settings.limits) };

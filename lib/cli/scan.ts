@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
 import { loadPipelineSettings, type PipelineSettings } from '../../lambda/config';
@@ -103,6 +104,7 @@ export async function scanFiles(
     settings,
     clock: Date.now,
     newClaimToken: randomUUID,
+    sleep,
   };
   const totals: RunTotals = { objects: 0, skipped: 0, bad: 0, records: 0, matching: 0, invalidRecords: 0 };
   for (const file of files) {

@@ -69,6 +69,7 @@ describe('handleInvocation metrics', () => {
       alerts: { publish: async () => 'message-1' },
       clock: () => Date.parse('2026-11-28T10:10:00Z'),
       newClaimToken: () => 'token',
+      sleep: async () => undefined,
     };
     const records = [SWEEP_KEY, POISON_KEY, DIGEST_KEY].flatMap(
       (key) => (s3Notification('trail', key, 100) as { Records: unknown[] }).Records,
