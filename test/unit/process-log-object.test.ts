@@ -84,6 +84,18 @@ function pipeline(objects: LogObjectSource, settings: PipelineSettings = SETTING
   return { deps, publisher, windows, advance: (ms: number) => (now += ms) };
 }
 
+/** A swept window, every object applied without alerting, then claimed by `claimant` (not yet published). */
+async function claimedWindow(claimant: string) {
+  const objects = memoryObjects(sweepObjects('2026-11-28T10:00:01Z', 10));
+  const harness = pipeline(objects);
+  for (const ref of objects.refs) await processLogObject({ ...harness.deps, alerts: undefined }, ref, LIVE);
+  const [state] = harness.windows.states();
+  if (state === undefined) throw new Error('no window');
+  const claimedAt = harness.deps.clock();
+  await harness.windows.claimAlert(state, claimant, claimedAt, claimedAt + SETTINGS.alertLeaseMs);
+  return { ...harness, objects, state, claimedAt };
+}
+
 describe('processLogObject', () => {
   it('a sweep delivered as one object per region publishes one alert', async () => {
     // Prepare
@@ -136,14 +148,8 @@ describe('processLogObject', () => {
   });
 
   it('a crash after the claim: the replay waits out the lease, then publishes once', async () => {
-    // Prepare: every object applied, then a claim left behind as by an invocation that died before publishing
-    const objects = memoryObjects(sweepObjects('2026-11-28T10:00:01Z', 10));
-    const { deps, publisher, windows } = pipeline(objects);
-    for (const ref of objects.refs) await processLogObject({ ...deps, alerts: undefined }, ref, LIVE);
-    const [state] = windows.states();
-    if (state === undefined) throw new Error('no window');
-    const claimedAt = Date.parse('2026-11-28T10:10:00Z');
-    await windows.claimAlert(state, 'crashed-invocation', claimedAt, claimedAt + SETTINGS.alertLeaseMs);
+    // Prepare: a claim left behind as by an invocation that died before publishing
+    const { objects, deps, publisher, claimedAt } = await claimedWindow('crashed-invocation');
 
     // Act: the platform's retry of the last object, inside the lease
     const retry = await processLogObject(deps, objects.refs.at(-1) as ObjectRef, LIVE);
@@ -156,13 +162,7 @@ describe('processLogObject', () => {
 
   it('a duplicate delivery meeting a claim that then publishes waits for it and publishes nothing', async () => {
     // Prepare: a claimant that records its alert while the duplicate waits
-    const objects = memoryObjects(sweepObjects('2026-11-28T10:00:01Z', 10));
-    const { deps, publisher, windows } = pipeline(objects);
-    for (const ref of objects.refs) await processLogObject({ ...deps, alerts: undefined }, ref, LIVE);
-    const [state] = windows.states();
-    if (state === undefined) throw new Error('no window');
-    const claimedAt = Date.parse('2026-11-28T10:10:00Z');
-    await windows.claimAlert(state, 'live-invocation', claimedAt, claimedAt + SETTINGS.alertLeaseMs);
+    const { objects, deps, publisher, windows, state } = await claimedWindow('live-invocation');
     const sleep = async (ms: number) => {
       await deps.sleep(ms);
       await windows.recordAlert(state, 'live-invocation', 'message-from-claimant');
