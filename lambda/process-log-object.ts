@@ -6,7 +6,7 @@ import { PoisonObjectError, WindowItemFullError } from './domain/errors';
 import { ObjectAggregator } from './domain/object-aggregator';
 import { classifyKey, type SkipReason } from './domain/object-key';
 import { prefilterNeedles } from './domain/rule';
-import { crossesThresholds, findingOf, type GroupKey } from './domain/window-state';
+import { crossesThresholds, type Finding, findingOf, type GroupKey } from './domain/window-state';
 import type { AlertPublisher, LogObjectSource, ObjectRef, Origin, StoredWindow, WindowStore } from './ports';
 
 /** What the use case needs; entry points build it (handler, scan, local, backfill). */
@@ -171,8 +171,10 @@ async function dispatchAlert(
   replay: boolean,
 ): Promise<{ outcome: AlertOutcome; messageId?: string } | undefined> {
   let state: StoredWindow | undefined = found;
+  let finding: Finding | undefined;
   for (;;) {
-    if (state === undefined || findingOf(state, deps.settings.rule) === undefined) return undefined;
+    finding = state === undefined ? undefined : findingOf(state, deps.settings.rule);
+    if (state === undefined || finding === undefined) return undefined;
     if (state.alert.messageId !== undefined || state.alert.suppressed === true)
       return { outcome: 'already-alerted' };
     const now = deps.clock();
@@ -184,8 +186,6 @@ async function dispatchAlert(
     await deps.sleep(Math.min(CLAIM_POLL_MS, leaseUntil - now + 1));
     state = await deps.windows.get(state);
   }
-  const finding = findingOf(state, deps.settings.rule);
-  if (finding === undefined) return undefined;
   const now = deps.clock();
   const token = deps.newClaimToken();
   if (!(await deps.windows.claimAlert(state, token, now, now + deps.settings.alertLeaseMs))) {

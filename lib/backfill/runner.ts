@@ -6,6 +6,7 @@ import {
 import { packBackfillMessages } from '../../lambda/domain/notifications';
 import type { ObjectRef } from '../../lambda/ports';
 import { type PipelineDeps, processLogObject } from '../../lambda/process-log-object';
+import { describeError } from '../cli/io';
 import { forEachConcurrently } from '../concurrency';
 import type { PlannedObject } from './enumeration';
 
@@ -69,7 +70,7 @@ export async function runDirect(
     try {
       const outcome = await processLogObject(deps, ref, { origin: 'backfill', keyMode: 'strict' });
       if (outcome.status === 'poison') {
-        failures.push({ ref, reason: `${outcome.error.name}: ${outcome.error.message}` });
+        failures.push({ ref, reason: describeError(outcome.error) });
         counters.failed += 1;
         return;
       }
@@ -88,7 +89,7 @@ export async function runDirect(
       }
       await options.onFinished?.(ref);
     } catch (error) {
-      failures.push({ ref, reason: reasonOf(error) });
+      failures.push({ ref, reason: describeError(error) });
       counters.failed += 1;
     } finally {
       counters.objectsDone += 1;
@@ -196,7 +197,7 @@ export async function sendToQueue(
         }
       } catch (error) {
         if (attempt >= maxAttempts) {
-          for (const message of pending) await settle(message, reasonOf(error));
+          for (const message of pending) await settle(message, describeError(error));
         } else retry.push(...pending);
       }
       pending = retry;
@@ -222,8 +223,4 @@ function intoBatches(messages: readonly Message[]): Message[][] {
   }
   if (batch.length > 0) batches.push(batch);
   return batches;
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -3,7 +3,7 @@ import { ConfigError } from '../../lambda/domain/errors';
 import { BackfillSetupError } from '../backfill/errors';
 import { LocalInputError } from '../local/file-object-source';
 import { BACKFILL_HELP, backfillCommand } from './backfill';
-import { type CliIo, UsageError } from './io';
+import { type CliIo, describeError, UsageError } from './io';
 import { LOCAL_HELP, localCommand } from './local';
 import { SCAN_HELP, scanCommand } from './scan';
 
@@ -67,7 +67,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     // Anything else failed while running (S3 access denied, a stand-in that would not start): 1.
     if (error instanceof Error) {
-      io.stderr.write(`regionsweep ${name}: ${error.name}: ${error.message}\n`);
+      io.stderr.write(`regionsweep ${name}: ${describeError(error)}\n`);
       return 1;
     }
     throw error;

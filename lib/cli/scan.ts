@@ -10,7 +10,7 @@ import { compareFindings, type Finding, findingOf } from '../../lambda/domain/wi
 import { processLogObject } from '../../lambda/process-log-object';
 import { fileObjectSource, type LocalFile, listLocalFiles, localFileRef } from '../local/file-object-source';
 import { findingsAsJsonLines, findingsAsTable } from './findings-output';
-import { type CliIo, integerOption, UsageError } from './io';
+import { type CliIo, describeError, integerOption, UsageError } from './io';
 
 export const SCAN_HELP = `Usage: regionsweep scan [options] <files|dirs...>
 
@@ -115,11 +115,7 @@ export async function scanFiles(
     if (outcome.status === 'skipped') totals.skipped += 1;
     else if (outcome.status === 'poison' || outcome.status === 'failed') {
       totals.bad += 1;
-      const reason =
-        outcome.error instanceof Error
-          ? `${outcome.error.name}: ${outcome.error.message}`
-          : String(outcome.error);
-      io.stderr.write(`scan: cannot read ${file.path}: ${reason}\n`);
+      io.stderr.write(`scan: cannot read ${file.path}: ${describeError(outcome.error)}\n`);
     } else {
       totals.objects += 1;
       totals.records += outcome.read.records;
