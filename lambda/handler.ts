@@ -12,12 +12,23 @@ import { loadConfig } from './config';
 import { type BatchResponse, handleInvocation } from './invocation';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './metric-names';
 
+/** The platform's time: wall clock and timers in production; tests may run the handler on a virtual clock. */
+export interface HandlerTime {
+  readonly clock: () => number;
+  readonly sleep: (ms: number) => Promise<unknown>;
+}
+
+const WALL_TIME: HandlerTime = { clock: Date.now, sleep };
+
 /**
  * Builds the handler from an environment: configuration is parsed and clients are created once, here.
  * The SDK clients take endpoints and credentials from the process environment as usual (which is how
  * `regionsweep local` points them at its stand-ins).
  */
-export function buildHandler(env: Readonly<Record<string, string | undefined>>) {
+export function buildHandler(
+  env: Readonly<Record<string, string | undefined>>,
+  time: HandlerTime = WALL_TIME,
+) {
   const config = loadConfig(env);
   const deps = {
     logger: new Logger({ serviceName: SERVICE_NAME }),
@@ -39,9 +50,11 @@ export function buildHandler(env: Readonly<Record<string, string | undefined>>) 
       client: new SNSClient({ requestHandler: requestTimeout(10_000) }),
       topicArn: config.topicArn,
     }),
-    clock: Date.now,
+    clock: time.clock,
     newClaimToken: randomUUID,
-    sleep,
+    sleep: async (ms: number) => {
+      await time.sleep(ms);
+    },
   };
   return (event: unknown): Promise<BatchResponse | undefined> => handleInvocation(deps, event);
 }
