@@ -13,6 +13,7 @@ import {
   contextBound,
   type GroupContribution,
   type GroupKey,
+  groupValueId,
   type StateLimits,
 } from '../domain/window-state';
 import type { AlertStatus, StoredWindow, WindowStore } from '../ports';
@@ -71,17 +72,19 @@ export function windowItemKey(key: GroupKey): Item {
   return { [A.pk]: { S: windowPartitionKey(key) }, [A.sk]: { S: groupSortKey(key) } };
 }
 
-/** The key of a (rule, ARN)'s suppression item: `S#<ruleId>` / `A#<arn>` (`N#` for the null ARN). */
+/** The key of a (rule, identity)'s suppression item: `S#<ruleId>` / `A#<arn>` (`N#` for the null ARN). */
 export function suppressionItemKey(key: GroupKey): Item {
-  return { [A.pk]: { S: `S#${key.ruleId}` }, [A.sk]: { S: groupSortKey(key) } };
+  // Suppression is per identity: further group values (a source IP) do not open another slot.
+  return { [A.pk]: { S: `S#${key.ruleId}` }, [A.sk]: { S: groupValueId({ arn: key.arn }) } };
 }
 
 function windowPartitionKey(key: GroupKey): string {
   return `W#${key.ruleId}#${new Date(key.windowStart).toISOString()}`;
 }
 
-function groupSortKey(key: GroupKey): string {
-  return key.arn === null ? 'N#' : `A#${key.arn}`;
+/** `A#<arn>` (`N#` for the null ARN), or `G#<JSON of identity and further group values>` for multi-field groups. */
+export function groupSortKey(key: GroupKey): string {
+  return groupValueId(key);
 }
 
 /** A bounded String Set on the window item and what one contribution adds to it. */
@@ -488,6 +491,7 @@ function toStoredWindow(key: GroupKey, item: Item): StoredWindow {
     ruleId: key.ruleId,
     windowStart: key.windowStart,
     arn: key.arn,
+    ...(key.by === undefined ? {} : { by: key.by }),
     contributors: stringsOf(item, A.contributors),
     distinctValues: stringsOf(item, A.distinctValues),
     eventIdHashes: stringsOf(item, A.eventIdHashes),
@@ -539,5 +543,6 @@ function itemOf(error: unknown): Item | undefined {
 }
 
 function describeKey(key: GroupKey): string {
-  return `${key.ruleId} ${new Date(key.windowStart).toISOString()} ${key.arn ?? '(no ARN)'}`;
+  const further = (key.by ?? []).map((value) => ` ${value ?? '(none)'}`).join('');
+  return `${key.ruleId} ${new Date(key.windowStart).toISOString()} ${key.arn ?? '(no ARN)'}${further}`;
 }

@@ -1,6 +1,7 @@
 import {
   type GroupContribution,
   type GroupKey,
+  groupValueId,
   mergeContribution,
   type StateLimits,
   type WindowState,
@@ -74,7 +75,7 @@ export class MemoryWindowStore implements WindowStore {
     now: number,
     periodMs: number,
   ): Promise<{ readonly allowed: true; readonly suppressedWindows: number } | { readonly allowed: false }> {
-    const slotId = `${key.ruleId}\u0000${key.arn === null ? 'N' : `A${key.arn}`}`;
+    const slotId = `${key.ruleId}\u0000${groupValueId({ arn: key.arn })}`;
     const window = windowId(key);
     const slot = this.slots.get(slotId);
     if (slot?.lastWindow === window) return { allowed: true, suppressedWindows: slot.carried };
@@ -99,7 +100,7 @@ export class MemoryWindowStore implements WindowStore {
 }
 
 function windowId(key: GroupKey): string {
-  return `${key.ruleId}\u0000${key.windowStart}\u0000${key.arn === null ? 'N' : `A${key.arn}`}`;
+  return `${key.ruleId}\u0000${key.windowStart}\u0000${groupValueId(key)}`;
 }
 
 function publicAlert(alert: AlertStatus & { claimToken?: string }): AlertStatus {

@@ -46,8 +46,19 @@ export interface GroupKey {
   readonly ruleId: string;
   /** Window start, epoch milliseconds, aligned to the rule's window length. */
   readonly windowStart: number;
-  /** The group value (`userIdentity.arn`); null is the one group of events that have none. */
+  /** The identity (`userIdentity.arn`, every rule's first group-by field); null is the one group of events that have none. */
   readonly arn: string | null;
+  /**
+   * Values of the rule's further group-by fields, in the rule's order (the S3 posture rule groups by ARN and
+   * source IP); absent for rules grouped by identity alone. A missing value is null, as in ES|QL `BY`.
+   */
+  readonly by?: readonly (string | null)[];
+}
+
+/** The group part of a key (identity and further group values) as one unambiguous string. */
+export function groupValueId(key: Pick<GroupKey, 'arn' | 'by'>): string {
+  if (key.by === undefined || key.by.length === 0) return key.arn === null ? 'N#' : `A#${key.arn}`;
+  return `G#${JSON.stringify([key.arn, ...key.by])}`;
 }
 
 /** What one log object adds to one group: the result of reading that object, before any merge. */
@@ -114,6 +125,7 @@ export function mergeContribution(
       ruleId: base.ruleId,
       windowStart: base.windowStart,
       arn: base.arn,
+      ...(base.by === undefined ? {} : { by: base.by }),
       contributors: [...base.contributors, contributorId],
       distinctValues: unionBelow(base.distinctValues, contribution.distinctValues, limits.maxDistinctValues),
       eventIdHashes: hashesOpen ? union(base.eventIdHashes, contribution.eventIdHashes) : base.eventIdHashes,
@@ -137,6 +149,7 @@ function emptyState(key: GroupKey): WindowState {
     ruleId: key.ruleId,
     windowStart: key.windowStart,
     arn: key.arn,
+    ...(key.by === undefined ? {} : { by: key.by }),
     contributors: [],
     distinctValues: [],
     eventIdHashes: [],
