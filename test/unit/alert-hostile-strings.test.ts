@@ -1,0 +1,469 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type ChatbotCustomNotification,
+  DOCUMENT_BUDGET_BYTES,
+  neutralise,
+  type RenderedAlert,
+  renderAlert,
+} from '../../lambda/domain/alert-message';
+import { DEFAULT_STATE_LIMITS, type Finding } from '../../lambda/domain/window-state';
+import type { AlertToPublish } from '../../lambda/ports';
+
+/** What SNS accepts in one Publish: message, subject and message attributes together, UTF-8. */
+const SNS_MAX_PUBLISH_BYTES = 262_144;
+
+/** SNS subjects: under 100 characters, ASCII, no line breaks or control characters. */
+const SNS_MAX_SUBJECT_LENGTH = 99;
+
+const SESSION_ROLE_ARN = 'arn:aws:sts::123456789012:assumed-role/Role/';
+
+/** The shapes an attacker-chosen string reaches the group key in. */
+const ARN_SHAPES = [
+  { shape: 'role session name', arn: (value: string) => `${SESSION_ROLE_ARN}${value}` },
+  { shape: 'whole ARN (a forged log)', arn: (value: string) => value },
+] as const;
+
+function baseFinding(): Finding {
+  return {
+    ruleId: '393ef120-63d1-11ef-8e38-f661ea17fbce',
+    ruleName: 'AWS EC2 Multi-Region DescribeInstances API Calls',
+    severity: 'low',
+    arn: `${SESSION_ROLE_ARN}alice`,
+    windowStart: '2026-11-28T10:00:00.000Z',
+    windowSeconds: 30,
+    regionCount: 10,
+    eventCount: 12,
+    regions: ['us-east-1', 'us-west-2'],
+    failedCount: 1,
+    firstEventTime: '2026-11-28T10:00:02.000Z',
+    lastEventTime: '2026-11-28T10:00:27.000Z',
+    accountIds: ['123456789012'],
+    identityTypes: ['AssumedRole'],
+    accessKeyIds: ['ASIAEXAMPLEKEY000001'],
+    sourceIps: ['203.0.113.7'],
+    userAgents: ['aws-cli/2.15.0'],
+    sessionIssuers: ['arn:aws:iam::123456789012:role/Role'],
+    sampleEventIds: ['8d9a0b1c-0000-4000-8000-000000000001'],
+  };
+}
+
+/**
+ * Puts `value` into every field a log writer controls: the session name (in the ARN and the issuer ARN),
+ * user agent, source IP (CloudTrail writes service names and free text there too), account, access key,
+ * identity type, region and event id.
+ */
+function everywhere(value: string, arn: (value: string) => string, origin: AlertToPublish['origin']) {
+  return {
+    finding: {
+      ...baseFinding(),
+      arn: arn(value),
+      regions: [value, 'us-east-1'],
+      accountIds: [value],
+      identityTypes: [value],
+      accessKeyIds: [value],
+      sourceIps: [value, 'ec2.amazonaws.com'],
+      userAgents: [value],
+      sessionIssuers: [value, `arn:aws:iam::123456789012:role/${value}`],
+      sampleEventIds: [value],
+    },
+    origin,
+    suppressedWindows: 3,
+  } satisfies AlertToPublish;
+}
+
+/** Control (C0, DEL, C1), line/paragraph separators, bidi controls, zero-width and other invisibles. */
+const INVISIBLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\u{e0000}-\u{e007f}\ud800-\udfff]/u;
+
+/** The same, except the line feed our own multi-line texts use. */
+const INVISIBLE_EXCEPT_LF =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\u{e0000}-\u{e007f}\ud800-\udfff]/u;
+
+/** Characters Slack (and HTML mail) treat as markup: `<!channel>`, `<@U1>`, `<http...|text>`, entities. */
+const SLACK_CONTROL = /[<>&]/;
+
+/**
+ * How a value shown in Slack mrkdwn (or auto-linked by a mail client) could still do something. An underscore
+ * counts when it can open italics (at the start of a word): one inside or at the end of a word cannot.
+ */
+const FORMATTING_CHECKS: ReadonlyArray<readonly [string, RegExp]> = [
+  ['Slack control character < > &', SLACK_CONTROL],
+  ['control, bidi or invisible character', INVISIBLE],
+  ['bold, strike or code', /[*~`]/],
+  ['underscore opening italics', /(^|[^A-Za-z0-9])_/],
+  ['broadcast mention', /@(here|channel|everyone)/i],
+  ['url scheme', /:\/\//],
+  ['auto-linked domain', /[A-Za-z0-9-]\.[A-Za-z]/],
+  ['markdown link', /\]\(/],
+];
+
+function formattingViolations(where: string, text: string): string[] {
+  return FORMATTING_CHECKS.filter(([, pattern]) => pattern.test(text)).map(([name]) => `${where}: ${name}`);
+}
+
+function subjectViolations(subject: string): string[] {
+  const checks: Array<[string, boolean]> = [
+    [`longer than ${SNS_MAX_SUBJECT_LENGTH}`, subject.length > SNS_MAX_SUBJECT_LENGTH],
+    ['not printable ASCII on one line', !/^[\x20-\x7e]+$/.test(subject)],
+    ['does not begin with a letter, number or punctuation', !/^[A-Za-z0-9\p{P}]/u.test(subject)],
+  ];
+  return checks.filter(([, failed]) => failed).map(([name]) => `subject: ${name}`);
+}
+
+/** Email lines that show log values, by their label (values start at column 20), and user-agent bullets. */
+const EMAIL_VALUE_LINE =
+  /^(ARN:|Account\(s\):|Identity type\(s\):|Access key id\(s\):|Session issuer\(s\):|Regions \(\d+\):|Source IPs:|Sample event ids:)/;
+
+/** The two lines the email builds on purpose from log values: the SQL pivot and the console link. */
+const CONSOLE_LINK =
+  /^ {4}https:\/\/console\.aws\.amazon\.com\/cloudtrailv2\/home#\/events\?(AccessKeyId|Username)=[A-Za-z0-9%._-]+$/;
+
+function emailViolations(email: string): string[] {
+  const lines = email.split('\n');
+  const whole: Array<[string, RegExp]> = [
+    ['Slack control character < > &', SLACK_CONTROL],
+    ['control, bidi or invisible character', INVISIBLE_EXCEPT_LF],
+  ];
+  const values = lines.flatMap((line, index) => {
+    if (EMAIL_VALUE_LINE.test(line)) return [[index, line.slice(20)] as const];
+    if (line.startsWith('  - ')) return [[index, line.slice(4)] as const];
+    return [];
+  });
+  const links = lines.filter((line) => line.includes('://') && !CONSOLE_LINK.test(line));
+  return [
+    ...whole.filter(([, pattern]) => pattern.test(email)).map(([name]) => `email: ${name}`),
+    ...values.flatMap(([index, value]) => formattingViolations(`email line ${index}`, value)),
+    ...links.map((line) => `email: link outside the console link: ${line.slice(0, 80)}`),
+  ];
+}
+
+/** Every string of the Chatbot notification, with where it is. */
+function chatbotStrings(slack: ChatbotCustomNotification): Array<[string, string]> {
+  const walk = (node: unknown, path: string): Array<[string, string]> => {
+    if (typeof node === 'string') return [[path, node]];
+    if (node !== null && typeof node === 'object') {
+      return Object.entries(node).flatMap(([key, child]) => walk(child, `${path}.${key}`));
+    }
+    return [];
+  };
+  return walk(slack, 'slack');
+}
+
+/** Description lines are `*Label:* value`; the value part is what came from the log. */
+const DESCRIPTION_LINE = /^\*[A-Za-z ()0-9]+:\* (.*)$/;
+
+function chatbotViolations(slack: ChatbotCustomNotification): string[] {
+  const everyString = chatbotStrings(slack).flatMap(([path, text]) => [
+    ...(SLACK_CONTROL.test(text) ? [`${path}: Slack control character < > &`] : []),
+    ...((path === 'slack.content.description' ? INVISIBLE_EXCEPT_LF : INVISIBLE).test(text)
+      ? [`${path}: control, bidi or invisible character`]
+      : []),
+  ]);
+  const descriptionValues = slack.content.description.split('\n').flatMap((line, index) => {
+    const value = DESCRIPTION_LINE.exec(line)?.[1];
+    return value === undefined
+      ? [`slack description line ${index} is not "*Label:* value"`]
+      : formattingViolations(`slack description line ${index}`, value);
+  });
+  const identity = [
+    ...formattingViolations('slack summary', slack.metadata?.summary ?? ''),
+    ...(slack.metadata?.relatedResources ?? []).flatMap((r) => formattingViolations('slack resource', r)),
+  ];
+  return [...everyString, ...descriptionValues, ...identity];
+}
+
+/** The SNS message as SNS parses it: one body per protocol. */
+function bodies(rendered: RenderedAlert): Record<string, string> {
+  return JSON.parse(rendered.message) as Record<string, string>;
+}
+
+function documentViolations(rendered: RenderedAlert): string[] {
+  const machine = ['sqs', 'lambda', 'https'].map(
+    (protocol) => [protocol, bodies(rendered)[protocol]] as const,
+  );
+  return machine.flatMap(([protocol, text]) => {
+    if (text === undefined) return [`${protocol}: no body`];
+    const checks: Array<[string, boolean]> = [
+      ['raw Slack control character < > &', SLACK_CONTROL.test(text)],
+      ['raw control, bidi or invisible character', INVISIBLE.test(text)],
+      ['parses to something else than the document', !isDeepEqual(JSON.parse(text), rendered.document)],
+      ['over its budget', Buffer.byteLength(JSON.stringify(text)) > DOCUMENT_BUDGET_BYTES],
+    ];
+    return checks.filter(([, failed]) => failed).map(([name]) => `${protocol}: ${name}`);
+  });
+}
+
+function isDeepEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Bytes of the Publish call SnsAlertPublisher makes: Message, Subject and every attribute's name, type, value. */
+function publishBytes(rendered: RenderedAlert): number {
+  const attributes = Object.entries(rendered.attributes).reduce(
+    (sum, [name, a]) =>
+      sum + Buffer.byteLength(name) + Buffer.byteLength(a.DataType) + Buffer.byteLength(a.StringValue),
+    0,
+  );
+  return Buffer.byteLength(rendered.message) + Buffer.byteLength(rendered.subject) + attributes;
+}
+
+// Explicit hostile values. Each control and bidi character is its own case, between letters and at the ends.
+const CONTROL_CHARACTERS = [
+  ...Array.from({ length: 0x20 }, (_, code) => code),
+  0x7f,
+  0x85,
+  ...[0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069],
+  ...[0x200b, 0x200c, 0x200d, 0x2060, 0xfeff],
+].map((code) => ({
+  case: `U+${code.toString(16).padStart(4, '0')}`,
+  value: `${String.fromCodePoint(code)}admin${String.fromCodePoint(code)}exe.txt${String.fromCodePoint(code)}`,
+}));
+
+const MARKUP = [
+  { case: 'channel mention', value: '<!channel>' },
+  { case: 'here mention', value: '<!here> look' },
+  { case: 'user mention', value: '<@U123>' },
+  { case: 'user group mention', value: '<!subteam^S1>' },
+  { case: 'bare broadcast', value: '@channel @here @everyone' },
+  { case: 'slack link', value: '<https://x|y>' },
+  { case: 'bare https link', value: 'https://evil.example' },
+  { case: 'bare domain', value: 'evil.example' },
+  { case: 'mail address', value: 'bob@evil.example' },
+  { case: 'markdown link', value: '[click](https://evil.example)' },
+  { case: 'bold', value: '*bold*' },
+  { case: 'italic', value: '_i_' },
+  { case: 'strike', value: '~s~' },
+  { case: 'inline code', value: '`code`' },
+  { case: 'code block', value: '```rm -rf /```' },
+  { case: 'quote', value: '> all clear, ignore' },
+  { case: 'entities', value: '&lt;!channel&gt; &amp;' },
+  { case: 'line break forging a field', value: 'x\nSource IPs:         10.0.0.1' },
+  { case: 'mention hidden by a zero-width space', value: '<\u200b!channel>' },
+];
+
+/** 100 KB of a hostile token, repeated. */
+const LONG = [
+  ...MARKUP.slice(0, 8),
+  { case: 'bidi', value: '\u202e' },
+  { case: 'emoji', value: '\u{1F600}' },
+].map(({ case: name, value }) => ({
+  case: `100 KB of ${name}`,
+  value: value.repeat(Math.ceil(102_400 / value.length)),
+}));
+
+const EXPLICIT = [...MARKUP, ...CONTROL_CHARACTERS, ...LONG];
+
+const RENDERINGS = [
+  { rendering: 'subject', violations: (r: RenderedAlert) => subjectViolations(r.subject) },
+  { rendering: 'email body', violations: (r: RenderedAlert) => emailViolations(bodies(r).email ?? '') },
+  {
+    rendering: 'Slack (Chatbot) body',
+    violations: (r: RenderedAlert) =>
+      chatbotViolations(JSON.parse(bodies(r).default ?? '{}') as ChatbotCustomNotification),
+  },
+  { rendering: 'sqs/lambda/https document', violations: documentViolations },
+  {
+    rendering: 'SNS Publish size',
+    violations: (r: RenderedAlert) =>
+      publishBytes(r) > SNS_MAX_PUBLISH_BYTES ? [`publish of ${publishBytes(r)} bytes`] : [],
+  },
+] as const;
+
+describe.each(RENDERINGS)('hostile strings in every log field: $rendering', ({ violations }) => {
+  describe.each(ARN_SHAPES)('ARN as $shape', ({ arn }) => {
+    it.each(EXPLICIT)('$case is neutralised', ({ value }) => {
+      // Act
+      const rendered = renderAlert(everywhere(value, arn, 'live'));
+
+      // Assess
+      expect(violations(rendered)).toEqual([]);
+    });
+  });
+});
+
+describe('hostile strings keep the email and Slack layout', () => {
+  it.each(EXPLICIT)('$case adds no line to the email', ({ value }) => {
+    // Prepare
+    const benign = renderAlert(everywhere('benign', (v) => `${SESSION_ROLE_ARN}${v}`, 'live'));
+
+    // Act
+    const hostile = renderAlert(everywhere(value, (v) => `${SESSION_ROLE_ARN}${v}`, 'live'));
+
+    // Assess
+    expect(withoutConsoleLink(hostile.email).split('\n').length).toBe(
+      withoutConsoleLink(benign.email).split('\n').length,
+    );
+  });
+
+  it.each(EXPLICIT)('$case adds no line to the Slack description', ({ value }) => {
+    // Prepare
+    const benign = renderAlert(everywhere('benign', (v) => `${SESSION_ROLE_ARN}${v}`, 'live'));
+
+    // Act
+    const hostile = renderAlert(everywhere(value, (v) => `${SESSION_ROLE_ARN}${v}`, 'live'));
+
+    // Assess
+    expect(hostile.slack.content.description.split('\n').length).toBe(
+      benign.slack.content.description.split('\n').length,
+    );
+  });
+});
+
+/** The email without its console link (present only when a value has the AWS format, so it may come and go). */
+function withoutConsoleLink(email: string): string {
+  return email.replace(/\nCloudTrail console event history[^\n]*\n[^\n]*/, '');
+}
+
+describe('worst case of the window state', () => {
+  /** The costliest characters per code point after both JSON encodings, plus markup and a bidi override. */
+  const costly = (length: number, i: number) =>
+    `${i}${'\u{1F600}"\\<\u202e'.repeat(length)}`.slice(0, length);
+  const limits = DEFAULT_STATE_LIMITS;
+  // A stored list holds at most its bound plus one object's contribution (see mergeContribution).
+  const stored = (bound: number) =>
+    Array.from({ length: 2 * bound }, (_, i) => costly(limits.maxValueLength, i));
+  const worst: AlertToPublish = {
+    finding: {
+      ...baseFinding(),
+      arn: `${SESSION_ROLE_ARN}${costly(2048, 0)}`,
+      regionCount: limits.maxDistinctValues,
+      // Regions are not cut by the aggregator: a forged awsRegion can be long.
+      regions: Array.from({ length: limits.maxDistinctValues }, (_, i) => costly(2048, i)),
+      accountIds: stored(limits.maxContextValues),
+      identityTypes: stored(limits.maxContextValues),
+      accessKeyIds: stored(limits.maxContextValues),
+      sourceIps: stored(limits.maxContextValues),
+      userAgents: stored(limits.maxContextValues),
+      sessionIssuers: stored(limits.maxContextValues),
+      sampleEventIds: stored(limits.maxSampleEventIds),
+      eventCount: 1_000_000,
+    },
+    origin: 'backfill',
+    suppressedWindows: limits.maxSuppressedWindows,
+  };
+
+  it('fits one SNS Publish of 262144 bytes', () => {
+    // Act
+    const rendered = renderAlert(worst);
+
+    // Assess
+    expect(publishBytes(rendered)).toBeLessThanOrEqual(SNS_MAX_PUBLISH_BYTES);
+  });
+
+  it('fits one SNS Publish with 40 values of 100 KB in every list', () => {
+    // Prepare
+    const huge = (i: number) => `${i}${'\u{1F600}"\\<\u202e'.repeat(20_480)}`;
+    const many = Array.from({ length: 40 }, (_, i) => huge(i));
+    const input: AlertToPublish = {
+      ...worst,
+      finding: {
+        ...worst.finding,
+        arn: huge(0),
+        regions: many,
+        accountIds: many,
+        identityTypes: many,
+        accessKeyIds: many,
+        sourceIps: many,
+        userAgents: many,
+        sessionIssuers: many,
+        sampleEventIds: many,
+      },
+    };
+
+    // Act
+    const rendered = renderAlert(input);
+
+    // Assess
+    expect(publishBytes(rendered)).toBeLessThanOrEqual(SNS_MAX_PUBLISH_BYTES);
+  });
+});
+
+describe('any unicode in every log field (property)', () => {
+  const hostileToken = fc.constantFrom(
+    '<!channel>',
+    '<!here>',
+    '<@U123>',
+    '<!subteam^S1>',
+    '<https://x|y>',
+    'https://',
+    'evil.example',
+    '@here',
+    '*',
+    '_',
+    '~',
+    '`',
+    '>',
+    '&',
+    '](',
+    '\n',
+    '\u0085',
+    '\u202e',
+    '\u2066',
+    '\u200b',
+    '\ufeff',
+    '\u{e0041}',
+    ' ',
+    'a',
+  );
+  const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => String.fromCharCode(unit));
+  const attackerString = fc
+    .array(
+      fc.oneof(
+        hostileToken,
+        loneSurrogate,
+        fc.string({ unit: 'binary', maxLength: 12 }),
+        fc.string({ unit: 'binary-ascii', maxLength: 12 }),
+      ),
+      { maxLength: 24 },
+    )
+    .map((parts) => parts.join(''));
+  const values = fc.array(attackerString, { maxLength: 2 * DEFAULT_STATE_LIMITS.maxContextValues });
+  const alertArbitrary: fc.Arbitrary<AlertToPublish> = fc
+    .record({
+      finding: fc.record({
+        arn: fc.oneof(
+          fc.constant(null),
+          attackerString.map((s) => `${SESSION_ROLE_ARN}${s}`),
+          attackerString,
+        ),
+        regions: values,
+        accountIds: values,
+        identityTypes: values,
+        accessKeyIds: values,
+        sourceIps: values,
+        userAgents: values,
+        sessionIssuers: values,
+        sampleEventIds: values,
+        regionCount: fc.integer({ min: 1, max: DEFAULT_STATE_LIMITS.maxDistinctValues }),
+      }),
+      origin: fc.constantFrom('live' as const, 'backfill' as const),
+      suppressedWindows: fc.nat({ max: DEFAULT_STATE_LIMITS.maxSuppressedWindows }),
+    })
+    .map((generated) => ({ ...generated, finding: { ...baseFinding(), ...generated.finding } }));
+
+  it.each(RENDERINGS)('$rendering stays inert and within limits', ({ violations }) => {
+    fc.assert(
+      fc.property(alertArbitrary, (input) => {
+        expect(violations(renderAlert(input))).toEqual([]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('neutralise of a long value is the whole value neutralised, then cut', () => {
+    const cut = (text: string, max: number) => {
+      const codePoints = Array.from(text);
+      return codePoints.length <= max ? text : `${codePoints.slice(0, max - 1).join('')}\u2026`;
+    };
+    const longString = fc.array(attackerString, { maxLength: 30 }).map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 120 }), longString, (max, value) => {
+        expect(neutralise(value, max)).toBe(cut(neutralise(value, 1_000_000), max));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
