@@ -1,21 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import {
-  type AttributeValue,
   ConditionalCheckFailedException,
   DynamoDBClient,
-  GetItemCommand,
   ProvisionedThroughputExceededException,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   DynamoDbWindowStore,
   suppressionItemKey,
   windowItemKey,
 } from '../../lambda/adapters/dynamodb-window-store';
-import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
 import { WindowContentionError, WindowItemFullError } from '../../lambda/domain/errors';
 import {
   CONTEXT_FIELDS,
@@ -30,16 +27,7 @@ import {
   type WindowState,
 } from '../../lambda/domain/window-state';
 import type { StoredWindow, WindowStore } from '../../lambda/ports';
-import {
-  createWindowTable,
-  type DynamoDbStandIn,
-  type DynamoDbStandInKind,
-  javaAvailable,
-  startDynamoDb,
-} from '../../lib/local/dynamodb-standin';
-
-type StoreKind = 'memory' | DynamoDbStandInKind;
-type Item = Record<string, AttributeValue>;
+import { describeEachStore, type StoreKind, useWindowStoreHarness } from './window-store-harness';
 
 // Near the wall clock: DynamoDB Local deletes expired items, and expiresAt derives from the window end.
 const WINDOW_START = Math.floor(Date.now() / 30_000) * 30_000;
@@ -111,71 +99,8 @@ function fold(
   return state === undefined ? undefined : comparable(state);
 }
 
-interface Harness {
-  store(limits?: StateLimits, options?: { maxContributors?: number; tableName?: string }): WindowStore;
-  /** A DynamoDB store whose every request is counted (DynamoDB stores only). */
-  countingStore(): { store: WindowStore; requests: () => number };
-  rawItem(key: Item): Promise<Item | undefined>;
-}
-
 function contract(kind: StoreKind): void {
-  let standIn: DynamoDbStandIn | undefined;
-  let client: DynamoDBClient | undefined;
-  const tableName = `windows-${randomUUID()}`;
-  const harness: Harness = {
-    store(limits = DEFAULT_STATE_LIMITS, options = {}) {
-      if (client === undefined) return new MemoryWindowStore(limits);
-      return new DynamoDbWindowStore({
-        client,
-        tableName: options.tableName ?? tableName,
-        limits,
-        retentionSeconds: RETENTION_SECONDS,
-        ...(options.maxContributors === undefined ? {} : { maxContributors: options.maxContributors }),
-      });
-    },
-    countingStore() {
-      const real = client;
-      if (real === undefined) throw new Error('the memory store sends no requests');
-      let requests = 0;
-      const counting = {
-        send: ((command: Parameters<DynamoDBClient['send']>[0]) => {
-          requests += 1;
-          return real.send(command);
-        }) as DynamoDBClient['send'],
-      };
-      const store = new DynamoDbWindowStore({
-        client: counting,
-        tableName,
-        limits: DEFAULT_STATE_LIMITS,
-        retentionSeconds: RETENTION_SECONDS,
-      });
-      return { store, requests: () => requests };
-    },
-    async rawItem(key) {
-      if (client === undefined) throw new Error('the memory store has no items');
-      const output = await client.send(
-        new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
-      );
-      return output.Item;
-    },
-  };
-
-  beforeAll(async () => {
-    if (kind === 'memory') return;
-    standIn = await startDynamoDb(kind);
-    client = new DynamoDBClient({
-      endpoint: standIn.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-    });
-    await createWindowTable(client, tableName);
-  });
-
-  afterAll(async () => {
-    client?.destroy();
-    await standIn?.stop();
-  });
+  const harness = useWindowStoreHarness(kind, RETENTION_SECONDS);
 
   describe('apply', () => {
     it('creates the group on its first contribution', async () => {
@@ -843,15 +768,7 @@ function contract(kind: StoreKind): void {
   });
 }
 
-describe.each([{ kind: 'memory' as const }, { kind: 'dynalite' as const }])(
-  'window store contract: $kind',
-  ({ kind }) => contract(kind),
-);
-
-describe.skipIf(!javaAvailable()).each([{ kind: 'dynamodb-local' as const }])(
-  'window store contract: $kind',
-  ({ kind }) => contract(kind),
-);
+describeEachStore('window store contract', contract);
 
 describe('DynamoDbWindowStore failure injection', () => {
   const key = { ruleId: 'rule-1', windowStart: WINDOW_START, arn: ALICE };
