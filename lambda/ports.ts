@@ -30,6 +30,30 @@ export interface StoredWindow extends WindowState {
 }
 
 /**
+ * One half-window of one group, in hopping mode: windows start at every multiple of W/2 and each covers two
+ * half-slots, so two overlapping windows share exactly one half-slot.
+ */
+export interface HalfSlotKey {
+  readonly ruleId: string;
+  readonly arn: string | null;
+  /** Further group-by values, as on GroupKey. */
+  readonly by?: readonly (string | null)[];
+  /** Slot start, epoch ms, a multiple of W/2. */
+  readonly slotStart: number;
+  /** Slot end (exclusive), epoch ms: the item's expiry derives from it. */
+  readonly slotEnd: number;
+}
+
+/** The outcome of claiming a half-slot for a window (owners are named by their window start). */
+export type HalfSlotClaim =
+  /** Now (or already) owned by this window; never alerted by another. */
+  | { readonly kind: 'held' }
+  /** Another window published while holding it: permanent. */
+  | { readonly kind: 'alerted'; readonly ownerWindowStart: number }
+  /** Another window holds it and its lease is live at `now`. */
+  | { readonly kind: 'leased'; readonly ownerWindowStart: number; readonly leaseUntil: number };
+
+/**
  * The window store: exact under at-least-once delivery, replays and concurrent writers.
  * Implemented in memory (scan, unit tests) and on DynamoDB (the pipeline); both pass one contract suite.
  */
@@ -66,6 +90,27 @@ export interface WindowStore {
     now: number,
     periodMs: number,
   ): Promise<{ readonly allowed: true; readonly suppressedWindows: number } | { readonly allowed: false }>;
+  /**
+   * Hopping mode: takes half-slot `key` for the window starting at `ownerWindowStart` until `leaseUntil`.
+   * Held when the slot has no owner, is already this window's (alerted or not: the lease is extended), or its
+   * owner's lease ended at or before `now` without an alert. Ownership is by window, not by claim token: the
+   * window's own alert claim already admits one live claimant per window, so a retry of the window re-takes
+   * its slots. Otherwise reports the blocking window.
+   */
+  claimHalfSlot(
+    key: HalfSlotKey,
+    ownerWindowStart: number,
+    now: number,
+    leaseUntil: number,
+  ): Promise<HalfSlotClaim>;
+  /** Gives the slot back (no-op unless owned by this window and not alerted). */
+  releaseHalfSlot(key: HalfSlotKey, ownerWindowStart: number): Promise<void>;
+  /**
+   * Marks the slot alerted by its owner: no other window can ever hold it. No-op when the slot is not this
+   * window's (another window took it over after this window's lease ended, or this window released it): the
+   * slot then stays with whoever holds it.
+   */
+  markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<void>;
 }
 
 /** Where an alert came from: live delivery or a replay of history. */

@@ -16,7 +16,7 @@ import {
   groupValueId,
   type StateLimits,
 } from '../domain/window-state';
-import type { AlertStatus, StoredWindow, WindowStore } from '../ports';
+import type { AlertStatus, HalfSlotClaim, HalfSlotKey, StoredWindow, WindowStore } from '../ports';
 import { WINDOW_TABLE_SCHEMA } from './window-table-schema';
 
 /** Narrow client port: the store sends UpdateItem and GetItem only. */
@@ -65,6 +65,8 @@ const A = {
   lastWindow: 'lastWindow',
   carried: 'carried',
   suppressedWindows: 'suppressedWindows',
+  ownerWindowStart: 'ownerWindowStart',
+  alerted: 'alerted',
 } as const;
 
 /** The key of a group's window item: `W#<ruleId>#<windowStart ISO>` / `A#<arn>` (`N#` for the null ARN). */
@@ -78,12 +80,23 @@ export function suppressionItemKey(key: GroupKey): Item {
   return { [A.pk]: { S: `S#${key.ruleId}` }, [A.sk]: { S: groupValueId({ arn: key.arn }) } };
 }
 
+/**
+ * The key of a group's hopping-mode half-slot item: `H#<ruleId>#<slotStart ISO>` / the group's sort key, as
+ * on its window items.
+ */
+export function halfSlotItemKey(key: HalfSlotKey): Item {
+  return {
+    [A.pk]: { S: `H#${key.ruleId}#${new Date(key.slotStart).toISOString()}` },
+    [A.sk]: { S: groupSortKey(key) },
+  };
+}
+
 function windowPartitionKey(key: GroupKey): string {
   return `W#${key.ruleId}#${new Date(key.windowStart).toISOString()}`;
 }
 
 /** `A#<arn>` (`N#` for the null ARN), or `G#<JSON of identity and further group values>` for multi-field groups. */
-export function groupSortKey(key: GroupKey): string {
+export function groupSortKey(key: Pick<GroupKey, 'arn' | 'by'>): string {
   return groupValueId(key);
 }
 
@@ -316,6 +329,95 @@ export class DynamoDbWindowStore implements WindowStore {
   }
 
   /**
+   * One conditional UpdateItem takes the slot, when any of: no owner, owned by this window (its re-claim
+   * extends the lease and keeps an alerted mark), or the owner's lease ended at or before `now` without an
+   * alert. The condition is evaluated atomically with the write, so of concurrent claimants at most one
+   * window is owner. On a failed condition the blocker is the item as it was (ALL_OLD; a consistent read
+   * where the stand-in returns none). Only that read can show a claimable slot (its owner released it in
+   * between): then the claim is sent again, bounded.
+   */
+  async claimHalfSlot(
+    key: HalfSlotKey,
+    ownerWindowStart: number,
+    now: number,
+    leaseUntil: number,
+  ): Promise<HalfSlotClaim> {
+    const itemKey = halfSlotItemKey(key);
+    const conditions = {
+      noOwner: 'attribute_not_exists(#owner)',
+      ownedByThisWindow: '#owner = :owner',
+      ownerLeaseEnded: '(#leaseUntil <= :now AND attribute_not_exists(#alerted))',
+    };
+    const input: UpdateItemCommandInput = {
+      TableName: this.tableName,
+      Key: itemKey,
+      UpdateExpression: 'SET #owner = :owner, #leaseUntil = :leaseUntil, #expiresAt = :expiresAt',
+      ConditionExpression: anyOfConditions(conditions),
+      ExpressionAttributeNames: {
+        '#owner': A.ownerWindowStart,
+        '#leaseUntil': A.leaseUntil,
+        '#alerted': A.alerted,
+        '#expiresAt': A.expiresAt,
+      },
+      ExpressionAttributeValues: {
+        ':owner': num(ownerWindowStart),
+        ':now': num(now),
+        ':leaseUntil': num(leaseUntil),
+        // As window items: retention past the slot's end, or past this write when that is later.
+        ':expiresAt': num(epochSeconds(Math.max(key.slotEnd, now)) + this.retentionSeconds),
+      },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    };
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+      try {
+        await this.client.send(new UpdateItemCommand(input));
+        return { kind: 'held' };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        const blocker = halfSlotBlocker(itemOf(error) ?? (await this.read(itemKey)), now);
+        if (blocker !== undefined) return blocker;
+      }
+    }
+    throw new WindowContentionError(
+      `half-slot item ${describeHalfSlot(key)}: condition lost ${MAX_ATTEMPTS} times to concurrent writers`,
+    );
+  }
+
+  /** Removes owner and lease while this window owns the slot and has not alerted; otherwise changes nothing. */
+  async releaseHalfSlot(key: HalfSlotKey, ownerWindowStart: number): Promise<void> {
+    await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: halfSlotItemKey(key),
+      UpdateExpression: 'REMOVE #owner, #leaseUntil',
+      ConditionExpression: joinConditions({
+        ownedByThisWindow: '#owner = :owner',
+        notAlerted: 'attribute_not_exists(#alerted)',
+      }),
+      ExpressionAttributeNames: {
+        '#owner': A.ownerWindowStart,
+        '#leaseUntil': A.leaseUntil,
+        '#alerted': A.alerted,
+      },
+      ExpressionAttributeValues: { ':owner': num(ownerWindowStart) },
+    });
+  }
+
+  /**
+   * Marks the slot alerted while this window owns it. A slot another window took over (after this window's
+   * lease ended) is left to that window: a no-op, as the port documents.
+   */
+  async markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<void> {
+    await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: halfSlotItemKey(key),
+      UpdateExpression: 'SET #alerted = :true',
+      ConditionExpression: joinConditions({ ownedByThisWindow: '#owner = :owner' }),
+      ExpressionAttributeNames: { '#owner': A.ownerWindowStart, '#alerted': A.alerted },
+      ExpressionAttributeValues: { ':owner': num(ownerWindowStart), ':true': { BOOL: true } },
+    });
+  }
+
+  /**
    * Takes the slot for `thisWindow`, carrying the suppressed count seen, on condition that the item is still
    * as seen (`seen` undefined: still absent). True when taken.
    */
@@ -530,6 +632,25 @@ function joinConditions(conditions: Record<string, string>): string {
   return Object.values(conditions).join(' AND ');
 }
 
+/** A condition that holds when any of `conditions` holds. */
+function anyOfConditions(conditions: Record<string, string>): string {
+  return Object.values(conditions).join(' OR ');
+}
+
+/**
+ * What keeps a window from a half-slot item as found, judged at `now`; undefined when nothing does (no item,
+ * no owner, or an unalerted owner whose lease has ended). Only called for another window's item: a claim by
+ * the owner itself always passes its condition.
+ */
+function halfSlotBlocker(item: Item | undefined, now: number): HalfSlotClaim | undefined {
+  const owner = item?.[A.ownerWindowStart]?.N;
+  if (item === undefined || owner === undefined) return undefined;
+  if (item[A.alerted]?.BOOL === true) return { kind: 'alerted', ownerWindowStart: Number(owner) };
+  const leaseUntil = numberOf(item, A.leaseUntil, Number.NEGATIVE_INFINITY);
+  if (leaseUntil > now) return { kind: 'leased', ownerWindowStart: Number(owner), leaseUntil };
+  return undefined;
+}
+
 function isConditionFailure(error: unknown): boolean {
   return (
     error instanceof ConditionalCheckFailedException ||
@@ -540,6 +661,10 @@ function isConditionFailure(error: unknown): boolean {
 /** The item as it was when the condition failed; absent when the item did not exist or the server omits it. */
 function itemOf(error: unknown): Item | undefined {
   return error instanceof ConditionalCheckFailedException ? error.Item : undefined;
+}
+
+function describeHalfSlot(key: HalfSlotKey): string {
+  return describeKey({ ...key, windowStart: key.slotStart });
 }
 
 function describeKey(key: GroupKey): string {

@@ -6,7 +6,7 @@ import {
   type StateLimits,
   type WindowState,
 } from '../domain/window-state';
-import type { AlertStatus, StoredWindow, WindowStore } from '../ports';
+import type { AlertStatus, HalfSlotClaim, HalfSlotKey, StoredWindow, WindowStore } from '../ports';
 
 interface Slot {
   lastAlertAt: number;
@@ -14,6 +14,13 @@ interface Slot {
   /** Suppressed windows reported by the alert that took this slot (returned again on a retry). */
   carried: number;
   suppressed: Set<string>;
+}
+
+/** A hopping-mode half-slot, named by its owning window's start (a released slot has no entry). */
+interface HalfSlot {
+  owner: number;
+  leaseUntil: number;
+  alerted?: true;
 }
 
 /**
@@ -26,6 +33,7 @@ export class MemoryWindowStore implements WindowStore {
     { state: WindowState; alert: AlertStatus & { claimToken?: string } }
   >();
   private readonly slots = new Map<string, Slot>();
+  private readonly halfSlots = new Map<string, HalfSlot>();
 
   constructor(private readonly limits: StateLimits) {}
 
@@ -88,6 +96,37 @@ export class MemoryWindowStore implements WindowStore {
     return { allowed: false };
   }
 
+  async claimHalfSlot(
+    key: HalfSlotKey,
+    ownerWindowStart: number,
+    now: number,
+    leaseUntil: number,
+  ): Promise<HalfSlotClaim> {
+    const id = halfSlotId(key);
+    const slot = this.halfSlots.get(id);
+    if (slot !== undefined && slot.owner !== ownerWindowStart) {
+      if (slot.alerted === true) return { kind: 'alerted', ownerWindowStart: slot.owner };
+      if (slot.leaseUntil > now)
+        return { kind: 'leased', ownerWindowStart: slot.owner, leaseUntil: slot.leaseUntil };
+    }
+    // The owner's re-claim extends its lease and keeps its alerted mark; a takeover (only ever of an
+    // unalerted slot) or a first claim starts a fresh entry.
+    if (slot?.owner === ownerWindowStart) slot.leaseUntil = leaseUntil;
+    else this.halfSlots.set(id, { owner: ownerWindowStart, leaseUntil });
+    return { kind: 'held' };
+  }
+
+  async releaseHalfSlot(key: HalfSlotKey, ownerWindowStart: number): Promise<void> {
+    const slot = this.halfSlots.get(halfSlotId(key));
+    if (slot === undefined || slot.owner !== ownerWindowStart || slot.alerted === true) return;
+    this.halfSlots.delete(halfSlotId(key));
+  }
+
+  async markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<void> {
+    const slot = this.halfSlots.get(halfSlotId(key));
+    if (slot !== undefined && slot.owner === ownerWindowStart) slot.alerted = true;
+  }
+
   async get(key: GroupKey): Promise<StoredWindow | undefined> {
     const entry = this.windows.get(windowId(key));
     return entry === undefined ? undefined : { ...entry.state, alert: publicAlert(entry.alert) };
@@ -101,6 +140,10 @@ export class MemoryWindowStore implements WindowStore {
 
 function windowId(key: GroupKey): string {
   return `${key.ruleId}\u0000${key.windowStart}\u0000${groupValueId(key)}`;
+}
+
+function halfSlotId(key: HalfSlotKey): string {
+  return `${key.ruleId}\u0000${key.slotStart}\u0000${groupValueId(key)}`;
 }
 
 function publicAlert(alert: AlertStatus & { claimToken?: string }): AlertStatus {
