@@ -1,6 +1,11 @@
 import { type Allowlist, EMPTY_ALLOWLIST, parseAllowlist } from './domain/allowlist';
+import {
+  EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+  parseRuleDefinitions,
+  selectRules,
+} from './domain/built-in-rules';
 import { ConfigError } from './domain/errors';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES, type RuleDefinition, withOverrides } from './domain/rule';
+import { type RuleDefinition, type WindowMode, withOverrides } from './domain/rule';
 import { DEFAULT_STATE_LIMITS, type StateLimits } from './domain/window-state';
 
 /**
@@ -14,6 +19,9 @@ export const ENV = {
   minRegions: 'MIN_REGIONS',
   minEvents: 'MIN_EVENTS',
   windowSeconds: 'WINDOW_SECONDS',
+  windowMode: 'WINDOW_MODE',
+  rules: 'RULES',
+  customRules: 'CUSTOM_RULES_JSON',
   retentionDays: 'RETENTION_DAYS',
   alertLeaseSeconds: 'ALERT_LEASE_SECONDS',
   suppressionMinutes: 'SUPPRESSION_MINUTES',
@@ -25,7 +33,8 @@ export const ENV = {
 
 /** Everything the pipeline needs to process objects, parsed once at start. */
 export interface PipelineSettings {
-  readonly rule: RuleDefinition;
+  /** The enabled rules, each evaluated on every object (which is read once whatever their number). */
+  readonly rules: readonly RuleDefinition[];
   readonly allowlist: Allowlist;
   readonly limits: StateLimits;
   readonly retentionSeconds: number;
@@ -68,14 +77,29 @@ export function loadConfig(env: Env): HandlerConfig {
 
 /** The settings shared by the handler, `local` and `backfill`: defaults give Elastic parity. */
 export function loadPipelineSettings(env: Env): PipelineSettings {
-  const rule = withOverrides(EC2_MULTI_REGION_DESCRIBE_INSTANCES, {
+  const customJson = optional(env, ENV.customRules);
+  const custom = customJson === undefined ? [] : parseRuleDefinitions(customJson, ENV.customRules);
+  const selection = (optional(env, ENV.rules) ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  // MIN_REGIONS, MIN_EVENTS and WINDOW_SECONDS tune the EC2 rule (they predate the rule family);
+  // WINDOW_MODE applies to every enabled rule.
+  const ec2Overrides = {
     minDistinct: integer(env, ENV.minRegions, 1, 64),
     minEvents: integer(env, ENV.minEvents, 1, 1_000_000),
     windowSeconds: integer(env, ENV.windowSeconds, 1, 3600),
-  });
+  };
+  const windowMode = windowModeOf(env);
+  const rules = selectRules(selection, custom).map((rule) =>
+    withOverrides(rule, {
+      ...(rule.id === EC2_MULTI_REGION_DESCRIBE_INSTANCES.id ? ec2Overrides : {}),
+      ...(windowMode === undefined ? {} : { windowMode }),
+    }),
+  );
   const allowlistJson = optional(env, ENV.allowlist);
   return {
-    rule,
+    rules,
     allowlist: allowlistJson === undefined ? EMPTY_ALLOWLIST : parseAllowlist(allowlistJson, ENV.allowlist),
     limits: DEFAULT_STATE_LIMITS,
     retentionSeconds: (integer(env, ENV.retentionDays, 1, 365) ?? 7) * 86_400,
@@ -87,6 +111,32 @@ export function loadPipelineSettings(env: Env): PipelineSettings {
       maxRecords: integer(env, ENV.maxRecords, 1, 100_000_000),
     },
   };
+}
+
+/**
+ * The environment that makes `loadPipelineSettings` give back `settings` (for `regionsweep local`, which runs
+ * the real handler): the enabled rules travel whole, with any overrides already applied.
+ */
+export function settingsEnvironment(settings: PipelineSettings): Record<string, string> {
+  const { maxDecompressedBytes, maxRecordBytes, maxRecords } = settings.reader;
+  return {
+    [ENV.customRules]: JSON.stringify(settings.rules),
+    [ENV.allowlist]: JSON.stringify(settings.allowlist),
+    [ENV.suppressionMinutes]: String(settings.suppressionMs / 60_000),
+    [ENV.alertLeaseSeconds]: String(settings.alertLeaseMs / 1000),
+    [ENV.retentionDays]: String(settings.retentionSeconds / 86_400),
+    ...(maxDecompressedBytes === undefined
+      ? {}
+      : { [ENV.maxDecompressedBytes]: String(maxDecompressedBytes) }),
+    ...(maxRecordBytes === undefined ? {} : { [ENV.maxRecordBytes]: String(maxRecordBytes) }),
+    ...(maxRecords === undefined ? {} : { [ENV.maxRecords]: String(maxRecords) }),
+  };
+}
+
+function windowModeOf(env: Env): WindowMode | undefined {
+  const mode = optional(env, ENV.windowMode);
+  if (mode === undefined || mode === 'tumbling' || mode === 'hopping') return mode;
+  throw new ConfigError(`${ENV.windowMode} must be tumbling or hopping, got "${mode}"`);
 }
 
 function required(env: Env, name: string): string {

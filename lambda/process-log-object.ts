@@ -3,9 +3,9 @@ import type { PipelineSettings } from './config';
 import { compileAllowlist } from './domain/allowlist';
 import { type ReadStats, readCloudTrailRecords } from './domain/cloudtrail-reader';
 import { PoisonObjectError, WindowItemFullError } from './domain/errors';
-import { ObjectAggregator } from './domain/object-aggregator';
+import { ObjectAggregator, type RecordOutcome } from './domain/object-aggregator';
 import { classifyKey, type SkipReason } from './domain/object-key';
-import { prefilterNeedles } from './domain/rule';
+import { prefilterNeedles, type RuleDefinition } from './domain/rule';
 import { crossesThresholds, type Finding, findingOf, type GroupKey } from './domain/window-state';
 import type { AlertPublisher, LogObjectSource, ObjectRef, Origin, StoredWindow, WindowStore } from './ports';
 
@@ -78,8 +78,10 @@ export async function processLogObject(
   const keyClass = classifyKey(ref.key, ref.size, options.keyMode);
   if (keyClass.kind === 'skip') return { status: 'skipped', reason: keyClass.reason };
 
-  const { rule, allowlist, limits, reader } = deps.settings;
-  const aggregator = new ObjectAggregator(rule, compileAllowlist(allowlist), limits);
+  const { rules, allowlist, limits, reader } = deps.settings;
+  const isAllowlisted = compileAllowlist(allowlist);
+  // Every enabled rule sees every record of the one pass over the object.
+  const aggregators = rules.map((rule) => new ObjectAggregator(rule, isAllowlisted, limits));
   const counts = { matching: 0, duplicate: 0, allowlisted: 0, invalid: 0 };
   const invalidExamples: string[] = [];
   let newestEventTime: number | undefined;
@@ -89,9 +91,9 @@ export async function processLogObject(
     read = await readCloudTrailRecords(body, {
       objectName: objectName(ref),
       limits: reader,
-      needles: prefilterNeedles(rule),
+      needles: prefilterNeedles(rules),
       onRecord: (record) => {
-        const outcome = aggregator.add(record);
+        const outcome = strongestOutcome(aggregators.map((aggregator) => aggregator.add(record)));
         if (outcome.kind === 'counted') counts.matching += 1;
         else if (outcome.kind === 'duplicate') counts.duplicate += 1;
         else if (outcome.kind === 'allowlisted') counts.allowlisted += 1;
@@ -111,7 +113,7 @@ export async function processLogObject(
   const alerts: ProcessedObject['alerts'][number][] = [];
   let itemsUpdated = 0;
   let alreadyApplied = 0;
-  const contributions = aggregator.contributions();
+  const contributions = aggregators.flatMap((aggregator) => aggregator.contributions());
   let full: WindowItemFullError | undefined;
   for (const contribution of contributions) {
     newestEventTime = Math.max(newestEventTime ?? contribution.lastEventTime, contribution.lastEventTime);
@@ -127,8 +129,9 @@ export async function processLogObject(
     const { state, applied } = written;
     if (applied) itemsUpdated += 1;
     else alreadyApplied += 1;
-    if (deps.alerts !== undefined && crossesThresholds(state, rule)) {
-      const outcome = await dispatchAlert(deps, deps.alerts, state, options.origin, !applied);
+    const rule = rules.find((candidate) => candidate.id === state.ruleId);
+    if (deps.alerts !== undefined && rule !== undefined && crossesThresholds(state, rule)) {
+      const outcome = await dispatchAlert(deps, deps.alerts, rule, state, options.origin, !applied);
       if (outcome !== undefined) alerts.push({ key: state, ...outcome });
     }
   }
@@ -166,6 +169,7 @@ export async function processLogObject(
 async function dispatchAlert(
   deps: PipelineDeps,
   publisher: AlertPublisher,
+  rule: RuleDefinition,
   found: StoredWindow,
   origin: Origin,
   replay: boolean,
@@ -173,7 +177,7 @@ async function dispatchAlert(
   let state: StoredWindow | undefined = found;
   let finding: Finding | undefined;
   for (;;) {
-    finding = state === undefined ? undefined : findingOf(state, deps.settings.rule);
+    finding = state === undefined ? undefined : findingOf(state, rule);
     if (state === undefined || finding === undefined) return undefined;
     if (state.alert.messageId !== undefined || state.alert.suppressed === true)
       return { outcome: 'already-alerted' };
@@ -211,6 +215,23 @@ async function dispatchAlert(
   await deps.windows.recordAlert(state, token, messageId);
   return { outcome: 'published', messageId };
 }
+
+/** What the record was to the rules as a whole: counted by any rule beats duplicate, allowlisted, invalid, filtered. */
+function strongestOutcome(outcomes: readonly RecordOutcome[]): RecordOutcome {
+  let strongest: RecordOutcome = { kind: 'filtered' };
+  for (const outcome of outcomes) {
+    if (OUTCOME_RANK[outcome.kind] > OUTCOME_RANK[strongest.kind]) strongest = outcome;
+  }
+  return strongest;
+}
+
+const OUTCOME_RANK: Readonly<Record<RecordOutcome['kind'], number>> = {
+  filtered: 0,
+  invalid: 1,
+  allowlisted: 2,
+  duplicate: 3,
+  counted: 4,
+};
 
 /** `s3://bucket/key` (with `?versionId=` when versioned), or a local file's path: how errors and logs name an object. */
 export function objectName(ref: ObjectRef): string {

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { AllowlistPredicate } from './allowlist';
-import { getField, matchesFilter, type RuleDefinition, windowStartOf } from './rule';
+import { fieldValues, getField, matchesFilter, type RuleDefinition, windowStartsOf } from './rule';
 import {
   CONTEXT_FIELDS,
   type ContextField,
   contextBound,
   type GroupContribution,
+  groupValueId,
   type StateLimits,
 } from './window-state';
 
@@ -24,9 +25,20 @@ const ALLOWLISTED: RecordOutcome = { kind: 'allowlisted' };
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
 
+/** The facts of one matching record that its groups keep. */
+interface MatchedEvent {
+  readonly time: number;
+  readonly eventId: string | undefined;
+  readonly distinct: readonly string[];
+  readonly failed: boolean;
+  readonly context: Readonly<Record<ContextField, string | undefined>>;
+}
+
 interface GroupAccumulator {
+  readonly id: string;
   readonly windowStart: number;
   readonly arn: string | null;
+  readonly by: readonly (string | null)[];
   readonly distinctValues: Set<string>;
   readonly eventIds: Set<string>;
   eventsWithoutId: number;
@@ -56,55 +68,76 @@ export class ObjectAggregator {
     if (typeof eventTime !== 'string' || !ISO_TIME.test(eventTime) || Number.isNaN(Date.parse(eventTime))) {
       return { kind: 'invalid', reason: `eventTime is not an ISO-8601 time: ${describe(eventTime)}` };
     }
-    const groupValue = getField(record, this.rule.groupBy);
-    if (groupValue !== undefined && groupValue !== null && typeof groupValue !== 'string') {
-      return { kind: 'invalid', reason: `${this.rule.groupBy} is not a string: ${describe(groupValue)}` };
+    const groupValues: (string | null)[] = [];
+    for (const field of this.rule.groupBy) {
+      const value = getField(record, field);
+      if (value !== undefined && value !== null && typeof value !== 'string') {
+        return { kind: 'invalid', reason: `${field} is not a string: ${describe(value)}` };
+      }
+      groupValues.push(value ?? null);
     }
-    const distinct = getField(record, this.rule.distinctField);
-    if (distinct !== undefined && distinct !== null && typeof distinct !== 'string') {
-      return { kind: 'invalid', reason: `${this.rule.distinctField} is not a string: ${describe(distinct)}` };
+    const distinct = fieldValues(record, this.rule.distinctField);
+    const notString = distinct.find((value) => typeof value !== 'string');
+    if (notString !== undefined) {
+      return {
+        kind: 'invalid',
+        reason: `${this.rule.distinctField} is not a string: ${describe(notString)}`,
+      };
     }
-    const arn = groupValue ?? null;
+    const [arn = null, ...by] = groupValues;
     const userAgent = optionalString(record, 'userAgent');
     const accountId =
       optionalString(record, 'userIdentity.accountId') ?? optionalString(record, 'recipientAccountId');
     if (this.isAllowlisted({ arn, userAgent, accountId })) return ALLOWLISTED;
 
-    const time = Date.parse(eventTime);
-    const group = this.groupFor(windowStartOf(time, this.rule.windowSeconds), arn);
-    const eventId = optionalString(record, 'eventID');
-    if (eventId !== undefined) {
-      if (group.eventIds.has(eventId)) return DUPLICATE;
-      group.eventIds.add(eventId);
+    const event: MatchedEvent = {
+      time: Date.parse(eventTime),
+      eventId: optionalString(record, 'eventID'),
+      distinct: distinct as string[],
+      failed: typeof getField(record, 'errorCode') === 'string',
+      context: {
+        accountIds: accountId,
+        identityTypes: optionalString(record, 'userIdentity.type'),
+        accessKeyIds: optionalString(record, 'userIdentity.accessKeyId'),
+        sourceIps: optionalString(record, 'sourceIPAddress'),
+        userAgents: userAgent,
+        sessionIssuers: optionalString(record, 'userIdentity.sessionContext.sessionIssuer.arn'),
+        sampleEventIds: optionalString(record, 'eventID'),
+      },
+    };
+    // In hopping mode the event counts in two overlapping windows: each counts it once.
+    const groups = windowStartsOf(event.time, this.rule).map((start) => this.groupFor(start, arn, by));
+    const { eventId } = event;
+    if (eventId !== undefined && groups.every((group) => group.eventIds.has(eventId))) return DUPLICATE;
+    for (const group of groups) this.count(group, event);
+    return COUNTED;
+  }
+
+  private count(group: GroupAccumulator, event: MatchedEvent): void {
+    if (event.eventId !== undefined) {
+      if (group.eventIds.has(event.eventId)) return;
+      group.eventIds.add(event.eventId);
     } else {
       group.eventsWithoutId += 1;
     }
-    if (typeof distinct === 'string' && group.distinctValues.size < this.limits.maxDistinctValues) {
-      group.distinctValues.add(distinct);
+    for (const value of event.distinct) {
+      if (group.distinctValues.size >= this.limits.maxDistinctValues) break;
+      group.distinctValues.add(value);
     }
-    if (typeof getField(record, 'errorCode') === 'string') group.failedCount += 1;
+    if (event.failed) group.failedCount += 1;
     // First/last are kept in whole seconds, CloudTrail's own precision (and what the window item stores).
-    const second = Math.floor(time / 1000) * 1000;
+    const second = Math.floor(event.time / 1000) * 1000;
     group.firstEventTime = Math.min(group.firstEventTime, second);
     group.lastEventTime = Math.max(group.lastEventTime, second);
-    this.addContext(group, 'accountIds', accountId);
-    this.addContext(group, 'identityTypes', optionalString(record, 'userIdentity.type'));
-    this.addContext(group, 'accessKeyIds', optionalString(record, 'userIdentity.accessKeyId'));
-    this.addContext(group, 'sourceIps', optionalString(record, 'sourceIPAddress'));
-    this.addContext(group, 'userAgents', userAgent);
-    this.addContext(
-      group,
-      'sessionIssuers',
-      optionalString(record, 'userIdentity.sessionContext.sessionIssuer.arn'),
-    );
-    this.addContext(group, 'sampleEventIds', eventId);
-    return COUNTED;
+    for (const field of CONTEXT_FIELDS) this.addContext(group, field, event.context[field]);
   }
 
   /** One contribution per group seen, in a stable order (window, then group value). */
   contributions(): GroupContribution[] {
     return [...this.groups.values()]
-      .sort((a, b) => a.windowStart - b.windowStart || compareNullable(a.arn, b.arn))
+      .sort(
+        (a, b) => a.windowStart - b.windowStart || compareNullable(a.arn, b.arn) || compareIds(a.id, b.id),
+      )
       .map((group) => {
         const ids = [...group.eventIds];
         return {
@@ -112,6 +145,7 @@ export class ObjectAggregator {
           windowStart: group.windowStart,
           windowEnd: group.windowStart + this.rule.windowSeconds * 1000,
           arn: group.arn,
+          ...(group.by.length === 0 ? {} : { by: group.by }),
           distinctValues: [...group.distinctValues].sort(),
           eventCount: ids.length + group.eventsWithoutId,
           eventIdHashes: [...new Set(ids.slice(0, this.limits.maxEventIds).map(hashEventId))].sort(),
@@ -126,13 +160,19 @@ export class ObjectAggregator {
       });
   }
 
-  private groupFor(windowStart: number, arn: string | null): GroupAccumulator {
-    const key = `${windowStart}\u0000${arn === null ? '\u0001' : `=${arn}`}`;
-    let group = this.groups.get(key);
+  private groupFor(
+    windowStart: number,
+    arn: string | null,
+    by: readonly (string | null)[],
+  ): GroupAccumulator {
+    const id = `${windowStart}\u0000${groupValueId({ arn, by })}`;
+    let group = this.groups.get(id);
     if (group === undefined) {
       group = {
+        id,
         windowStart,
         arn,
+        by,
         distinctValues: new Set(),
         eventIds: new Set(),
         eventsWithoutId: 0,
@@ -144,7 +184,7 @@ export class ObjectAggregator {
           Set<string>
         >,
       };
-      this.groups.set(key, group);
+      this.groups.set(id, group);
     }
     return group;
   }
@@ -177,6 +217,10 @@ function truncate(value: string, max: number): string {
 function optionalString(record: unknown, path: string): string | undefined {
   const value = getField(record, path);
   return typeof value === 'string' ? value : undefined;
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function compareNullable(a: string | null, b: string | null): number {

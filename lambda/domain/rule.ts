@@ -1,25 +1,47 @@
 import { ConfigError } from './errors';
 
-/** One equality test on a dotted field path of a CloudTrail record; the record matches if any value equals. */
+/**
+ * One test on a dotted field path of a CloudTrail record. Semantics follow ES|QL, where a missing value is
+ * null and null satisfies no comparison: every string test needs the field to hold exactly one string
+ * (an array of several values, like ES|QL's multi-values, satisfies none). All tests given must hold.
+ */
 export interface FieldCondition {
   readonly field: string;
-  readonly equals: readonly string[];
+  /** The value equals one of these. */
+  readonly equals?: readonly string[];
+  /** The value equals none of these (a missing value fails, as `field != "x"` does in ES|QL). */
+  readonly notEquals?: readonly string[];
+  /** The value starts with one of these (ES|QL `starts_with`, `LIKE "x*"`). */
+  readonly startsWith?: readonly string[];
+  /** The value matches this regular expression (JavaScript syntax, unanchored unless it says so). */
+  readonly matches?: string;
+  /** true: the field holds a value (`IS NOT NULL`); false: it holds none (`IS NULL`). */
+  readonly present?: boolean;
 }
+
+/** `tumbling`: epoch-aligned windows (Elastic parity). `hopping`: also windows offset by half a window. */
+export type WindowMode = 'tumbling' | 'hopping';
 
 /**
  * A detection rule of the "one identity, many distinct values, short window" shape, as data.
  * Semantics follow Elastic's ES|QL: filter, `DATE_TRUNC(window, eventTime)`, `STATS count_distinct(distinctField),
- * count(*) BY window, groupBy` (a missing group value forms one null group), then both thresholds.
+ * count(*) BY window, groupBy...` (a missing group value forms one null group), then both thresholds.
  */
 export interface RuleDefinition {
+  /** Stable identifier, part of every stored key (Elastic's rule_id for the built-in rules). */
   readonly id: string;
+  /** Short name used to select the rule (`--rules`, the `rules` context key). */
+  readonly slug: string;
   readonly name: string;
   readonly severity: 'informational' | 'low' | 'medium' | 'high' | 'critical';
-  /** Every condition must hold (AND); each condition holds if the field equals one of its values (OR). */
+  /** Every condition must hold (AND). */
   readonly filter: readonly FieldCondition[];
-  /** Tumbling window length; windows are aligned to the Unix epoch in UTC. */
+  /** Window length; windows are aligned to the Unix epoch in UTC. */
   readonly windowSeconds: number;
-  readonly groupBy: string;
+  readonly windowMode: WindowMode;
+  /** Group-by fields; the first is always `userIdentity.arn` (the identity the alert is about). */
+  readonly groupBy: readonly string[];
+  /** The field whose distinct values are counted; every value of an array counts (ES|QL multi-values). */
   readonly distinctField: string;
   /** Fire when distinct values >= minDistinct ... */
   readonly minDistinct: number;
@@ -29,23 +51,8 @@ export interface RuleDefinition {
   readonly technique: { readonly id: string; readonly name: string };
 }
 
-/** Elastic prebuilt rule 393ef120-63d1-11ef-8e38-f661ea17fbce, as Elastic defines it. */
-export const EC2_MULTI_REGION_DESCRIBE_INSTANCES: RuleDefinition = {
-  id: '393ef120-63d1-11ef-8e38-f661ea17fbce',
-  name: 'AWS EC2 Multi-Region DescribeInstances API Calls',
-  severity: 'low',
-  // eventName first: the prefilter tests conditions in this order, and it is the rarer text of the two.
-  filter: [
-    { field: 'eventName', equals: ['DescribeInstances'] },
-    { field: 'eventSource', equals: ['ec2.amazonaws.com'] },
-  ],
-  windowSeconds: 30,
-  groupBy: 'userIdentity.arn',
-  distinctField: 'awsRegion',
-  minDistinct: 10,
-  minEvents: 10,
-  technique: { id: 'T1580', name: 'Cloud Infrastructure Discovery' },
-};
+/** Every rule groups by identity first: allowlists, suppression and the alert are about an identity. */
+export const IDENTITY_FIELD = 'userIdentity.arn';
 
 /** Upper bound on distinct values kept per group; a threshold above it could never fire. */
 export const MAX_DISTINCT_TRACKED = 64;
@@ -55,6 +62,7 @@ export interface RuleOverrides {
   readonly minDistinct?: number;
   readonly minEvents?: number;
   readonly windowSeconds?: number;
+  readonly windowMode?: WindowMode;
 }
 
 /** Returns `rule` with the overrides applied, after checking that the result can work. */
@@ -64,15 +72,48 @@ export function withOverrides(rule: RuleDefinition, overrides: RuleOverrides): R
   return result;
 }
 
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 /** Throws ConfigError naming the first unusable setting of `rule`. */
 export function validateRule(rule: RuleDefinition): void {
-  requireInteger('windowSeconds', rule.windowSeconds, 1, 86_400);
-  requireInteger('minDistinct', rule.minDistinct, 1, MAX_DISTINCT_TRACKED);
-  requireInteger('minEvents', rule.minEvents, 1, Number.MAX_SAFE_INTEGER);
-  if (rule.filter.length === 0 || rule.filter.some((c) => c.equals.length === 0)) {
+  const where = `rule ${rule.id}`;
+  if (!NAME_PATTERN.test(rule.id) || !NAME_PATTERN.test(rule.slug)) {
     throw new ConfigError(
-      `rule ${rule.id}: filter needs at least one condition, each with at least one value`,
+      `${where}: id and slug must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(rule.id)} / ${JSON.stringify(rule.slug)}`,
     );
+  }
+  requireInteger(`${where}: windowSeconds`, rule.windowSeconds, 1, 86_400);
+  requireInteger(`${where}: minDistinct`, rule.minDistinct, 1, MAX_DISTINCT_TRACKED);
+  requireInteger(`${where}: minEvents`, rule.minEvents, 1, Number.MAX_SAFE_INTEGER);
+  if (rule.windowMode !== 'tumbling' && rule.windowMode !== 'hopping') {
+    throw new ConfigError(`${where}: windowMode must be tumbling or hopping, got ${String(rule.windowMode)}`);
+  }
+  if (rule.groupBy[0] !== IDENTITY_FIELD || new Set(rule.groupBy).size !== rule.groupBy.length) {
+    throw new ConfigError(`${where}: groupBy must start with ${IDENTITY_FIELD} and name each field once`);
+  }
+  if (rule.filter.length === 0) throw new ConfigError(`${where}: filter needs at least one condition`);
+  for (const condition of rule.filter) validateCondition(where, condition);
+}
+
+function validateCondition(where: string, condition: FieldCondition): void {
+  const at = `${where}: condition on ${condition.field}`;
+  if (condition.field === '') throw new ConfigError(`${where}: a condition has no field`);
+  const lists = [condition.equals, condition.notEquals, condition.startsWith];
+  if (lists.some((list) => list !== undefined && list.length === 0)) {
+    throw new ConfigError(`${at}: a value list is empty`);
+  }
+  const stringTests =
+    lists.filter((list) => list !== undefined).length + (condition.matches === undefined ? 0 : 1);
+  if (stringTests === 0 && condition.present === undefined) throw new ConfigError(`${at}: has no test`);
+  if (condition.present === false && stringTests > 0) {
+    throw new ConfigError(`${at}: present: false cannot be combined with a value test`);
+  }
+  if (condition.matches !== undefined) {
+    try {
+      new RegExp(condition.matches, 'u');
+    } catch (error) {
+      throw new ConfigError(`${at}: matches is not a regular expression`, { cause: error });
+    }
   }
 }
 
@@ -96,25 +137,109 @@ export function getField(record: unknown, path: string): unknown {
   return current;
 }
 
+/**
+ * Every value at a dotted path, arrays flattened at each step (`resources.ARN` gives each resource's ARN),
+ * nulls left out: ES|QL's multi-value view of a field.
+ */
+export function fieldValues(record: unknown, path: string): unknown[] {
+  let current: unknown[] = [record];
+  for (const step of path.split('.')) {
+    const next: unknown[] = [];
+    for (const value of current.flatMap((v) => (Array.isArray(v) ? v : [v]))) {
+      if (value === null || typeof value !== 'object') continue;
+      const child = (value as Record<string, unknown>)[step];
+      if (child !== undefined && child !== null) next.push(child);
+    }
+    current = next;
+  }
+  return current.flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v) => v !== null);
+}
+
+type RecordTest = (record: unknown) => boolean;
+const compiledFilters = new WeakMap<RuleDefinition, RecordTest>();
+
 /** The exact filter of the rule: decided on the parsed record, never on raw text. */
 export function matchesFilter(record: unknown, rule: RuleDefinition): boolean {
-  return rule.filter.every((condition) => {
-    const value = getField(record, condition.field);
-    return typeof value === 'string' && condition.equals.includes(value);
-  });
+  let test = compiledFilters.get(rule);
+  if (test === undefined) {
+    const tests = rule.filter.map(compileCondition);
+    test = (candidate) => tests.every((t) => t(candidate));
+    compiledFilters.set(rule, test);
+  }
+  return test(record);
+}
+
+function compileCondition(condition: FieldCondition): RecordTest {
+  const { field, equals, notEquals, startsWith, matches, present } = condition;
+  const pattern = matches === undefined ? undefined : new RegExp(matches, 'u');
+  const hasStringTest = equals ?? notEquals ?? startsWith ?? pattern;
+  return (record) => {
+    const values = fieldValues(record, field);
+    if (present === false) return values.length === 0;
+    if (present === true && values.length === 0) return false;
+    if (hasStringTest === undefined) return true;
+    const [value] = values;
+    if (values.length !== 1 || typeof value !== 'string') return false;
+    return (
+      (equals === undefined || equals.includes(value)) &&
+      (notEquals === undefined || !notEquals.includes(value)) &&
+      (startsWith === undefined || startsWith.some((prefix) => value.startsWith(prefix))) &&
+      (pattern === undefined || pattern.test(value))
+    );
+  };
 }
 
 /**
- * Byte strings of which a record must contain at least one per condition to possibly match: each value as
- * the JSON string literal it appears as in CloudTrail (`"DescribeInstances"`). A cheap test before parsing;
- * the exact decision is always `matchesFilter` on the parsed record.
+ * Byte strings a record must contain to possibly match, as the reader's prefilter: for each inner array, at
+ * least one of its needles. Each needle is a value as the JSON text it appears as in CloudTrail
+ * (`"DescribeInstances"`, or `"Describe` for a prefix). A cheap test before parsing; the exact decision is
+ * always `matchesFilter` on the parsed record. With several rules, a record must contain a needle of some
+ * rule: one group holding each rule's most selective needles. Values JSON might write differently (escapes,
+ * `/`, non-ASCII) give no needle; a rule without needles turns the prefilter off (every record is parsed).
  */
-export function prefilterNeedles(rule: RuleDefinition): Buffer[][] {
-  return rule.filter.map((condition) => condition.equals.map((value) => Buffer.from(JSON.stringify(value))));
+export function prefilterNeedles(rules: RuleDefinition | readonly RuleDefinition[]): Buffer[][] {
+  const list = Array.isArray(rules) ? (rules as readonly RuleDefinition[]) : [rules as RuleDefinition];
+  const perRule = list.map(ruleNeedles);
+  if (perRule.length === 1) return perRule[0] ?? [];
+  if (perRule.some((groups) => groups.length === 0)) return [];
+  return [perRule.flatMap((groups) => groups[0] ?? [])];
+}
+
+function ruleNeedles(rule: RuleDefinition): Buffer[][] {
+  const groups: Buffer[][] = [];
+  for (const condition of rule.filter) {
+    const texts =
+      condition.equals?.map((value) => JSON.stringify(value)) ??
+      condition.startsWith?.map((prefix) => JSON.stringify(prefix).slice(0, -1));
+    if (texts === undefined) continue;
+    const values = condition.equals ?? condition.startsWith ?? [];
+    if (values.some((value) => !/^[\x20-\x7e]+$/.test(value) || /["\\/]/.test(value))) continue;
+    groups.push(texts.map((text) => Buffer.from(text)));
+  }
+  return groups;
 }
 
 /** Start of the epoch-aligned UTC window holding `epochMs` (`DATE_TRUNC(windowSeconds, eventTime)`). */
 export function windowStartOf(epochMs: number, windowSeconds: number): number {
   const size = windowSeconds * 1000;
   return Math.floor(epochMs / size) * size;
+}
+
+/**
+ * Starts of the windows an event at `epochMs` counts in: its aligned window, and in hopping mode also the
+ * window offset by half a window that holds it. Any burst that fits in half a window lies whole in one of them.
+ */
+export function windowStartsOf(
+  epochMs: number,
+  rule: Pick<RuleDefinition, 'windowSeconds' | 'windowMode'>,
+): number[] {
+  const aligned = windowStartOf(epochMs, rule.windowSeconds);
+  if (rule.windowMode === 'tumbling') return [aligned];
+  const half = rule.windowSeconds * 500;
+  return [aligned, windowStartOf(epochMs - half, rule.windowSeconds) + half];
+}
+
+/** `aligned` for an epoch-aligned window, `offset` for a hopping window shifted by half its length. */
+export function windowKindOf(windowStart: number, windowSeconds: number): 'aligned' | 'offset' {
+  return windowStart % (windowSeconds * 1000) === 0 ? 'aligned' : 'offset';
 }

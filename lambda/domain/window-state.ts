@@ -225,6 +225,12 @@ export function findingOf(state: WindowState, rule: RuleDefinition): Finding | u
   };
 }
 
+/** The finding for `state` under whichever of `rules` it belongs to; undefined below thresholds or for an unknown rule. */
+export function findingUnder(state: WindowState, rules: readonly RuleDefinition[]): Finding | undefined {
+  const rule = rules.find((candidate) => candidate.id === state.ruleId);
+  return rule === undefined ? undefined : findingOf(state, rule);
+}
+
 /** Order of findings everywhere: newest window first, then ARN (null last), as the ES|QL rule sorts. */
 export function compareFindings(a: Finding, b: Finding): number {
   if (a.windowStart !== b.windowStart) return a.windowStart < b.windowStart ? 1 : -1;

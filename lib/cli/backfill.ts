@@ -12,7 +12,7 @@ import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
 import { type S3GetObjectPort, S3ObjectSource } from '../../lambda/adapters/s3-object-source';
 import { SnsAlertPublisher, type SnsPublishPort } from '../../lambda/adapters/sns-alert-publisher';
 import type { PipelineSettings } from '../../lambda/config';
-import { compareFindings, crossesThresholds, findingOf } from '../../lambda/domain/window-state';
+import { compareFindings, findingUnder } from '../../lambda/domain/window-state';
 import { objectName, type PipelineDeps } from '../../lambda/process-log-object';
 import { Checkpoint } from '../backfill/checkpoint';
 import {
@@ -76,7 +76,8 @@ Output:
                               (default: .regionsweep-backfill-<hash of the selection>.json here)
   --s3-force-path-style       path-style S3 requests (default: on when AWS_ENDPOINT_URL_S3 or
                               AWS_ENDPOINT_URL is set, as for local stand-ins)
-  --min-regions N, --min-events N, --window-seconds N, --allowlist FILE   the rule, as for scan
+  --rules, --rule-file, --window-mode, --min-regions, --min-events, --window-seconds, --allowlist
+                          the rules and noise settings, as for scan
   --suppression-minutes N     one alert per identity per N minutes, as the deployment's suppressionMinutes
   --expected-bucket-owner ID  refuse objects of a bucket owned by any other account (direct mode)
                               (direct mode: give the same values as the deployed function)
@@ -281,7 +282,7 @@ export async function backfillCommand(
     const findingsSoFar = (counters: RunCounters) =>
       memory === undefined
         ? counters.alertsPublished
-        : memory.states().filter((state) => crossesThresholds(state, settings.rule)).length;
+        : memory.states().filter((state) => findingUnder(state, settings.rules) !== undefined).length;
     const reporter = startProgress(io, options, () => ({
       ...totals,
       ...counters,
@@ -297,7 +298,7 @@ export async function backfillCommand(
     if (memory !== undefined) {
       const findings = memory
         .states()
-        .flatMap((state) => findingOf(state, settings.rule) ?? [])
+        .flatMap((state) => findingUnder(state, settings.rules) ?? [])
         .sort(compareFindings);
       io.stdout.write(findingsAsJsonLines(findings));
       io.stderr.write(

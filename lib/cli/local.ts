@@ -30,7 +30,8 @@ Options:
   --deliveries K              copies of each notification (default 1; more simulates at-least-once delivery)
   --seed N                    shuffle seed (default: random, printed)
   --format table|json         readable alerts (default) or one JSON object per alert and line
-  --min-regions N, --min-events N, --window-seconds N, --allowlist FILE   as for scan
+  --rules, --rule-file, --window-mode, --min-regions, --min-events, --window-seconds, --allowlist
+                              the rules and noise settings, as for scan
   --suppression-minutes N     one alert per identity per N minutes (default 0: every window alerts)
 
 Exit code: 0 when every notification was handled, 1 when any invocation still failed after Lambda's two retries.

@@ -3,14 +3,35 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
-import { loadPipelineSettings, type PipelineSettings } from '../../lambda/config';
+import { ENV, loadPipelineSettings, type PipelineSettings } from '../../lambda/config';
 import { parseAllowlist } from '../../lambda/domain/allowlist';
-import { withOverrides } from '../../lambda/domain/rule';
-import { compareFindings, type Finding, findingOf } from '../../lambda/domain/window-state';
+import { compareFindings, type Finding, findingUnder } from '../../lambda/domain/window-state';
 import { processLogObject } from '../../lambda/process-log-object';
 import { fileObjectSource, type LocalFile, listLocalFiles, localFileRef } from '../local/file-object-source';
+import { loadRuleFiles } from '../rules/rule-files';
 import { findingsAsJsonLines, findingsAsTable } from './findings-output';
 import { type CliIo, describeError, integerOption, UsageError } from './io';
+
+/** Rule options shared by `scan`, `local` and `backfill`. */
+export const RULE_OPTIONS = {
+  rules: { type: 'string' },
+  'rule-file': { type: 'string', multiple: true },
+  'window-mode': { type: 'string' },
+  'min-regions': { type: 'string' },
+  'min-events': { type: 'string' },
+  'window-seconds': { type: 'string' },
+  allowlist: { type: 'string' },
+} as const;
+
+/** The rule options' help lines, shared by the commands that take them. */
+export const RULE_OPTIONS_HELP = `  --rules LIST            enabled built-in rules, comma-separated slugs (default
+                          ec2-multi-region-describe-instances; see 'regionsweep rules')
+  --rule-file FILE        your own rule definition(s), JSON or TypeScript (repeatable; enabled too)
+  --window-mode MODE      tumbling (default, Elastic parity) or hopping (also half-offset windows)
+  --min-regions N         EC2 rule: distinct regions to fire (default 10)
+  --min-events N          EC2 rule: events to fire (default 10)
+  --window-seconds N      EC2 rule: window length (default 30)
+  --allowlist FILE        JSON allowlist: {"arns":[],"arnPatterns":[],"userAgentPatterns":[],"accounts":[]}`;
 
 export const SCAN_HELP = `Usage: regionsweep scan [options] <files|dirs...>
 
@@ -19,40 +40,45 @@ Insights files are skipped) and prints the findings, newest window first.
 
 Options:
   --format table|json     table (default) or one JSON object per line
-  --min-regions N         distinct regions to fire (default 10)
-  --min-events N          events to fire (default 10)
-  --window-seconds N      window length (default 30)
-  --allowlist FILE        JSON allowlist: {"arns":[],"arnPatterns":[],"userAgentPatterns":[],"accounts":[]}
+${RULE_OPTIONS_HELP}
 
 Exit code: 0 when every file was read, 1 when any file could not be read (reported on stderr), 2 on usage errors.
 `;
 
-/** Rule options shared by `scan`, `local` and `backfill`. */
-export const RULE_OPTIONS = {
-  'min-regions': { type: 'string' },
-  'min-events': { type: 'string' },
-  'window-seconds': { type: 'string' },
-  allowlist: { type: 'string' },
-} as const;
-
-/** Pipeline settings from the rule options: defaults give Elastic parity. */
+/**
+ * Pipeline settings from the rule options: defaults give Elastic parity. The options become the function's
+ * environment variables and go through the same parser, so the CLI and the deployed function agree.
+ */
 export async function settingsFromOptions(values: {
+  rules?: string;
+  'rule-file'?: string[];
+  'window-mode'?: string;
   'min-regions'?: string;
   'min-events'?: string;
   'window-seconds'?: string;
   allowlist?: string;
 }): Promise<PipelineSettings> {
-  const base = loadPipelineSettings({});
-  const rule = withOverrides(base.rule, {
-    minDistinct: integerOption('min-regions', values['min-regions'], 1, 64),
-    minEvents: integerOption('min-events', values['min-events'], 1, 1_000_000),
-    windowSeconds: integerOption('window-seconds', values['window-seconds'], 1, 3600),
+  const custom = await loadRuleFiles(values['rule-file'] ?? []);
+  const numbers = {
+    [ENV.minRegions]: integerOption('min-regions', values['min-regions'], 1, 64),
+    [ENV.minEvents]: integerOption('min-events', values['min-events'], 1, 1_000_000),
+    [ENV.windowSeconds]: integerOption('window-seconds', values['window-seconds'], 1, 3600),
+  };
+  const settings = loadPipelineSettings({
+    ...Object.fromEntries(
+      Object.entries(numbers).flatMap(([name, value]) =>
+        value === undefined ? [] : [[name, String(value)]],
+      ),
+    ),
+    ...(values.rules === undefined ? {} : { [ENV.rules]: values.rules }),
+    ...(custom.length === 0 ? {} : { [ENV.customRules]: JSON.stringify(custom) }),
+    ...(values['window-mode'] === undefined ? {} : { [ENV.windowMode]: values['window-mode'] }),
   });
   const allowlist =
     values.allowlist === undefined
-      ? base.allowlist
+      ? settings.allowlist
       : parseAllowlist(await readFile(values.allowlist, 'utf8'), values.allowlist);
-  return { ...base, rule, allowlist };
+  return { ...settings, allowlist };
 }
 
 /** Totals of one run over many objects, for the summary line. */
@@ -127,7 +153,7 @@ export async function scanFiles(
   }
   const findings = store
     .states()
-    .flatMap((state) => findingOf(state, settings.rule) ?? [])
+    .flatMap((state) => findingUnder(state, settings.rules) ?? [])
     .sort(compareFindings);
   return { findings, totals };
 }

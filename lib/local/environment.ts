@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ENV, type PipelineSettings } from '../../lambda/config';
+import { ENV, type PipelineSettings, settingsEnvironment } from '../../lambda/config';
 import { createWindowTable, type DynamoDbStandInKind, startDynamoDb } from './dynamodb-standin';
 import type { LocalFile } from './file-object-source';
 import { S3RVER_CLIENT_SETTINGS, S3RVER_CREDENTIALS, startS3 } from './s3-standin';
@@ -114,10 +114,6 @@ export function functionEnvironment(
 ): Readonly<Record<string, string>> {
   return {
     ...environment.env,
-    [ENV.minRegions]: String(settings.rule.minDistinct),
-    [ENV.minEvents]: String(settings.rule.minEvents),
-    [ENV.windowSeconds]: String(settings.rule.windowSeconds),
-    [ENV.allowlist]: JSON.stringify(settings.allowlist),
-    [ENV.suppressionMinutes]: String(settings.suppressionMs / 60_000),
+    ...settingsEnvironment(settings),
   };
 }

@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
 import { type ReadStats, readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
 import { ObjectAggregator } from '../../lambda/domain/object-aggregator';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES, prefilterNeedles } from '../../lambda/domain/rule';
+import { prefilterNeedles } from '../../lambda/domain/rule';
 import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/window-state';
 
 export interface ScanResult {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
 import { loadPipelineSettings } from '../../lambda/config';
-import { type Finding, findingOf } from '../../lambda/domain/window-state';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
+import { type Finding, findingUnder } from '../../lambda/domain/window-state';
 import { scanFiles } from '../../lib/cli/scan';
 import { deliverNotifications } from '../../lib/local/delivery';
 import { javaAvailable } from '../../lib/local/dynamodb-standin';
@@ -83,7 +84,7 @@ describe.each([
               windowStart: Date.parse(finding.windowStart),
               arn: finding.arn,
             });
-            return state === undefined ? undefined : findingOf(state, SETTINGS.rule);
+            return state === undefined ? undefined : findingUnder(state, SETTINGS.rules);
           }),
         );
 
@@ -97,7 +98,7 @@ describe.each([
           })),
         );
         for (const { finding } of alerts)
-          expect(finding.regionCount).toBeGreaterThanOrEqual(SETTINGS.rule.minDistinct);
+          expect(finding.regionCount).toBeGreaterThanOrEqual(EC2_MULTI_REGION_DESCRIBE_INSTANCES.minDistinct);
       } finally {
         await environment.stop();
       }

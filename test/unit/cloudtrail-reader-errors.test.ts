@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
 import { readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
 import {
   CorruptGzipError,
@@ -7,7 +8,7 @@ import {
   MalformedJsonError,
   NotCloudTrailShapeError,
 } from '../../lambda/domain/errors';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES, prefilterNeedles } from '../../lambda/domain/rule';
+import { prefilterNeedles } from '../../lambda/domain/rule';
 import { chunked, gzip, logFile, readError } from './cloudtrail-reader-helpers';
 
 const OBJECT = 'AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/trail.json.gz';

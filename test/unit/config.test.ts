@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lambda/config';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
 import { ConfigError } from '../../lambda/domain/errors';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/rule';
 
 const VALID = { TABLE_NAME: 'windows', TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:regionsweep-alerts' };
 
@@ -11,7 +11,7 @@ describe('loadConfig', () => {
     const config = loadConfig(VALID);
 
     // Assess
-    expect(config.rule).toEqual(EC2_MULTI_REGION_DESCRIBE_INSTANCES);
+    expect(config.rules).toEqual([EC2_MULTI_REGION_DESCRIBE_INSTANCES]);
     expect({ suppressionMs: config.suppressionMs, retentionSeconds: config.retentionSeconds }).toEqual({
       suppressionMs: 0,
       retentionSeconds: 7 * 86_400,
@@ -31,7 +31,7 @@ describe('loadConfig', () => {
     });
 
     // Assess
-    expect(config.rule).toMatchObject({ minDistinct: 5, minEvents: 20, windowSeconds: 60 });
+    expect(config.rules[0]).toMatchObject({ minDistinct: 5, minEvents: 20, windowSeconds: 60 });
     expect(config.suppressionMs).toBe(3_600_000);
     expect(config.expectedBucketOwner).toBe('111122223333');
     expect(config.allowlist.arnPatterns).toEqual(['*:assumed-role/Inventory/*']);

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
 import { ObjectAggregator } from '../../lambda/domain/object-aggregator';
-import {
-  EC2_MULTI_REGION_DESCRIBE_INSTANCES,
-  type RuleDefinition,
-  windowStartOf,
-} from '../../lambda/domain/rule';
+import { type RuleDefinition, windowStartOf } from '../../lambda/domain/rule';
 import {
   DEFAULT_STATE_LIMITS,
   type Finding,
