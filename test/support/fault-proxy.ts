@@ -248,6 +248,11 @@ export const dynamoDbFault = {
     kind: 'respond',
     ...dynamoDbError(500, 'InternalServerError', 'Internal server error'),
   }),
+  /** 500 after the write was applied upstream: the SDK retries a request that already took effect. */
+  internalAfterWrite: (): FaultAction => ({
+    kind: 'forward-then-respond',
+    ...dynamoDbError(500, 'InternalServerError', 'Internal server error'),
+  }),
   /** The write happened upstream; the caller dies before learning so (never retried by the SDK). */
   crashAfter: (): FaultAction => ({
     kind: 'forward-then-respond',

@@ -1,0 +1,527 @@
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
+import { ENV, loadPipelineSettings } from '../../lambda/config';
+import { eventCountOf } from '../../lambda/domain/window-state';
+import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
+import {
+  functionEnvironment,
+  type LocalEnvironment,
+  startLocalEnvironment,
+} from '../../lib/local/environment';
+import { publishedAlerts } from '../../lib/local/published-alerts';
+import { cloudTrailKey } from '../fixtures/corpus';
+import { cloudTrailEvent, sweep } from '../fixtures/events';
+import {
+  dynamoDbFault,
+  type FaultAction,
+  type FaultProxy,
+  type ProxiedRequest,
+  snsFault,
+  startFaultProxy,
+  windowStoreStep,
+} from '../support/fault-proxy';
+
+const SETTINGS = loadPipelineSettings({});
+/** The shortest lease the configuration allows: a replay waits it out on the virtual clock. */
+const LEASE_SECONDS = 10;
+const WINDOW_START = '2026-11-28T10:00:00Z';
+const EVENT_TIME = '2026-11-28T10:00:01Z';
+/** Lambda retries a failed asynchronous invocation twice before the failure destination. */
+const ASYNC_ATTEMPTS = 3;
+
+type BatchResponse = { batchItemFailures: { itemIdentifier: string }[] };
+type Handler = (event: unknown) => Promise<BatchResponse | undefined>;
+type Rule = (request: ProxiedRequest) => FaultAction | undefined;
+
+let environment: LocalEnvironment;
+let dynamoProxy: FaultProxy;
+let snsProxy: FaultProxy;
+let s3Proxy: FaultProxy;
+let restoreEnv: () => void;
+let buildHandler: typeof import('../../lambda/handler')['buildHandler'];
+/** The platform's clock as the handler sees it: `sleep` advances it at once. */
+let virtualNow = Date.now();
+let handler: Handler;
+let ruleId: string;
+
+beforeAll(async () => {
+  environment = await startLocalEnvironment('dynalite');
+  dynamoProxy = await startFaultProxy(environment.endpoints.dynamodb);
+  snsProxy = await startFaultProxy(environment.endpoints.sns);
+  s3Proxy = await startFaultProxy(environment.endpoints.s3);
+  restoreEnv = setProcessEnv({
+    ...functionEnvironment(environment, SETTINGS),
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoProxy.url,
+    AWS_ENDPOINT_URL_SNS: snsProxy.url,
+    AWS_ENDPOINT_URL_S3: s3Proxy.url,
+    [ENV.alertLeaseSeconds]: String(LEASE_SECONDS),
+    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+  ({ buildHandler } = await import('../../lambda/handler'));
+  // The rule's id (part of every window item's key) is read from a clean run's alert, not from settings.
+  const baseline = await upload(sweepRecords(BASELINE_ARN));
+  await newHandler()(baseline.notification);
+  const [alert] = alertsFor(BASELINE_ARN);
+  if (alert === undefined) throw new Error('the clean baseline run published no alert');
+  ruleId = alert.finding.ruleId;
+});
+
+/** The real handler on the virtual clock, with fresh SDK clients (and retry quotas), as a new environment. */
+function newHandler(): Handler {
+  return buildHandler(process.env, {
+    clock: () => virtualNow,
+    sleep: async (ms: number) => {
+      virtualNow += ms;
+    },
+  }) as Handler;
+}
+
+beforeEach(() => {
+  handler = newHandler();
+});
+
+afterEach(() => {
+  dynamoProxy.setRule(undefined);
+  snsProxy.setRule(undefined);
+  s3Proxy.setRule(undefined);
+});
+
+afterAll(async () => {
+  restoreEnv?.();
+  await dynamoProxy?.close();
+  await snsProxy?.close();
+  await s3Proxy?.close();
+  await environment?.stop();
+});
+
+let counter = 0;
+
+/**
+ * A fresh identity, so that every test has windows and alerts of its own. Fixed width: no ARN is a prefix of
+ * another, so matching a request body on one ARN never matches another's.
+ */
+function newArn(): string {
+  counter += 1;
+  return `arn:aws:iam::111122223333:user/fault-${String(counter).padStart(5, '0')}`;
+}
+
+/**
+ * A sweep by `arn`: 12 regions, one failed call and one duplicate record (same eventID): 13 events,
+ * 12 regions, 1 failed, over both thresholds.
+ */
+function sweepRecords(arn: string): Record<string, unknown>[] {
+  const records = sweep(12, EVENT_TIME, { arn });
+  const failed = cloudTrailEvent({
+    arn,
+    eventTime: EVENT_TIME,
+    awsRegion: 'us-east-1',
+    errorCode: 'Client.UnauthorizedOperation',
+  });
+  return [...records, failed, { ...records[0] }];
+}
+
+const BASELINE_ARN = 'arn:aws:iam::111122223333:user/fault-baseline';
+const EXPECTED_COUNTS = { events: 13, regions: 12, failed: 1 };
+
+/** Uploads one gzip CloudTrail object; returns its key, size and the notification S3 would send. */
+async function upload(records: readonly unknown[]) {
+  counter += 1;
+  const key = cloudTrailKey('111122223333', 'us-east-1', new Date('2026-11-28T10:05:00Z'), `fault${counter}`);
+  const body = gzipSync(JSON.stringify({ Records: records }));
+  await environment.s3.send(new PutObjectCommand({ Bucket: environment.bucket, Key: key, Body: body }));
+  return {
+    key,
+    size: body.length,
+    notification: s3Notification(environment.bucket, key, body.length),
+  };
+}
+
+const sqs = (...messages: { id: string; body: unknown }[]) => ({
+  Records: messages.map(({ id, body }) => ({
+    messageId: id,
+    eventSource: 'aws:sqs',
+    body: JSON.stringify(body),
+  })),
+});
+
+/** What the window table holds for `arn` in the test window, read directly (not through the proxy). */
+async function countsOf(arn: string) {
+  const state = await new DynamoDbWindowStore({
+    client: environment.dynamodb,
+    tableName: environment.tableName,
+    limits: SETTINGS.limits,
+    retentionSeconds: SETTINGS.retentionSeconds,
+  }).get({ ruleId, windowStart: Date.parse(WINDOW_START), arn });
+  if (state === undefined) return undefined;
+  return {
+    counts: { events: eventCountOf(state), regions: state.distinctValues.length, failed: state.failedCount },
+    leaseUntil: state.alert.leaseUntil,
+  };
+}
+
+function alertsFor(arn: string) {
+  return publishedAlerts(environment.recorder.published()).filter((alert) => alert.finding.arn === arn);
+}
+
+/** True for the window store's `step` requests that concern `arn`. */
+function isStep(request: ProxiedRequest, step: string, arn: string): boolean {
+  return windowStoreStep(request) === step && request.body.toString('utf8').includes(arn);
+}
+
+/** `fault` for the first `count` requests `matches` accepts; every other request is forwarded. */
+function firstN(
+  count: number,
+  matches: (request: ProxiedRequest) => boolean,
+  fault: () => FaultAction,
+): Rule {
+  let left = count;
+  return (request) => {
+    if (left === 0 || !matches(request)) return undefined;
+    left -= 1;
+    return fault();
+  };
+}
+
+function always(matches: (request: ProxiedRequest) => boolean, fault: () => FaultAction): Rule {
+  return (request) => (matches(request) ? fault() : undefined);
+}
+
+/** Cuts every GetObject of the object after `afterBytes(size)` bytes of its body. */
+function cutAfter(object: { key: string; size: number }, afterBytes: (size: number) => number): Rule {
+  return always(
+    (request) => request.method === 'GET' && decodeURIComponent(request.path).includes(object.key),
+    () => ({ kind: 'forward-then-cut', afterBytes: afterBytes(object.size) }),
+  );
+}
+
+const isPublish = (request: ProxiedRequest) => request.action === 'Publish';
+
+async function rejectionOf(invocation: Promise<unknown>): Promise<Error> {
+  const outcome = await invocation.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof Error)) throw new Error('the invocation was expected to fail');
+  return outcome;
+}
+
+describe('a clean run (the baseline every fault case must match)', () => {
+  it('counts the sweep exactly and publishes one alert', async () => {
+    // Prepare
+    const arn = newArn();
+    const object = await upload(sweepRecords(arn));
+
+    // Act
+    await handler(object.notification);
+
+    // Assess
+    expect((await countsOf(arn))?.counts).toEqual(EXPECTED_COUNTS);
+    expect(alertsFor(arn)).toHaveLength(1);
+  });
+});
+
+describe('DynamoDB throttling and 5xx', () => {
+  it.each([
+    { case: 'throttling', fault: dynamoDbFault.throttling },
+    { case: 'internal server error', fault: dynamoDbFault.internal },
+    { case: 'internal server error after the write was applied', fault: dynamoDbFault.internalAfterWrite },
+  ])('transient $case within the SDK retries: exact counts and one alert', async ({ fault }) => {
+    // Prepare
+    const arn = newArn();
+    const object = await upload(sweepRecords(arn));
+    dynamoProxy.setRule(firstN(2, (request) => isStep(request, 'apply', arn), fault));
+
+    // Act
+    await handler(object.notification);
+
+    // Assess
+    expect((await countsOf(arn))?.counts).toEqual(EXPECTED_COUNTS);
+    expect(alertsFor(arn)).toHaveLength(1);
+  });
+
+  it.each([
+    { case: 'throttling', fault: dynamoDbFault.throttling, errorName: 'ThrottlingException' },
+    { case: 'internal server error', fault: dynamoDbFault.internal, errorName: 'InternalServerError' },
+  ])(
+    'persistent $case on one group fails the asynchronous invocation with that cause',
+    async ({ fault, errorName }) => {
+      // Prepare
+      const [first, second] = [newArn(), newArn()];
+      const object = await upload([...sweepRecords(first), ...sweepRecords(second)]);
+      dynamoProxy.setRule(always((request) => isStep(request, 'apply', second), fault));
+
+      // Act
+      const error = await rejectionOf(handler(object.notification));
+
+      // Assess
+      expect(error).toMatchObject({ name: 'TransientObjectFailure', cause: { name: errorName } });
+      expect(await countsOf(second)).toBeUndefined();
+    },
+  );
+
+  it("the platform's retry after a persistent fault on one group counts both groups once, one alert each", async () => {
+    // Prepare
+    const [first, second] = [newArn(), newArn()];
+    const object = await upload([...sweepRecords(first), ...sweepRecords(second)]);
+    dynamoProxy.setRule(always((request) => isStep(request, 'apply', second), dynamoDbFault.internal));
+    await rejectionOf(handler(object.notification));
+    dynamoProxy.setRule(undefined);
+
+    // Act
+    await handler(object.notification);
+
+    // Assess
+    expect([(await countsOf(first))?.counts, (await countsOf(second))?.counts]).toEqual([
+      EXPECTED_COUNTS,
+      EXPECTED_COUNTS,
+    ]);
+    expect([alertsFor(first).length, alertsFor(second).length]).toEqual([1, 1]);
+  });
+
+  it('a persistent 5xx in an SQS batch reports only that message; the others are processed', async () => {
+    // Prepare
+    const arns = [newArn(), newArn(), newArn()];
+    const objects = await Promise.all(arns.map((arn) => upload(sweepRecords(arn))));
+    dynamoProxy.setRule(always((request) => isStep(request, 'apply', arns[1] ?? ''), dynamoDbFault.internal));
+    const batch = sqs(...objects.map((object, i) => ({ id: `message-${i}`, body: object.notification })));
+
+    // Act
+    const response = await handler(batch);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'message-1' }] });
+    expect(await Promise.all(arns.map(async (arn) => (await countsOf(arn))?.counts))).toEqual([
+      EXPECTED_COUNTS,
+      undefined,
+      EXPECTED_COUNTS,
+    ]);
+  });
+
+  it('the redelivered SQS message then counts its object once and publishes one alert', async () => {
+    // Prepare
+    const arn = newArn();
+    const object = await upload(sweepRecords(arn));
+    const message = sqs({ id: 'message-redelivered', body: object.notification });
+    dynamoProxy.setRule(always((request) => isStep(request, 'apply', arn), dynamoDbFault.internal));
+    await handler(message);
+    dynamoProxy.setRule(undefined);
+
+    // Act
+    const response = await handler(message);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect((await countsOf(arn))?.counts).toEqual(EXPECTED_COUNTS);
+    expect(alertsFor(arn)).toHaveLength(1);
+  });
+});
+
+describe('SNS publish failures', () => {
+  it.each([
+    { case: 'throttling', fault: snsFault.throttling },
+    { case: 'internal error', fault: snsFault.internal },
+  ])('persistent $case fails the invocation and gives the claim back', async ({ fault }) => {
+    // Prepare
+    const arn = newArn();
+    const object = await upload(sweepRecords(arn));
+    snsProxy.setRule(always(isPublish, fault));
+
+    // Act
+    const error = await rejectionOf(handler(object.notification));
+
+    // Assess
+    expect(error.name).toBe('TransientObjectFailure');
+    expect(dynamoProxy.requests.filter((request) => isStep(request, 'release', arn))).toHaveLength(1);
+    expect(await countsOf(arn)).toEqual({ counts: EXPECTED_COUNTS, leaseUntil: undefined });
+    expect(alertsFor(arn)).toHaveLength(0);
+  });
+
+  it("the platform's retry after a failed publish publishes exactly one alert, at once", async () => {
+    // Prepare
+    const arn = newArn();
+    const object = await upload(sweepRecords(arn));
+    snsProxy.setRule(always(isPublish, snsFault.internal));
+    await rejectionOf(handler(object.notification));
+    snsProxy.setRule(undefined);
+    const before = virtualNow;
+
+    // Act
+    await handler(object.notification);
+
+    // Assess
+    expect(alertsFor(arn)).toHaveLength(1);
+    expect(virtualNow - before).toBe(0);
+  });
+
+  it('a publish timing out on the last SDK attempt fails the invocation, gives the claim back, ' +
+    'and its retry publishes exactly one alert', async () => {
+    // Prepare
+    const arn = newArn();
+    const object = await upload(sweepRecords(arn));
+    let publishes = 0;
+    // Two throttles, then a Publish held until the SNS client gives up after its real 10 s requestTimeout
+    // (the test's one slow wait); the held request is never forwarded, as one lost on the way.
+    snsProxy.setRule((request) => {
+      if (!isPublish(request)) return undefined;
+      publishes += 1;
+      return publishes <= 2 ? snsFault.throttling() : { kind: 'delay', ms: 60_000 };
+    });
+    const error = await rejectionOf(handler(object.notification));
+    const releases = dynamoProxy.requests.filter((request) => isStep(request, 'release', arn)).length;
+    snsProxy.setRule(undefined);
+
+    // Act
+    await handler(object.notification);
+
+    // Assess
+    expect(error).toMatchObject({ name: 'TransientObjectFailure', cause: { name: 'TimeoutError' } });
+    expect(releases).toBe(1);
+    expect(alertsFor(arn)).toHaveLength(1);
+  }, 30_000);
+});
+
+describe('S3 GetObject failing mid-stream', () => {
+  it.each([
+    { case: 'no bytes', afterBytes: () => 0 },
+    { case: 'one byte (inside the gzip magic)', afterBytes: () => 1 },
+    { case: 'half the object', afterBytes: (size: number) => Math.floor(size / 2) },
+    { case: 'all but the last byte (inside the gzip trailer)', afterBytes: (size: number) => size - 1 },
+  ])('a body cut after $case is a transient failure and counts nothing', async ({ afterBytes }) => {
+    // Prepare
+    const arn = newArn();
+    const object = await upload(sweepRecords(arn));
+    s3Proxy.setRule(cutAfter(object, afterBytes));
+
+    // Act
+    const error = await rejectionOf(handler(object.notification));
+
+    // Assess
+    expect(error).toMatchObject({ name: 'TransientObjectFailure', cause: { code: 'ECONNRESET' } });
+    expect(await countsOf(arn)).toBeUndefined();
+  });
+
+  it("the platform's retry after a cut body counts the object exactly once, with one alert", async () => {
+    // Prepare
+    const arn = newArn();
+    const object = await upload(sweepRecords(arn));
+    s3Proxy.setRule(cutAfter(object, (size) => Math.floor(size / 2)));
+    await rejectionOf(handler(object.notification));
+    s3Proxy.setRule(undefined);
+
+    // Act
+    await handler(object.notification);
+
+    // Assess
+    expect((await countsOf(arn))?.counts).toEqual(EXPECTED_COUNTS);
+    expect(alertsFor(arn)).toHaveLength(1);
+  });
+});
+
+describe('retries exhausted: the object reaches the failure destination with a reason', () => {
+  it('asynchronous: every attempt (1 + 2 retries) rejects with the cause; nothing is counted', async () => {
+    // Prepare
+    const arn = newArn();
+    const object = await upload(sweepRecords(arn));
+    dynamoProxy.setRule(always((request) => isStep(request, 'apply', arn), dynamoDbFault.internal));
+
+    // Act
+    const errors: Error[] = [];
+    for (let attempt = 0; attempt < ASYNC_ATTEMPTS; attempt += 1) {
+      errors.push(await rejectionOf(handler(object.notification)));
+    }
+
+    // Assess
+    expect(errors.map((error) => [error.name, (error.cause as Error | undefined)?.name])).toEqual(
+      Array.from({ length: ASYNC_ATTEMPTS }, () => ['TransientObjectFailure', 'InternalServerError']),
+    );
+    expect(await countsOf(arn)).toBeUndefined();
+  });
+
+  it('SQS: every receive reports exactly that message id, so the queue moves it to its DLQ', async () => {
+    // Prepare
+    const arn = newArn();
+    const object = await upload(sweepRecords(arn));
+    s3Proxy.setRule(cutAfter(object, (size) => Math.floor(size / 2)));
+    const message = sqs({ id: 'message-exhausted', body: object.notification });
+
+    // Act
+    const responses: (BatchResponse | undefined)[] = [];
+    for (let receive = 0; receive < ASYNC_ATTEMPTS; receive += 1) responses.push(await handler(message));
+
+    // Assess
+    expect(responses).toEqual(
+      Array.from({ length: ASYNC_ATTEMPTS }, () => ({
+        batchItemFailures: [{ itemIdentifier: 'message-exhausted' }],
+      })),
+    );
+    expect(await countsOf(arn)).toBeUndefined();
+  });
+});
+
+describe('a crash between claim and publish', () => {
+  it.each([
+    {
+      case: 'after the claim is written',
+      inject: (arn: string) => {
+        dynamoProxy.setRule(firstN(1, (request) => isStep(request, 'claim', arn), dynamoDbFault.crashAfter));
+      },
+    },
+    {
+      case: 'just before the publish',
+      inject: (arn: string) => {
+        // The process dies: the Publish never leaves, and nothing after it (the claim's release) runs.
+        snsProxy.setRule(firstN(1, isPublish, snsFault.crashBefore));
+        dynamoProxy.setRule(
+          firstN(1, (request) => isStep(request, 'release', arn), dynamoDbFault.crashBefore),
+        );
+      },
+    },
+  ])('$case: the failed invocation publishes nothing', async ({ inject }) => {
+    // Prepare
+    const arn = newArn();
+    const object = await upload(sweepRecords(arn));
+    inject(arn);
+
+    // Act
+    await rejectionOf(handler(object.notification));
+
+    // Assess
+    expect(alertsFor(arn)).toHaveLength(0);
+    expect((await countsOf(arn))?.leaseUntil).toBeGreaterThan(virtualNow);
+  });
+
+  it.each([
+    {
+      case: 'after the claim is written',
+      inject: (arn: string) => {
+        dynamoProxy.setRule(firstN(1, (request) => isStep(request, 'claim', arn), dynamoDbFault.crashAfter));
+      },
+    },
+    {
+      case: 'just before the publish',
+      inject: (arn: string) => {
+        snsProxy.setRule(firstN(1, isPublish, snsFault.crashBefore));
+        dynamoProxy.setRule(
+          firstN(1, (request) => isStep(request, 'release', arn), dynamoDbFault.crashBefore),
+        );
+      },
+    },
+  ])('$case: the retry publishes exactly one alert once the lease has run out', async ({ inject }) => {
+    // Prepare
+    const arn = newArn();
+    const object = await upload(sweepRecords(arn));
+    inject(arn);
+    await rejectionOf(handler(object.notification));
+    const leaseUntil = (await countsOf(arn))?.leaseUntil ?? Number.NaN;
+
+    // Act
+    await handler(object.notification);
+
+    // Assess
+    expect(alertsFor(arn)).toHaveLength(1);
+    expect(virtualNow).toBeGreaterThanOrEqual(leaseUntil);
+  });
+});
