@@ -50,13 +50,13 @@ export async function handleInvocation(
   }
 
   const failures: { itemIdentifier: string }[] = [];
-  const transient: unknown[] = [];
+  const transient: { ref: ObjectRef; error: unknown }[] = [];
   try {
     for (const item of parsed.items) {
       for (const ref of item.refs) {
         const error = await processOne(deps, ref, item.origin);
         if (error === undefined) continue;
-        transient.push(error);
+        transient.push({ ref, error });
         if (item.sqsMessageId !== undefined) {
           failures.push({ itemIdentifier: item.sqsMessageId });
           break;
@@ -69,11 +69,21 @@ export async function handleInvocation(
   }
   if (parsed.kind === 'sqs') return { batchItemFailures: failures };
   if (transient.length > 0) {
-    throw new TransientObjectFailure(`${transient.length} object(s) failed and will be retried`, {
-      cause: transient[0],
-    });
+    // Lambda's failure destination keeps only the error's type and message: they name each object and cause.
+    throw new TransientObjectFailure(
+      `${transient.length} object(s) failed and will be retried: ${transient
+        .map(({ ref, error }) => `${objectName(ref)}: ${describeCause(error)}`)
+        .join('; ')}`,
+      { cause: transient[0]?.error },
+    );
   }
   return undefined;
+}
+
+function describeCause(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const text = `${error.name}: ${error.message}`;
+  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }
 
 /** Processes one object; returns the error when it is transient (to retry), undefined otherwise. */

@@ -421,7 +421,7 @@ describe('S3 GetObject failing mid-stream', () => {
 });
 
 describe('retries exhausted: the object reaches the failure destination with a reason', () => {
-  it('asynchronous: every attempt (1 + 2 retries) rejects with the cause; nothing is counted', async () => {
+  it('asynchronous: every attempt (1 + 2 retries) rejects naming the object and the cause; nothing is counted', async () => {
     // Prepare
     const arn = newArn();
     const object = await upload(sweepRecords(arn));
@@ -437,6 +437,10 @@ describe('retries exhausted: the object reaches the failure destination with a r
     expect(errors.map((error) => [error.name, (error.cause as Error | undefined)?.name])).toEqual(
       Array.from({ length: ASYNC_ATTEMPTS }, () => ['TransientObjectFailure', 'InternalServerError']),
     );
+    // Lambda's failure destination keeps only the error's type and message: the message must say it all.
+    for (const error of errors) {
+      expect(error.message).toContain(`s3://${environment.bucket}/${object.key}: InternalServerError`);
+    }
     expect(await countsOf(arn)).toBeUndefined();
   });
 
