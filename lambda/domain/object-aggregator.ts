@@ -23,7 +23,29 @@ const DUPLICATE: RecordOutcome = { kind: 'duplicate' };
 const FILTERED: RecordOutcome = { kind: 'filtered' };
 const ALLOWLISTED: RecordOutcome = { kind: 'allowlisted' };
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * The event time in epoch ms, or undefined unless it is an ISO-8601 time that names a real instant: V8's
+ * Date.parse would roll `2026-02-30` over to March and `T24:00:00` to the next day, into another window.
+ */
+export function parseEventTime(text: string): number | undefined {
+  const parts = ISO_TIME.exec(text);
+  if (parts === null) return undefined;
+  const [year, month, day, hour, minute, second] = parts.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  const time = Date.parse(text);
+  return Number.isNaN(time) ? undefined : time;
+}
 
 /** The facts of one matching record that its groups keep. */
 interface MatchedEvent {
@@ -65,7 +87,8 @@ export class ObjectAggregator {
   add(record: unknown): RecordOutcome {
     if (!matchesFilter(record, this.rule)) return FILTERED;
     const eventTime = getField(record, 'eventTime');
-    if (typeof eventTime !== 'string' || !ISO_TIME.test(eventTime) || Number.isNaN(Date.parse(eventTime))) {
+    const time = typeof eventTime === 'string' ? parseEventTime(eventTime) : undefined;
+    if (time === undefined) {
       return { kind: 'invalid', reason: `eventTime is not an ISO-8601 time: ${describe(eventTime)}` };
     }
     const groupValues: (string | null)[] = [];
@@ -91,7 +114,7 @@ export class ObjectAggregator {
     if (this.isAllowlisted({ arn, userAgent, accountId })) return ALLOWLISTED;
 
     const event: MatchedEvent = {
-      time: Date.parse(eventTime),
+      time,
       eventId: optionalString(record, 'eventID'),
       distinct: distinct as string[],
       failed: typeof getField(record, 'errorCode') === 'string',

@@ -200,6 +200,13 @@ describe('records the rule cannot use', () => {
     { case: 'unparseable eventTime', spec: { eventTime: 'yesterday' } },
     { case: 'non-string awsRegion', spec: { eventTime: '2026-11-28T10:00:05Z', awsRegion: 7 } },
     { case: 'date-only eventTime', spec: { eventTime: '2026-11-28' } },
+    {
+      case: 'a day the month does not have (V8 would roll it into March)',
+      spec: { eventTime: '2026-02-30T10:00:00Z' },
+    },
+    { case: 'hour 24 (V8 would roll it into the next day)', spec: { eventTime: '2026-11-28T24:00:00Z' } },
+    { case: 'minute 60', spec: { eventTime: '2026-11-28T10:60:00Z' } },
+    { case: 'month 13', spec: { eventTime: '2026-13-01T10:00:00Z' } },
   ])('$case is invalid, not counted', ({ spec }) => {
     // Prepare
     const aggregator = new ObjectAggregator(RULE, compileAllowlist(EMPTY_ALLOWLIST), DEFAULT_STATE_LIMITS);
@@ -210,6 +217,20 @@ describe('records the rule cannot use', () => {
     // Assess
     expect(outcome.kind).toBe('invalid');
     expect(aggregator.contributions()).toEqual([]);
+  });
+
+  it.each([
+    { case: 'leap day', eventTime: '2028-02-29T23:59:59Z' },
+    { case: 'fractional seconds and an offset', eventTime: '2026-11-28T11:00:05.123+01:00' },
+  ])('$case is a valid event time', ({ eventTime }) => {
+    // Prepare
+    const aggregator = new ObjectAggregator(RULE, compileAllowlist(EMPTY_ALLOWLIST), DEFAULT_STATE_LIMITS);
+
+    // Act
+    const outcome = aggregator.add(cloudTrailEvent({ eventTime }));
+
+    // Assess
+    expect(outcome.kind).toBe('counted');
   });
 
   it('a record with no awsRegion counts as an event but not as a region, like count_distinct on null', () => {
