@@ -5,7 +5,9 @@ import { LocalInputError } from '../local/file-object-source';
 import { BACKFILL_HELP, backfillCommand } from './backfill';
 import { type CliIo, describeError, UsageError } from './io';
 import { LOCAL_HELP, localCommand } from './local';
+import { RULES_HELP, rulesCommand } from './rules';
 import { SCAN_HELP, scanCommand } from './scan';
+import { TEST_RULE_HELP, testRuleCommand } from './test-rule';
 
 /** The bundled, generated sample trail (see its README): the default input of `scan` and `local`. */
 export const SAMPLE_TRAIL = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'sample-trail');
@@ -18,8 +20,12 @@ Commands:
   local [paths...]   run the real Lambda handler end to end on local stand-ins for DynamoDB, S3 and SNS,
                      and print the alerts it publishes (default: the bundled sample trail); --serve keeps
                      the stand-ins running for a backfill
+  rules              list the built-in rules: slug, window, group-by and thresholds
   scan [paths...]    run the rule over local CloudTrail files and print findings
                      (default: the bundled sample trail)
+  test-rule <rule> [tests.json...]
+                     run a rule's test cases (events and expected findings) through the pipeline: a
+                     built-in rule's shipped cases, or your rule file against your test files
 
 Run 'regionsweep <command> --help' for a command's options.
 `;
@@ -31,6 +37,8 @@ const COMMANDS: Record<
   scan: { help: SCAN_HELP, run: (argv, io) => scanCommand(argv, io, [SAMPLE_TRAIL]) },
   local: { help: LOCAL_HELP, run: (argv, io) => localCommand(argv, io, [SAMPLE_TRAIL]) },
   backfill: { help: BACKFILL_HELP, run: (argv, io) => backfillCommand(argv, io) },
+  rules: { help: RULES_HELP, run: (argv, io) => rulesCommand(argv, io) },
+  'test-rule': { help: TEST_RULE_HELP, run: (argv, io) => testRuleCommand(argv, io) },
 };
 
 /** Dispatches a command line; returns the exit code (2 for usage and configuration errors). */

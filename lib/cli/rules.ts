@@ -1,0 +1,29 @@
+import { parseArgs } from 'node:util';
+import { BUILT_IN_RULES, EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
+import type { RuleDefinition } from '../../lambda/domain/rule';
+import type { CliIo } from './io';
+
+export const RULES_HELP = `Usage: regionsweep rules
+
+Lists the built-in rules: slug (for --rules and test-rule), name, Elastic rule id, window, group-by and
+thresholds. 'regionsweep test-rule <slug>' runs a rule's shipped test cases.
+`;
+
+/** `regionsweep rules`: the built-in rules, one block each, the default first. */
+export async function rulesCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  parseArgs({ args: [...argv], options: {} });
+  io.stdout.write(BUILT_IN_RULES.map(describeRule).join('\n'));
+  return 0;
+}
+
+function describeRule(rule: RuleDefinition): string {
+  const isDefault = rule.id === EC2_MULTI_REGION_DESCRIBE_INSTANCES.id ? ' (default)' : '';
+  return [
+    `${rule.slug}${isDefault}`,
+    `  ${rule.name} (${rule.severity}, ${rule.technique.id} ${rule.technique.name})`,
+    `  id:        ${rule.id}`,
+    `  window:    ${rule.windowSeconds} s, ${rule.windowMode}; grouped by ${rule.groupBy.join(', ')}`,
+    `  fires at:  ${rule.minDistinct} or more distinct ${rule.distinctField} and ${rule.minEvents} or more events`,
+    '',
+  ].join('\n');
+}
