@@ -2,12 +2,20 @@ import { createHash } from 'node:crypto';
 import type { PipelineSettings } from './config';
 import { compileAllowlist } from './domain/allowlist';
 import { type ReadStats, readCloudTrailRecords } from './domain/cloudtrail-reader';
-import { PoisonObjectError, WindowItemFullError } from './domain/errors';
+import { PoisonObjectError, WindowContentionError, WindowItemFullError } from './domain/errors';
 import { ObjectAggregator, type RecordOutcome } from './domain/object-aggregator';
 import { classifyKey, type SkipReason } from './domain/object-key';
 import { prefilterNeedles, type RuleDefinition } from './domain/rule';
 import { crossesThresholds, type Finding, findingOf, type GroupKey } from './domain/window-state';
-import type { AlertPublisher, LogObjectSource, ObjectRef, Origin, StoredWindow, WindowStore } from './ports';
+import type {
+  AlertPublisher,
+  HalfSlotKey,
+  LogObjectSource,
+  ObjectRef,
+  Origin,
+  StoredWindow,
+  WindowStore,
+} from './ports';
 
 /** What the use case needs; entry points build it (handler, scan, local, backfill). */
 export interface PipelineDeps {
@@ -31,7 +39,14 @@ export interface ProcessOptions {
   readonly keyMode: 'strict' | 'lenient';
 }
 
-export type AlertOutcome = 'published' | 'suppressed' | 'already-alerted' | 'leased' | 'claim-lost';
+/** `covered`: hopping mode, an overlapping window of the same group alerted for this burst. */
+export type AlertOutcome =
+  | 'published'
+  | 'suppressed'
+  | 'covered'
+  | 'already-alerted'
+  | 'leased'
+  | 'claim-lost';
 
 export interface ProcessedObject {
   readonly status: 'processed';
@@ -162,6 +177,8 @@ export async function processLogObject(
  * 3. Win the conditional claim: exactly one concurrent invocation does.
  * 4. Per-identity suppression, when configured: a denied window is marked suppressed and counted into the
  *    identity's next alert.
+ * 4b. Hopping mode: hold both half-slots of the window, so that no two overlapping windows of a group alert
+ *    (see holdHalfSlots); a window overlapping one that alerted is `covered`.
  * 5. Publish, then record the message id. A failed publish gives the claim back before the error
  *    propagates, so the retry publishes at once. A crash between 5 and its record is the one case that can
  *    publish twice (after the lease): alerts are at-least-once there, exactly-once everywhere else.
@@ -192,13 +209,24 @@ async function dispatchAlert(
   }
   const now = deps.clock();
   const token = deps.newClaimToken();
-  if (!(await deps.windows.claimAlert(state, token, now, now + deps.settings.alertLeaseMs))) {
+  const leaseUntil = now + deps.settings.alertLeaseMs;
+  if (!(await deps.windows.claimAlert(state, token, now, leaseUntil))) {
     return { outcome: 'claim-lost' };
+  }
+  const slots = rule.windowMode === 'hopping' ? halfSlotsOf(state, rule) : [];
+  if (slots.length > 0) {
+    const held = await holdHalfSlots(deps, state, slots, leaseUntil);
+    if (held === 'covered') {
+      // An overlapping window of the same group alerted: this burst is in that alert.
+      await deps.windows.recordSuppressed(state, token);
+      return { outcome: 'covered' };
+    }
   }
   let suppressedWindows = 0;
   if (deps.settings.suppressionMs > 0) {
     const slot = await deps.windows.reserveAlertSlot(state, now, deps.settings.suppressionMs);
     if (!slot.allowed) {
+      await releaseHalfSlots(deps, state, slots);
       await deps.windows.recordSuppressed(state, token);
       return { outcome: 'suppressed' };
     }
@@ -209,11 +237,67 @@ async function dispatchAlert(
     messageId = await publisher.publish({ finding, origin, suppressedWindows });
   } catch (error) {
     // Give the claim back so that the platform's retry of this object can claim and publish at once.
+    await releaseHalfSlots(deps, state, slots);
     await deps.windows.releaseClaim(state, token);
     throw error;
   }
   await deps.windows.recordAlert(state, token, messageId);
+  for (const slot of slots) await deps.windows.markHalfSlotAlerted(slot, state.windowStart);
   return { outcome: 'published', messageId };
+}
+
+/** The two half-windows a hopping window covers; its neighbours, offset by half a window, share one each. */
+function halfSlotsOf(key: GroupKey, rule: RuleDefinition): HalfSlotKey[] {
+  const half = rule.windowSeconds * 500;
+  const group = { ruleId: key.ruleId, arn: key.arn, ...(key.by === undefined ? {} : { by: key.by }) };
+  return [0, 1].map((index) => ({
+    ...group,
+    slotStart: key.windowStart + index * half,
+    slotEnd: key.windowStart + (index + 1) * half,
+  }));
+}
+
+/**
+ * Hopping mode: takes both half-slots of the window, in ascending order (so two windows never wait on each
+ * other), while this invocation holds the window's claim until `leaseUntil`. A slot alerted by an
+ * overlapping window means this window is covered by that alert. A slot held by a live overlapping claim is
+ * waited for: that window either alerts (this one is then covered) or gives the slot back. If the wait would
+ * outlast this window's own claim, everything is given back and the object fails, to be retried.
+ */
+async function holdHalfSlots(
+  deps: PipelineDeps,
+  key: GroupKey,
+  slots: readonly HalfSlotKey[],
+  leaseUntil: number,
+): Promise<'held' | 'covered'> {
+  for (const slot of slots) {
+    for (;;) {
+      const now = deps.clock();
+      const claim = await deps.windows.claimHalfSlot(slot, key.windowStart, now, leaseUntil);
+      if (claim.kind === 'held') break;
+      if (claim.kind === 'alerted') {
+        await releaseHalfSlots(deps, key, slots);
+        return 'covered';
+      }
+      if (claim.leaseUntil >= leaseUntil) {
+        await releaseHalfSlots(deps, key, slots);
+        throw new WindowContentionError(
+          `rule ${key.ruleId} window ${new Date(key.windowStart).toISOString()}: an overlapping window's ` +
+            'alert claim outlasts this one; the object is retried',
+        );
+      }
+      await deps.sleep(Math.min(CLAIM_POLL_MS, claim.leaseUntil - now + 1));
+    }
+  }
+  return 'held';
+}
+
+async function releaseHalfSlots(
+  deps: PipelineDeps,
+  key: GroupKey,
+  slots: readonly HalfSlotKey[],
+): Promise<void> {
+  for (const slot of slots) await deps.windows.releaseHalfSlot(slot, key.windowStart);
 }
 
 /** What the record was to the rules as a whole: counted by any rule beats duplicate, allowlisted, invalid, filtered. */

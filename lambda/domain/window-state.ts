@@ -1,4 +1,4 @@
-import type { RuleDefinition } from './rule';
+import { type RuleDefinition, windowKindOf } from './rule';
 
 /** Context lists an analyst needs, kept per group (each bounded; see StateLimits). */
 export const CONTEXT_FIELDS = [
@@ -175,9 +175,15 @@ export interface Finding {
   readonly ruleName: string;
   readonly severity: RuleDefinition['severity'];
   readonly arn: string | null;
+  /** Values of the rule's further group-by fields (the S3 posture rule's source IP), by field name. */
+  readonly groupedBy: Readonly<Record<string, string | null>>;
   /** ISO-8601 UTC with `Z`. */
   readonly windowStart: string;
   readonly windowSeconds: number;
+  /** `aligned` (epoch-aligned, as Elastic's) or `offset` by half a window (hopping mode). */
+  readonly window: 'aligned' | 'offset';
+  /** The field whose distinct values the rule counts (`awsRegion` for the EC2 rule). */
+  readonly distinctField: string;
   readonly regionCount: number;
   readonly eventCount: number;
   readonly regions: readonly string[];
@@ -207,8 +213,13 @@ export function findingOf(state: WindowState, rule: RuleDefinition): Finding | u
     ruleName: rule.name,
     severity: rule.severity,
     arn: state.arn,
+    groupedBy: Object.fromEntries(
+      rule.groupBy.slice(1).map((field, index) => [field, state.by?.[index] ?? null]),
+    ),
     windowStart: new Date(state.windowStart).toISOString(),
     windowSeconds: rule.windowSeconds,
+    window: windowKindOf(state.windowStart, rule.windowSeconds),
+    distinctField: rule.distinctField,
     regionCount: state.distinctValues.length,
     eventCount: eventCountOf(state),
     regions: sorted(state.distinctValues),

@@ -21,8 +21,11 @@ const ALERT: AlertToPublish = {
     ruleName: 'AWS EC2 Multi-Region DescribeInstances API Calls',
     severity: 'low',
     arn: 'arn:aws:sts::111122223333:assumed-role/Ops_Admin/alice',
+    groupedBy: {},
     windowStart: '2026-11-28T10:00:00.000Z',
     windowSeconds: 30,
+    window: 'aligned',
+    distinctField: 'awsRegion',
     regionCount: 11,
     eventCount: 13,
     regions: [

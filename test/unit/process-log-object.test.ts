@@ -1,54 +1,18 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
-import { loadPipelineSettings, type PipelineSettings } from '../../lambda/config';
+import { loadPipelineSettings } from '../../lambda/config';
 import { EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
 import { eventCountOf } from '../../lambda/domain/window-state';
-import type { AlertPublisher, AlertToPublish, LogObjectSource, ObjectRef } from '../../lambda/ports';
-import { type PipelineDeps, processLogObject } from '../../lambda/process-log-object';
+import type { ObjectRef } from '../../lambda/ports';
+import { processLogObject } from '../../lambda/process-log-object';
 import { cloudTrailKey } from '../fixtures/corpus';
 import { sweep } from '../fixtures/events';
+import { memoryObjects, pipeline } from '../support/pipeline-harness';
 
 const SETTINGS = loadPipelineSettings({});
 const ARN = 'arn:aws:sts::111122223333:assumed-role/recon/session';
 const LIVE = { origin: 'live', keyMode: 'strict' } as const;
-
-/** Objects held in memory, gzip-compressed, keyed by S3 key. */
-function memoryObjects(objects: Record<string, readonly unknown[]>): LogObjectSource & { refs: ObjectRef[] } {
-  const bodies = new Map(
-    Object.entries(objects).map(([key, records]) => [key, gzipSync(JSON.stringify({ Records: records }))]),
-  );
-  return {
-    refs: [...bodies.keys()].map((key) => ({ bucket: 'trail', key })),
-    async open(ref) {
-      const body = bodies.get(ref.key);
-      if (body === undefined) throw new Error(`no object ${ref.key}`);
-      return Readable.from([body]);
-    },
-  };
-}
-
-/** A publisher that records alerts and can be told to fail its next calls (a crash or an SNS outage). */
-function recordingPublisher() {
-  const published: AlertToPublish[] = [];
-  let failures = 0;
-  const publisher: AlertPublisher & { published: AlertToPublish[]; failNext(n: number): void } = {
-    published,
-    failNext(n) {
-      failures = n;
-    },
-    async publish(alert) {
-      if (failures > 0) {
-        failures -= 1;
-        throw new Error('SNS unavailable');
-      }
-      published.push(alert);
-      return `message-${published.length}`;
-    },
-  };
-  return publisher;
-}
 
 /** Splits a sweep into one object per region, as CloudTrail delivers it. */
 function sweepObjects(start: string, regions = 12, extra: Parameters<typeof sweep>[2] = {}) {
@@ -63,25 +27,6 @@ function sweepObjects(start: string, regions = 12, extra: Parameters<typeof swee
       [event],
     ]),
   );
-}
-
-function pipeline(objects: LogObjectSource, settings: PipelineSettings = SETTINGS) {
-  let now = Date.parse('2026-11-28T10:10:00Z');
-  let token = 0;
-  const publisher = recordingPublisher();
-  const windows = new MemoryWindowStore(settings.limits);
-  const deps: PipelineDeps = {
-    objects,
-    windows,
-    alerts: publisher,
-    settings,
-    clock: () => now,
-    newClaimToken: () => `token-${++token}`,
-    sleep: async (ms: number) => {
-      now += ms;
-    },
-  };
-  return { deps, publisher, windows, advance: (ms: number) => (now += ms) };
 }
 
 /** A swept window, every object applied without alerting, then claimed by `claimant` (not yet published). */
