@@ -22,6 +22,7 @@ import { Construct } from 'constructs';
 import { WINDOW_TABLE_SCHEMA } from '../lambda/adapters/window-table-schema';
 import { ENV, loadPipelineSettings } from '../lambda/config';
 import type { Allowlist } from '../lambda/domain/allowlist';
+import type { RuleDefinition, WindowMode } from '../lambda/domain/rule';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/metric-names';
 
 /** How object-created notifications reach the function. */
@@ -63,11 +64,20 @@ export interface RegionSweepDetectorProps {
   readonly notificationFilter?: { readonly [attribute: string]: sns.FilterOrPolicy };
   /** Account id that must own the bucket; the function passes it as `ExpectedBucketOwner` on every read. */
   readonly expectedBucketOwner?: string;
-  /** Distinct regions needed to fire. @default 10 (Elastic) */
+  /**
+   * Built-in rules to enable, by slug or id (see `regionsweep rules`).
+   * @default ['ec2-multi-region-describe-instances'] - unless `customRules` are given, then only those
+   */
+  readonly rules?: readonly string[];
+  /** Your own rule definitions (checked at synth), enabled in addition to `rules`. @default - none */
+  readonly customRules?: readonly RuleDefinition[];
+  /** `hopping` also counts every event in windows offset by half a window, for every rule. @default 'tumbling' */
+  readonly windowMode?: WindowMode;
+  /** EC2 rule: distinct regions needed to fire. @default 10 (Elastic) */
   readonly minRegions?: number;
-  /** Events needed to fire. @default 10 (Elastic) */
+  /** EC2 rule: events needed to fire. @default 10 (Elastic) */
   readonly minEvents?: number;
-  /** Tumbling window length in seconds. @default 30 (Elastic) */
+  /** EC2 rule: window length in seconds. @default 30 (Elastic) */
   readonly windowSeconds?: number;
   /** Days window items are kept before TTL removes them. @default 7 */
   readonly retentionDays?: number;
@@ -571,6 +581,9 @@ function functionEnvironment(
   // Only what was given is set: the function's own defaults are the Elastic rule's.
   const optional: ReadonlyArray<readonly [string, string | number | undefined]> = [
     [ENV.expectedBucketOwner, props.expectedBucketOwner],
+    [ENV.rules, props.rules === undefined ? undefined : props.rules.join(',')],
+    [ENV.customRules, props.customRules === undefined ? undefined : JSON.stringify(props.customRules)],
+    [ENV.windowMode, props.windowMode],
     [ENV.minRegions, props.minRegions],
     [ENV.minEvents, props.minEvents],
     [ENV.windowSeconds, props.windowSeconds],
@@ -651,8 +664,19 @@ function validateProps(props: RegionSweepDetectorProps, mode: DeliveryMode, stac
   }
   // The function parses the same variables at start: checking them here, with the function's own parser,
   // turns a deployment that would fail on every invocation into a synth error.
+  const environment = functionEnvironment(props, TABLE_NAME_ALLOWANCE, TOPIC_ARN_ALLOWANCE);
+  const environmentBytes = Object.entries(environment).reduce(
+    (total, [name, value]) => total + Buffer.byteLength(name) + Buffer.byteLength(value),
+    0,
+  );
+  if (environmentBytes > LAMBDA_ENVIRONMENT_LIMIT) {
+    fail(
+      `the function's environment would take about ${environmentBytes} bytes, over Lambda's ` +
+        `${LAMBDA_ENVIRONMENT_LIMIT}: shorten customRules (they travel in ${ENV.customRules}) or the allowlist`,
+    );
+  }
   try {
-    loadPipelineSettings(functionEnvironment(props, 'table', 'arn:aws:sns:us-east-1:000000000000:topic'));
+    loadPipelineSettings(environment);
   } catch (error) {
     throw new RegionSweepDetectorPropsError(
       `Invalid detector settings: ${error instanceof Error ? error.message : String(error)}`,
@@ -660,6 +684,12 @@ function validateProps(props: RegionSweepDetectorProps, mode: DeliveryMode, stac
     );
   }
 }
+
+/** Lambda's limit on all environment variables of a function together (names and values, in bytes). */
+const LAMBDA_ENVIRONMENT_LIMIT = 4096;
+/** Stand-ins as long as the longest table name and topic ARN the stack can get, for the size check. */
+const TABLE_NAME_ALLOWANCE = 't'.repeat(255);
+const TOPIC_ARN_ALLOWANCE = `arn:aws-us-gov:sns:us-gov-west-1:000000000000:${'t'.repeat(256)}`;
 
 /** `logs` and `logs/` both mean the objects live under `logs/AWSLogs/`, as CloudTrail's S3KeyPrefix does. */
 function normalisePrefix(keyPrefix: string | undefined): string {

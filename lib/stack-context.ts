@@ -1,4 +1,5 @@
 import { parseAllowlist } from '../lambda/domain/allowlist';
+import type { WindowMode } from '../lambda/domain/rule';
 import { type DeliveryMode, PROP_PATTERNS, type RegionSweepDetectorProps } from './region-sweep-detector';
 
 /**
@@ -27,11 +28,17 @@ export const CONTEXT_KEYS = {
   slackWorkspaceId: 'slackWorkspaceId',
   /** AWS Chatbot Slack channel id; needs `slackWorkspaceId`. Default: no Slack. */
   slackChannelId: 'slackChannelId',
-  /** Distinct regions to fire. Default: 10. */
+  /** Built-in rules to enable: comma-separated slugs (or a list in cdk.json). Default: the EC2 rule. */
+  rules: 'rules',
+  /** Your own rule definition files, JSON or TypeScript: comma-separated paths (or a list). Default: none. */
+  ruleFiles: 'ruleFiles',
+  /** `tumbling` (Elastic parity) or `hopping` (also half-offset windows). Default: tumbling. */
+  windowMode: 'windowMode',
+  /** EC2 rule: distinct regions to fire. Default: 10. */
   minRegions: 'minRegions',
-  /** Events to fire. Default: 10. */
+  /** EC2 rule: events to fire. Default: 10. */
   minEvents: 'minEvents',
-  /** Window length in seconds. Default: 30. */
+  /** EC2 rule: window length in seconds. Default: 30. */
   windowSeconds: 'windowSeconds',
   /** Days window state is kept. Default: 7. */
   retentionDays: 'retentionDays',
@@ -53,6 +60,8 @@ export type ContextKey = (typeof CONTEXT_KEYS)[keyof typeof CONTEXT_KEYS];
 export interface StackSettings {
   readonly stackName: string;
   readonly detector: RegionSweepDetectorProps;
+  /** Rule definition files the app loads (they may be TypeScript) into the detector's `customRules`. */
+  readonly ruleFiles: readonly string[];
 }
 
 /** A context value that cannot be used; `key` names it. */
@@ -144,6 +153,8 @@ export function parseStackContext(read: ContextReader): StackSettings {
     ),
     alertEmails: emails(read),
     slack: workspaceId === undefined || channelId === undefined ? undefined : { workspaceId, channelId },
+    rules: list(read, CONTEXT_KEYS.rules),
+    windowMode: windowMode(read),
     minRegions: wholeNumber(read, CONTEXT_KEYS.minRegions, 1),
     minEvents: wholeNumber(read, CONTEXT_KEYS.minEvents, 1),
     windowSeconds: wholeNumber(read, CONTEXT_KEYS.windowSeconds, 1),
@@ -153,7 +164,32 @@ export function parseStackContext(read: ContextReader): StackSettings {
     backfillConcurrency: wholeNumber(read, CONTEXT_KEYS.backfillConcurrency, 2),
     allowlist: allowlist(read),
   };
-  return { stackName, detector: withoutUndefined(detector) };
+  return {
+    stackName,
+    detector: withoutUndefined(detector),
+    ruleFiles: list(read, CONTEXT_KEYS.ruleFiles) ?? [],
+  };
+}
+
+/** A list given as comma-separated text (`-c rules=a,b`) or as a JSON array of strings (cdk.json). */
+function list(read: ContextReader, key: ContextKey): string[] | undefined {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  const entries = typeof value === 'string' ? value.split(',') : value;
+  if (!Array.isArray(entries) || entries.some((entry) => typeof entry !== 'string')) {
+    throw new StackContextError(
+      key,
+      `must be comma-separated text or a list of strings, got ${JSON.stringify(value)}`,
+    );
+  }
+  const names = (entries as string[]).map((entry) => entry.trim()).filter((entry) => entry !== '');
+  return names.length === 0 ? undefined : names;
+}
+
+function windowMode(read: ContextReader): WindowMode | undefined {
+  const value = text(read, CONTEXT_KEYS.windowMode);
+  if (value === undefined || value === 'tumbling' || value === 'hopping') return value;
+  throw new StackContextError(CONTEXT_KEYS.windowMode, `must be tumbling or hopping, got "${value}"`);
 }
 
 function isDeliveryMode(value: string): value is DeliveryMode {

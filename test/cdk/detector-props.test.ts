@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import { S3_RAPID_BUCKET_POSTURE_API_CALLS } from '../../lambda/domain/built-in-rules';
 import {
   RegionSweepDetector,
   type RegionSweepDetectorProps,
@@ -46,6 +47,33 @@ describe('RegionSweepDetector props validation', () => {
     },
     { case: 'bad email', props: { ...bucket, alertEmails: ['soc'] }, message: /alertEmails/ },
     { case: 'minRegions above 64', props: { ...bucket, minRegions: 65 }, message: /MIN_REGIONS/ },
+    {
+      case: 'an unknown rule',
+      props: { ...bucket, rules: ['ec2-sweep'] },
+      message: /unknown rule "ec2-sweep"/,
+    },
+    {
+      case: 'a custom rule that does not group by identity first',
+      props: {
+        ...bucket,
+        customRules: [
+          { ...S3_RAPID_BUCKET_POSTURE_API_CALLS, id: 'mine', slug: 'mine', groupBy: ['sourceIPAddress'] },
+        ],
+      },
+      message: /groupBy must start with userIdentity.arn/,
+    },
+    {
+      case: 'custom rules too large for the function environment',
+      props: {
+        ...bucket,
+        customRules: Array.from({ length: 8 }, (_, i) => ({
+          ...S3_RAPID_BUCKET_POSTURE_API_CALLS,
+          id: `mine-${i}`,
+          slug: `mine-${i}`,
+        })),
+      },
+      message: /over Lambda's 4096: shorten customRules/,
+    },
     { case: 'fractional minEvents', props: { ...bucket, minEvents: 2.5 }, message: /MIN_EVENTS/ },
     {
       case: 'allowlist account not 12 digits',

@@ -4,8 +4,17 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WINDOW_TABLE_SCHEMA } from '../../lambda/adapters/window-table-schema';
 import { ENV } from '../../lambda/config';
+import { S3_RAPID_BUCKET_POSTURE_API_CALLS } from '../../lambda/domain/built-in-rules';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/metric-names';
 import { detectorFunctionProperties, synthDetector, TRAIL_KEY_ARN } from './synth-detector';
+
+/** A user's rule: the S3 posture rule's shape with its own id and a lower threshold. */
+const CUSTOM_RULE = {
+  ...S3_RAPID_BUCKET_POSTURE_API_CALLS,
+  id: 'posture-8',
+  slug: 'posture-8',
+  minDistinct: 8,
+};
 
 /** Environment variables the function needs whatever the props. */
 const REQUIRED_ENV = [ENV.tableName, ENV.topicArn, 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'];
@@ -19,6 +28,9 @@ describe('RegionSweepDetector resources', () => {
       kmsKeyArn: TRAIL_KEY_ARN,
       expectedBucketOwner: '444455556666',
       minRegions: 5,
+      rules: ['ec2-multi-region-describe-instances', 'discovery-api-calls-via-cli'],
+      customRules: [CUSTOM_RULE],
+      windowMode: 'hopping',
       suppressionMinutes: 60,
       allowlist: { arns: ['arn:aws:iam::444455556666:role/inventory'] },
       alertEmails: ['soc@example.com'],
@@ -49,6 +61,9 @@ describe('RegionSweepDetector resources', () => {
         Variables: Match.objectLike({
           [ENV.expectedBucketOwner]: '444455556666',
           [ENV.minRegions]: '5',
+          [ENV.rules]: 'ec2-multi-region-describe-instances,discovery-api-calls-via-cli',
+          [ENV.customRules]: JSON.stringify([CUSTOM_RULE]),
+          [ENV.windowMode]: 'hopping',
           [ENV.suppressionMinutes]: '60',
           [ENV.allowlist]: JSON.stringify({ arns: ['arn:aws:iam::444455556666:role/inventory'] }),
           POWERTOOLS_SERVICE_NAME: 'regionsweep',

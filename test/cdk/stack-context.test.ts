@@ -27,6 +27,7 @@ describe('parseStackContext', () => {
     expect(settings).toEqual({
       stackName: 'RegionSweep',
       detector: { createDemoBucket: true, deliveryMode: 's3' },
+      ruleFiles: [],
     });
   });
 
@@ -42,6 +43,9 @@ describe('parseStackContext', () => {
       alertEmails: 'soc@example.com, oncall@example.com',
       slackWorkspaceId: 'T0123ABCD',
       slackChannelId: 'C0123ABCD',
+      rules: 'ec2-multi-region-describe-instances, s3-rapid-bucket-posture',
+      ruleFiles: 'rules/mine.json,rules/other.ts',
+      windowMode: 'hopping',
       minRegions: '5',
       minEvents: '20',
       windowSeconds: '60',
@@ -65,6 +69,8 @@ describe('parseStackContext', () => {
         expectedBucketOwner: '444455556666',
         alertEmails: ['soc@example.com', 'oncall@example.com'],
         slack: { workspaceId: 'T0123ABCD', channelId: 'C0123ABCD' },
+        rules: ['ec2-multi-region-describe-instances', 's3-rapid-bucket-posture'],
+        windowMode: 'hopping',
         minRegions: 5,
         minEvents: 20,
         windowSeconds: 60,
@@ -73,6 +79,7 @@ describe('parseStackContext', () => {
         reservedConcurrentExecutions: 10,
         allowlist: { arns: [], arnPatterns: [], userAgentPatterns: [], accounts: ['444455556666'] },
       },
+      ruleFiles: ['rules/mine.json', 'rules/other.ts'],
     });
   });
 
@@ -84,6 +91,7 @@ describe('parseStackContext', () => {
         minRegions: 12,
         alertEmails: ['soc@example.com'],
         allowlist: { arns: ['arn:aws:iam::111122223333:role/inventory'] },
+        rules: ['discovery-api-calls-via-cli'],
       }),
     );
     // Assess
@@ -92,6 +100,7 @@ describe('parseStackContext', () => {
       minRegions: 12,
       alertEmails: ['soc@example.com'],
       allowlist: { arns: ['arn:aws:iam::111122223333:role/inventory'] },
+      rules: ['discovery-api-calls-via-cli'],
     });
   });
 
@@ -103,6 +112,13 @@ describe('parseStackContext', () => {
   });
 
   it.each<{ case: string; context: Partial<Record<ContextKey, unknown>>; key: ContextKey; message: RegExp }>([
+    {
+      case: 'windowMode neither tumbling nor hopping',
+      context: { windowMode: 'sliding' },
+      key: 'windowMode',
+      message: /tumbling or hopping/,
+    },
+    { case: 'rules as a number', context: { rules: 5 }, key: 'rules', message: /list of strings/ },
     {
       case: 'bucketName with createDemoBucket',
       context: { bucketName: 'trail-bucket', createDemoBucket: 'true' },
