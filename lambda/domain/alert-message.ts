@@ -96,7 +96,7 @@ export function fitDocument(alert: AlertToPublish): AlertDocument {
         ...finding,
         ruleName: cut(finding.ruleName),
         arn: finding.arn === null ? null : cut(finding.arn),
-        regions: cutList(finding.regions),
+        distinctValues: cutList(finding.distinctValues),
         accountIds: cutList(finding.accountIds),
         identityTypes: cutList(finding.identityTypes),
         accessKeyIds: cutList(finding.accessKeyIds),
@@ -222,7 +222,7 @@ function inertJson(value: unknown): string {
 
 function renderSubject({ finding, origin }: AlertToPublish): string {
   const prefix = `${origin === 'backfill' ? '[backfill] ' : ''}[regionsweep] EC2 DescribeInstances sweep: `;
-  const regions = `${finding.regionCount} regions by `;
+  const regions = `${finding.distinctCount} regions by `;
   const when = ` (${utcSeconds(finding.windowStart)})`;
   const label = finding.arn === null ? NO_ARN : asciiOnly(neutralise(identityLabel(finding.arn), 200));
   const room = MAX_SUBJECT_LENGTH - prefix.length - regions.length - when.length;
@@ -241,11 +241,11 @@ function renderEmail({ finding, origin, suppressedWindows }: AlertToPublish): st
   const arn = finding.arn === null ? NO_ARN : neutralise(finding.arn, LIMITS.arn);
   const windowEnd = addSeconds(finding.windowStart, finding.windowSeconds);
   const lines = [
-    `regionsweep alert: one identity called EC2 DescribeInstances in ${finding.regionCount} regions within ${finding.windowSeconds} seconds`,
+    `regionsweep alert: one identity called EC2 DescribeInstances in ${finding.distinctCount} regions within ${finding.windowSeconds} seconds`,
     '',
     'WHAT HAPPENED',
     wrap(
-      `The identity below made ${finding.eventCount} DescribeInstances calls spread over ${finding.regionCount} ` +
+      `The identity below made ${finding.eventCount} DescribeInstances calls spread over ${finding.distinctCount} ` +
         `AWS regions in the ${finding.windowSeconds}-second window starting ${utcSeconds(finding.windowStart)}. ` +
         'Listing instances region after region in a burst is how an intruder holding stolen credentials maps ' +
         'an estate; it is also what inventory, compliance and backup tools do on a schedule.' +
@@ -265,7 +265,7 @@ function renderEmail({ finding, origin, suppressedWindows }: AlertToPublish): st
     field('Window', `${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} (UTC)`),
     field('First event', utcSeconds(finding.firstEventTime)),
     field('Last event', utcSeconds(finding.lastEventTime)),
-    field(`Regions (${finding.regionCount})`, regionList(finding.regions)),
+    field(`Regions (${finding.distinctCount})`, regionList(finding.distinctValues)),
     field('Events', `${finding.eventCount} (an event id seen twice counts once)`),
     field('Failed calls', `${finding.failedCount} of ${finding.eventCount}`),
     indent(
@@ -378,7 +378,7 @@ function renderChatbot({ finding, origin, suppressedWindows }: AlertToPublish): 
   const description = [
     `*Identity:* ${arn}`,
     `*Account:* ${list(finding.accountIds, LIMITS.slackList)}`,
-    `*Regions (${finding.regionCount}):* ${regionList(finding.regions)}`,
+    `*Regions (${finding.distinctCount}):* ${regionList(finding.distinctValues)}`,
     `*Calls:* ${finding.eventCount}, of which failed: ${finding.failedCount} (denied calls are still reconnaissance)`,
     `*Window:* ${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} UTC`,
     `*Source IPs:* ${list(finding.sourceIps, LIMITS.slackList)}`,
@@ -391,7 +391,7 @@ function renderChatbot({ finding, origin, suppressedWindows }: AlertToPublish): 
     source: 'custom',
     content: {
       textType: 'client-markdown',
-      title: `:rotating_light: ${origin === 'backfill' ? '[backfill] ' : ''}EC2 DescribeInstances sweep across ${finding.regionCount} regions`,
+      title: `:rotating_light: ${origin === 'backfill' ? '[backfill] ' : ''}EC2 DescribeInstances sweep across ${finding.distinctCount} regions`,
       description,
       nextSteps: [
         'Confirm the identity and whether it is expected to sweep regions (inventory or security tooling).',
@@ -403,13 +403,13 @@ function renderChatbot({ finding, origin, suppressedWindows }: AlertToPublish): 
     },
     metadata: {
       threadId: `regionsweep-${fnv1a(`${finding.ruleId}\u0000${finding.arn ?? ''}`)}`,
-      summary: `EC2 DescribeInstances sweep: ${finding.regionCount} regions, ${finding.eventCount} calls by ${arn}`,
+      summary: `EC2 DescribeInstances sweep: ${finding.distinctCount} regions, ${finding.eventCount} calls by ${arn}`,
       eventType: EVENT_TYPE,
       relatedResources: [arn],
       additionalContext: {
         ruleId: neutralise(finding.ruleId, 64),
         windowStart: utcSeconds(finding.windowStart),
-        regionCount: String(finding.regionCount),
+        distinctCount: String(finding.distinctCount),
         eventCount: String(finding.eventCount),
         failedCount: String(finding.failedCount),
         origin,

@@ -184,9 +184,9 @@ export interface Finding {
   readonly window: 'aligned' | 'offset';
   /** The field whose distinct values the rule counts (`awsRegion` for the EC2 rule). */
   readonly distinctField: string;
-  readonly regionCount: number;
+  readonly distinctCount: number;
   readonly eventCount: number;
-  readonly regions: readonly string[];
+  readonly distinctValues: readonly string[];
   readonly failedCount: number;
   readonly firstEventTime: string;
   readonly lastEventTime: string;
@@ -220,9 +220,9 @@ export function findingOf(state: WindowState, rule: RuleDefinition): Finding | u
     windowSeconds: rule.windowSeconds,
     window: windowKindOf(state.windowStart, rule.windowSeconds),
     distinctField: rule.distinctField,
-    regionCount: state.distinctValues.length,
+    distinctCount: state.distinctValues.length,
     eventCount: eventCountOf(state),
-    regions: sorted(state.distinctValues),
+    distinctValues: sorted(state.distinctValues),
     failedCount: state.failedCount,
     firstEventTime: new Date(state.firstEventTime).toISOString(),
     lastEventTime: new Date(state.lastEventTime).toISOString(),

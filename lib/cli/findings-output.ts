@@ -4,8 +4,8 @@ import { printable } from './io';
 /** One JSON object per line: the finding's fields, `arn` and `windowStart` first. */
 export function findingsAsJsonLines(findings: readonly Finding[]): string {
   return findings
-    .map(({ arn, windowStart, regionCount, eventCount, regions, ...context }) =>
-      JSON.stringify({ arn, windowStart, regionCount, eventCount, regions, ...context }),
+    .map(({ arn, windowStart, distinctCount, eventCount, distinctValues, ...context }) =>
+      JSON.stringify({ arn, windowStart, distinctCount, eventCount, distinctValues, ...context }),
     )
     .map((line) => `${line}\n`)
     .join('');
@@ -17,7 +17,7 @@ export function findingsAsTable(findings: readonly Finding[]): string {
   const header = ['WINDOW START (UTC)', 'REGIONS', 'EVENTS', 'FAILED', 'IDENTITY ARN'];
   const rows = findings.map((f) => [
     f.windowStart.replace('.000Z', 'Z'),
-    String(f.regionCount),
+    String(f.distinctCount),
     String(f.eventCount),
     String(f.failedCount),
     printable(f.arn ?? '(no identity ARN)'),
@@ -30,7 +30,7 @@ export function findingsAsTable(findings: readonly Finding[]): string {
       .trimEnd();
   const blocks = findings.map((f, i) => {
     const details = [
-      `    regions:     ${f.regions.map(printable).join(', ')}`,
+      `    regions:     ${f.distinctValues.map(printable).join(', ')}`,
       `    accounts:    ${f.accountIds.map(printable).join(', ') || '-'}`,
       `    source IPs:  ${f.sourceIps.map(printable).join(', ') || '-'}`,
       `    user agents: ${f.userAgents.map(printable).join(' | ') || '-'}`,

@@ -175,8 +175,8 @@ function dynamoDbKind(option: string | undefined): 'dynamodb-local' | 'dynalite'
 function alertsAsJsonLines(alerts: readonly PublishedAlert[]): string {
   return alerts
     .map(({ finding, subject, email, slack, attributes }) => {
-      const { arn, windowStart, regionCount, eventCount, regions } = finding;
-      return `${JSON.stringify({ arn, windowStart, regionCount, eventCount, regions, subject, finding, attributes, email, slack })}\n`;
+      const { arn, windowStart, distinctCount, eventCount, distinctValues } = finding;
+      return `${JSON.stringify({ arn, windowStart, distinctCount, eventCount, distinctValues, subject, finding, attributes, email, slack })}\n`;
     })
     .join('');
 }

@@ -343,7 +343,7 @@ interface ObservedFinding {
 }
 
 /**
- * The one place a Finding becomes the expectation shape. A Finding's `regionCount`/`regions` hold the
+ * The one place a Finding becomes the expectation shape. A Finding's `distinctCount`/`distinctValues` hold the
  * rule's distinct field whatever it is; the further group values live on the window state only.
  */
 function observedOf(state: WindowState, finding: Finding): ObservedFinding {
@@ -351,8 +351,8 @@ function observedOf(state: WindowState, finding: Finding): ObservedFinding {
     windowStart: finding.windowStart,
     arn: finding.arn,
     by: state.by ?? [],
-    distinctCount: finding.regionCount,
-    distinctValues: finding.regions,
+    distinctCount: finding.distinctCount,
+    distinctValues: finding.distinctValues,
     eventCount: finding.eventCount,
     failedCount: finding.failedCount,
   };

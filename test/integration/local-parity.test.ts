@@ -98,7 +98,9 @@ describe.each([
           })),
         );
         for (const { finding } of alerts)
-          expect(finding.regionCount).toBeGreaterThanOrEqual(EC2_MULTI_REGION_DESCRIBE_INSTANCES.minDistinct);
+          expect(finding.distinctCount).toBeGreaterThanOrEqual(
+            EC2_MULTI_REGION_DESCRIBE_INSTANCES.minDistinct,
+          );
       } finally {
         await environment.stop();
       }

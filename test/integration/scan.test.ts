@@ -66,7 +66,7 @@ describe('regionsweep scan', () => {
     ]);
 
     // Assess
-    expect(jsonLines(result.stdout).map((f) => [f.regionCount, f.eventCount])).toEqual([[1, 18]]);
+    expect(jsonLines(result.stdout).map((f) => [f.distinctCount, f.eventCount])).toEqual([[1, 18]]);
     expect(strict.stdout).toBe('');
   });
 
@@ -80,7 +80,7 @@ describe('regionsweep scan', () => {
     expect(findings[0]).toMatchObject({
       arn: 'arn:aws:sts::111122223333:assumed-role/ci-deployer/i-0f3c9e1a7b2d4c5e6',
       windowStart: '2026-11-28T10:12:00.000Z',
-      regionCount: 16,
+      distinctCount: 16,
       eventCount: 16,
       failedCount: 4,
       sourceIps: ['203.0.113.66'],

@@ -26,9 +26,9 @@ const ALERT: AlertToPublish = {
     windowSeconds: 30,
     window: 'aligned',
     distinctField: 'awsRegion',
-    regionCount: 11,
+    distinctCount: 11,
     eventCount: 13,
-    regions: [
+    distinctValues: [
       'ap-northeast-1',
       'ap-south-1',
       'ap-southeast-2',

@@ -24,9 +24,9 @@ function finding(overrides: Partial<Finding> = {}): Finding {
     windowSeconds: 30,
     window: 'aligned',
     distinctField: 'awsRegion',
-    regionCount: 3,
+    distinctCount: 3,
     eventCount: 12,
-    regions: ['us-west-2', 'ap-south-1', 'eu-west-1'],
+    distinctValues: ['us-west-2', 'ap-south-1', 'eu-west-1'],
     failedCount: 4,
     firstEventTime: '2026-11-28T10:00:02.000Z',
     lastEventTime: '2026-11-28T10:00:27.000Z',
@@ -176,7 +176,7 @@ describe('subject', () => {
       overrides: { arn: 'arn:aws:iam::1:user/a\nSubject: b\u00e9\u202E' },
     },
     { case: 'null ARN', overrides: { arn: null } },
-    { case: 'three-digit region count', overrides: { regionCount: 640 } },
+    { case: 'three-digit region count', overrides: { distinctCount: 640 } },
   ])('is one printable-ASCII line under 100 characters for $case', ({ overrides }) => {
     // Act
     const { subject } = renderAlert(alert(overrides, { origin: 'backfill' }));
@@ -187,7 +187,7 @@ describe('subject', () => {
 
   it('names the sweep, region count, identity and window', () => {
     // Act
-    const { subject } = renderAlert(alert({ arn: 'arn:aws:iam::111122223333:role/Name', regionCount: 14 }));
+    const { subject } = renderAlert(alert({ arn: 'arn:aws:iam::111122223333:role/Name', distinctCount: 14 }));
 
     // Assess
     expect(subject).toBe(
@@ -510,7 +510,7 @@ const FIELDS = [
   { field: 'sessionIssuers', place: (v: string) => ({ sessionIssuers: [v] }) },
   { field: 'accountIds', place: (v: string) => ({ accountIds: [v] }) },
   { field: 'identityTypes', place: (v: string) => ({ identityTypes: [v] }) },
-  { field: 'regions', place: (v: string) => ({ regions: [v, 'us-east-1'] }) },
+  { field: 'distinctValues', place: (v: string) => ({ distinctValues: [v, 'us-east-1'] }) },
   { field: 'sampleEventIds', place: (v: string) => ({ sampleEventIds: [v] }) },
 ] as const;
 
@@ -617,8 +617,8 @@ describe('size bound', () => {
     const worst = alert(
       {
         arn: costly(0),
-        regionCount: 64,
-        regions: many(64),
+        distinctCount: 64,
+        distinctValues: many(64),
         accountIds: many(100),
         identityTypes: many(100),
         accessKeyIds: many(100),

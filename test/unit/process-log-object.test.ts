@@ -51,7 +51,7 @@ describe('processLogObject', () => {
     for (const ref of objects.refs) await processLogObject(deps, ref, LIVE);
 
     // Assess
-    expect(publisher.published.map((a) => [a.finding.arn, a.finding.regionCount])).toEqual([[ARN, 10]]);
+    expect(publisher.published.map((a) => [a.finding.arn, a.finding.distinctCount])).toEqual([[ARN, 10]]);
   });
 
   it('replaying every object changes no count and publishes nothing more', async () => {

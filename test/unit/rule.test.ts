@@ -127,7 +127,7 @@ describe('the Elastic rule, edge by edge', () => {
     const findings = evaluate([events]);
 
     // Assess
-    expect(findings.map((f) => [f.arn, f.regionCount, f.accountIds])).toEqual([
+    expect(findings.map((f) => [f.arn, f.distinctCount, f.accountIds])).toEqual([
       [arn, 10, ['111111111111', '222222222222']],
     ]);
   });
@@ -168,7 +168,7 @@ describe('the Elastic rule, edge by edge', () => {
 
     // Assess
     expect(findings).toHaveLength(1);
-    expect(findings[0]?.regions).toEqual([...DEFAULT_REGIONS].sort());
+    expect(findings[0]?.distinctValues).toEqual([...DEFAULT_REGIONS].sort());
     expect(findings[0]?.eventCount).toBe(DEFAULT_REGIONS.length);
   });
 
