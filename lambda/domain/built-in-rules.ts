@@ -1,5 +1,11 @@
 import { ConfigError } from './errors';
-import { type FieldCondition, IDENTITY_FIELD, type RuleDefinition, validateRule } from './rule';
+import {
+  type FieldCondition,
+  IDENTITY_FIELD,
+  type RuleDefinition,
+  type RulePresentation,
+  validateRule,
+} from './rule';
 
 /** Elastic prebuilt rule 393ef120-63d1-11ef-8e38-f661ea17fbce, as Elastic defines it. */
 export const EC2_MULTI_REGION_DESCRIBE_INSTANCES: RuleDefinition = {
@@ -19,6 +25,11 @@ export const EC2_MULTI_REGION_DESCRIBE_INSTANCES: RuleDefinition = {
   minDistinct: 10,
   minEvents: 10,
   technique: { id: 'T1580', name: 'Cloud Infrastructure Discovery' },
+  presentation: {
+    title: 'EC2 DescribeInstances sweep',
+    distinctNoun: 'regions',
+    eventNoun: 'DescribeInstances calls',
+  },
 };
 
 /**
@@ -44,6 +55,11 @@ export const SERVICE_QUOTAS_MULTI_REGION_GET_SERVICE_QUOTA: RuleDefinition = {
   minDistinct: 10,
   minEvents: 10,
   technique: { id: 'T1580', name: 'Cloud Infrastructure Discovery' },
+  presentation: {
+    title: 'EC2 vCPU quota lookups across regions',
+    distinctNoun: 'regions',
+    eventNoun: 'GetServiceQuota calls for L-1216C47A',
+  },
 };
 
 /** The services Elastic's discovery rule watches. */
@@ -96,6 +112,11 @@ export const DISCOVERY_API_CALLS_VIA_CLI: RuleDefinition = {
   minDistinct: 6,
   minEvents: 1,
   technique: { id: 'T1580', name: 'Cloud Infrastructure Discovery' },
+  presentation: {
+    title: 'AWS CLI discovery burst',
+    distinctNoun: 'distinct discovery API calls',
+    eventNoun: 'Describe/Get/List/Generate calls by the AWS CLI',
+  },
 };
 
 /**
@@ -135,6 +156,11 @@ export const S3_RAPID_BUCKET_POSTURE_API_CALLS: RuleDefinition = {
   minDistinct: 16,
   minEvents: 1,
   technique: { id: 'T1619', name: 'Cloud Storage Object Discovery' },
+  presentation: {
+    title: 'S3 bucket posture sweep',
+    distinctNoun: 'buckets',
+    eventNoun: 'bucket posture reads',
+  },
 };
 
 /** The rules regionsweep ships; the first is the default (Elastic parity for this product's own rule). */
@@ -177,8 +203,8 @@ export function selectRules(
 
 /**
  * Parses user rule definitions from JSON text: one definition or an array of them. `windowMode` defaults to
- * tumbling, `groupBy` to the identity alone; a string `groupBy` is one field. Every field is checked, unknown
- * fields are refused, and each definition is validated; errors name `source` and the rule.
+ * tumbling, `groupBy` to the identity alone; a string `groupBy` is one field; `presentation` is optional (alerts
+ * then use the name and the distinct field). Every field is checked, unknown fields are refused, and each definition is validated; errors name `source` and the rule.
  */
 export function parseRuleDefinitions(json: string, source: string): RuleDefinition[] {
   let value: unknown;
@@ -203,6 +229,7 @@ const RULE_FIELDS = new Set([
   'minDistinct',
   'minEvents',
   'technique',
+  'presentation',
 ]);
 const CONDITION_FIELDS = new Set(['field', 'equals', 'notEquals', 'startsWith', 'matches', 'present']);
 
@@ -239,6 +266,9 @@ export function toRule(value: unknown, source: string): RuleDefinition {
     minDistinct: numberAt(record, 'minDistinct', where),
     minEvents: record.minEvents === undefined ? 1 : numberAt(record, 'minEvents', where),
     technique: { id: stringAt(technique, 'id', where), name: stringAt(technique, 'name', where) },
+    ...(record.presentation === undefined
+      ? {}
+      : { presentation: toPresentation(record.presentation, `${where}.presentation`) }),
   };
   validateRule(rule);
   return rule;
@@ -259,6 +289,38 @@ function toCondition(value: unknown, source: string): FieldCondition {
     ...(record.matches === undefined ? {} : { matches: stringAt(record, 'matches', source) }),
     ...(present === undefined ? {} : { present }),
   };
+}
+
+const PRESENTATION_FIELDS = new Set(['title', 'distinctNoun', 'eventNoun']);
+
+/** Longest text of each presentation field: they go into a subject of fewer than 100 characters. */
+export const PRESENTATION_LIMITS: Readonly<Record<keyof RulePresentation, number>> = {
+  title: 48,
+  distinctNoun: 32,
+  eventNoun: 64,
+};
+
+/**
+ * Plain words: ASCII letters and digits, single spaces and a little punctuation (`- / ( ) , . : ' + #`),
+ * starting with a letter or digit and not ending in a space. Alerts neutralise it anyway; this keeps a rule
+ * author from writing markup or line breaks that would only show up escaped.
+ */
+const PLAIN_TEXT = /^[A-Za-z0-9](?:[A-Za-z0-9\-/(),.:'+#]| (?! )(?!$))*$/;
+
+function toPresentation(value: unknown, source: string): RulePresentation {
+  const record = objectAt(value, source);
+  refuseUnknown(record, PRESENTATION_FIELDS, source);
+  const text = (name: keyof RulePresentation): string => {
+    const entry = stringAt(record, name, source);
+    const max = PRESENTATION_LIMITS[name];
+    if (entry.length > max || !PLAIN_TEXT.test(entry)) {
+      throw new ConfigError(
+        `${source}: ${name} must be plain text of at most ${max} characters (letters, digits, single spaces and - / ( ) , . : ' + #), got ${JSON.stringify(entry.slice(0, max + 8))}`,
+      );
+    }
+    return entry;
+  };
+  return { title: text('title'), distinctNoun: text('distinctNoun'), eventNoun: text('eventNoun') };
 }
 
 function objectAt(value: unknown, source: string): Record<string, unknown> {

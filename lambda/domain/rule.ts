@@ -23,6 +23,19 @@ export interface FieldCondition {
 export type WindowMode = 'tumbling' | 'hopping';
 
 /**
+ * How alerts and `scan` name what a rule found. Written by whoever writes the rule (checked as plain short text
+ * when a definition is parsed) and still neutralised wherever it is shown.
+ */
+export interface RulePresentation {
+  /** Names the finding: `EC2 DescribeInstances sweep`. */
+  readonly title: string;
+  /** What the distinct values are, plural: `regions`. */
+  readonly distinctNoun: string;
+  /** What the counted events are, plural: `DescribeInstances calls`. */
+  readonly eventNoun: string;
+}
+
+/**
  * A detection rule of the "one identity, many distinct values, short window" shape, as data.
  * Semantics follow Elastic's ES|QL: filter, `DATE_TRUNC(window, eventTime)`, `STATS count_distinct(distinctField),
  * count(*) BY window, groupBy...` (a missing group value forms one null group), then both thresholds.
@@ -49,6 +62,8 @@ export interface RuleDefinition {
   readonly minEvents: number;
   /** MITRE ATT&CK technique, for the alert text. */
   readonly technique: { readonly id: string; readonly name: string };
+  /** Words for alerts; without it, alerts use the rule's name and the distinct field (see presentationOf). */
+  readonly presentation?: RulePresentation;
 }
 
 /** Every rule groups by identity first: allowlists, suppression and the alert are about an identity. */

@@ -1,4 +1,4 @@
-import { type RuleDefinition, windowKindOf } from './rule';
+import { type RuleDefinition, type RulePresentation, windowKindOf } from './rule';
 
 /** Context lists an analyst needs, kept per group (each bounded; see StateLimits). */
 export const CONTEXT_FIELDS = [
@@ -116,7 +116,9 @@ export function mergeContribution(
   const context = Object.fromEntries(
     CONTEXT_FIELDS.map((field) => [
       field,
-      unionBelow(base.context[field], contribution.context[field], contextBound(field, limits)),
+      field === 'sampleEventIds'
+        ? firstSamples(base.context.sampleEventIds, contribution.context.sampleEventIds, limits)
+        : unionBelow(base.context[field], contribution.context[field], contextBound(field, limits)),
     ]),
   ) as Record<ContextField, string[]>;
   return {
@@ -161,6 +163,20 @@ function emptyState(key: GroupKey): WindowState {
   };
 }
 
+/**
+ * Sample event ids are the first contribution's that has any (a sample, not a union): the DynamoDB store
+ * sets them with `if_not_exists`, without the condition a bounded union needs, so that windows of more than
+ * a handful of events never cost a refused conditional write.
+ */
+function firstSamples(current: readonly string[], added: readonly string[], limits: StateLimits): string[] {
+  return current.length > 0 ? [...current] : samplesOf(added, limits);
+}
+
+/** The sample event ids one contribution would set: its first ids in sorted order, up to the bound. */
+export function samplesOf(values: readonly string[], limits: StateLimits): string[] {
+  return [...new Set(values)].sort().slice(0, limits.maxSampleEventIds);
+}
+
 function unionBelow(current: readonly string[], added: readonly string[], bound: number): string[] {
   return current.length < bound ? union(current, added) : [...current];
 }
@@ -173,6 +189,8 @@ function union(a: readonly string[], b: readonly string[]): string[] {
 export interface Finding {
   readonly ruleId: string;
   readonly ruleName: string;
+  /** How alerts name the finding: the rule's own words, or defaults from its name and distinct field. */
+  readonly presentation: RulePresentation;
   readonly severity: RuleDefinition['severity'];
   readonly arn: string | null;
   /** Values of the rule's further group-by fields (the S3 posture rule's source IP), by field name. */
@@ -211,6 +229,7 @@ export function findingOf(state: WindowState, rule: RuleDefinition): Finding | u
   return {
     ruleId: rule.id,
     ruleName: rule.name,
+    presentation: presentationOf(rule),
     severity: rule.severity,
     arn: state.arn,
     groupedBy: Object.fromEntries(
@@ -234,6 +253,20 @@ export function findingOf(state: WindowState, rule: RuleDefinition): Finding | u
     sessionIssuers: sorted(state.context.sessionIssuers),
     sampleEventIds: sorted(state.context.sampleEventIds),
   };
+}
+
+/**
+ * The rule's presentation, or for a rule without one: its name as title, `distinct <field> values` and
+ * `matching events`.
+ */
+export function presentationOf(rule: RuleDefinition): RulePresentation {
+  return (
+    rule.presentation ?? {
+      title: rule.name,
+      distinctNoun: `distinct ${rule.distinctField} values`,
+      eventNoun: 'matching events',
+    }
+  );
 }
 
 /** The finding for `state` under whichever of `rules` it belongs to; undefined below thresholds or for an unknown rule. */

@@ -10,6 +10,8 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SnsAlertPublisher, SnsMissingMessageIdError } from '../../lambda/adapters/sns-alert-publisher';
 import { renderAlert } from '../../lambda/domain/alert-message';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
+import { presentationOf } from '../../lambda/domain/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
 import { SNS_LIMITS, type SnsRecorder, startSnsRecorder } from '../../lib/local/sns-recorder';
 
@@ -19,6 +21,7 @@ const ALERT: AlertToPublish = {
   finding: {
     ruleId: '393ef120-63d1-11ef-8e38-f661ea17fbce',
     ruleName: 'AWS EC2 Multi-Region DescribeInstances API Calls',
+    presentation: presentationOf(EC2_MULTI_REGION_DESCRIBE_INSTANCES),
     severity: 'low',
     arn: 'arn:aws:sts::111122223333:assumed-role/Ops_Admin/alice',
     groupedBy: {},

@@ -7,7 +7,8 @@ import {
   type RenderedAlert,
   renderAlert,
 } from '../../lambda/domain/alert-message';
-import { DEFAULT_STATE_LIMITS, type Finding } from '../../lambda/domain/window-state';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
+import { DEFAULT_STATE_LIMITS, type Finding, presentationOf } from '../../lambda/domain/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
 
 /** What SNS accepts in one Publish: message, subject and message attributes together, UTF-8. */
@@ -28,6 +29,7 @@ function baseFinding(): Finding {
   return {
     ruleId: '393ef120-63d1-11ef-8e38-f661ea17fbce',
     ruleName: 'AWS EC2 Multi-Region DescribeInstances API Calls',
+    presentation: presentationOf(EC2_MULTI_REGION_DESCRIBE_INSTANCES),
     severity: 'low',
     arn: `${SESSION_ROLE_ARN}alice`,
     groupedBy: {},

@@ -8,7 +8,8 @@ import {
   neutralise,
   renderAlert,
 } from '../../lambda/domain/alert-message';
-import type { Finding } from '../../lambda/domain/window-state';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
+import { type Finding, presentationOf } from '../../lambda/domain/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
 
 const ARN = 'arn:aws:sts::111122223333:assumed-role/Ops_Admin/alice';
@@ -17,6 +18,7 @@ function finding(overrides: Partial<Finding> = {}): Finding {
   return {
     ruleId: '393ef120-63d1-11ef-8e38-f661ea17fbce',
     ruleName: 'AWS EC2 Multi-Region DescribeInstances API Calls',
+    presentation: presentationOf(EC2_MULTI_REGION_DESCRIBE_INSTANCES),
     severity: 'low',
     arn: ARN,
     groupedBy: {},
