@@ -15,6 +15,7 @@ import {
   type GroupKey,
   groupValueId,
   type StateLimits,
+  samplesOf,
 } from '../domain/window-state';
 import type { AlertStatus, HalfSlotClaim, HalfSlotKey, StoredWindow, WindowStore } from '../ports';
 import { WINDOW_TABLE_SCHEMA } from './window-table-schema';
@@ -144,7 +145,9 @@ export class DynamoDbWindowStore implements WindowStore {
    *    returns no item). Contributor present: nothing to do (replay). Item full: WindowItemFullError.
    * 3. Otherwise a set reached its bound: plan the write without the full sets and retry. Sets only fill, so
    *    a plan stays right while its conditions hold, and a failed condition means another writer made
-   *    progress. This second write happens only for groups past a bound (over 1,000 events in a window).
+   *    progress. This second write happens only once a set of the item is full: 20 values of a context list
+   *    (user agents, source IPs, ...), 64 distinct values or 1,000 event ids. Sample event ids take no
+   *    condition (the first contribution's are kept), so an ordinary window never needs it.
    */
   async apply(
     contribution: GroupContribution,
@@ -534,6 +537,15 @@ export class DynamoDbWindowStore implements WindowStore {
       '#overflowEventCount :overflow',
       '#eventTimes :eventTimes',
     ];
+    // Samples are the first contribution's (see mergeContribution): set without a condition, so that a window
+    // with more than a handful of events never costs a refused write.
+    const samples = samplesOf(contribution.context.sampleEventIds, this.limits);
+    const sets = ['#expiresAt = :expiresAt'];
+    if (samples.length > 0) {
+      names['#samples'] = 'sampleEventIds';
+      values[':samples'] = { SS: samples };
+      sets.push('#samples = if_not_exists(#samples, :samples)');
+    }
     plan.openSets.forEach((set, index) => {
       names[`#set${index}`] = set.attribute;
       values[`:set${index}`] = { SS: set.values.slice() };
@@ -545,7 +557,7 @@ export class DynamoDbWindowStore implements WindowStore {
     return {
       TableName: this.tableName,
       Key: windowItemKey(contribution),
-      UpdateExpression: `ADD ${adds.join(', ')} SET #expiresAt = :expiresAt`,
+      UpdateExpression: `ADD ${adds.join(', ')} SET ${sets.join(', ')}`,
       ConditionExpression: joinConditions(conditions),
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
@@ -560,7 +572,7 @@ function boundedSets(contribution: GroupContribution, limits: StateLimits): Boun
   const all: BoundedSet[] = [
     { attribute: A.distinctValues, values: contribution.distinctValues, bound: limits.maxDistinctValues },
     { attribute: A.eventIdHashes, values: contribution.eventIdHashes, bound: limits.maxEventIds },
-    ...CONTEXT_FIELDS.map((field) => ({
+    ...CONTEXT_FIELDS.filter((field) => field !== 'sampleEventIds').map((field) => ({
       attribute: field,
       values: contribution.context[field],
       bound: contextBound(field, limits),

@@ -269,11 +269,6 @@ function contract(kind: StoreKind): void {
         pick: (s: WindowState) => s.context.userAgents,
         input: (v: string[]) => ({ context: { userAgents: v } }),
       },
-      {
-        case: 'sample event ids',
-        pick: (s: WindowState) => s.context.sampleEventIds,
-        input: (v: string[]) => ({ context: { sampleEventIds: v } }),
-      },
     ])(
       'stops growing $case once the bound is reached, keeping the contribution that crossed it',
       async ({ pick, input }) => {
@@ -287,6 +282,26 @@ function contract(kind: StoreKind): void {
         expect(pick(state)).toEqual(['v-1', 'v-2', 'v-3']);
       },
     );
+
+    it('keeps the sample event ids of the first contribution that has any, cut to the bound', async () => {
+      // Prepare
+      const store = harness.store({ ...SMALL_LIMITS, maxSampleEventIds: 3 });
+      const key = newKey();
+      await store.apply(contribution(key, {}), 'object-0', 0);
+      await store.apply(
+        contribution(key, { context: { sampleEventIds: ['e-4', 'e-1', 'e-3', 'e-2'] } }),
+        'object-1',
+        0,
+      );
+      // Act
+      const { state } = await store.apply(
+        contribution(key, { context: { sampleEventIds: ['e-0'] } }),
+        'object-2',
+        0,
+      );
+      // Assess
+      expect(state.context.sampleEventIds).toEqual(['e-1', 'e-2', 'e-3']);
+    });
 
     it('adds to a list below its bound while another list is full, as mergeContribution does', async () => {
       // Prepare
@@ -669,6 +684,23 @@ function contract(kind: StoreKind): void {
   });
 
   describe.skipIf(kind === 'memory')('DynamoDB items', () => {
+    it('one request per contribution once the sample event ids are full', async () => {
+      // Prepare: every contribution brings more event ids than the default five samples.
+      const { store, requests } = harness.countingStore();
+      const key = newKey();
+      const ids = (i: number) => Array.from({ length: 8 }, (_, j) => `event-${i}-${j}`);
+      // Act
+      for (let i = 0; i < 4; i += 1) {
+        await store.apply(
+          contribution(key, { context: { sampleEventIds: ids(i) } }),
+          `object-${i}`,
+          WINDOW_START,
+        );
+      }
+      // Assess
+      expect(requests()).toBe(4);
+    });
+
     it('one request per contribution, whatever order the event times arrive in', async () => {
       // Prepare: later windows first, then earlier and wider ones (each would widen a first/last span)
       const { store, requests } = harness.countingStore();
