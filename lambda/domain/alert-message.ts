@@ -1,4 +1,5 @@
 import type { AlertToPublish } from '../ports';
+import type { RulePresentation } from './rule';
 import type { Finding } from './window-state';
 
 /**
@@ -53,7 +54,8 @@ export interface RenderedAlert {
  */
 export interface AlertDocument {
   readonly regionsweep: 'alert';
-  readonly version: 1;
+  /** 2 since findings name their distinct values generically (`distinctCount`, `distinctValues`) and carry `presentation`. */
+  readonly version: 2;
   readonly origin: AlertToPublish['origin'];
   readonly suppressedWindows: number;
   /** True when values or lists were cut to fit the message (counts are always exact). */
@@ -88,14 +90,26 @@ export function fitDocument(alert: AlertToPublish): AlertDocument {
     const { finding } = alert;
     document = {
       regionsweep: 'alert',
-      version: 1,
+      version: 2,
       origin: alert.origin,
       suppressedWindows: alert.suppressedWindows,
       truncated: index > 0,
       finding: {
         ...finding,
         ruleName: cut(finding.ruleName),
+        presentation: {
+          title: cut(finding.presentation.title),
+          distinctNoun: cut(finding.presentation.distinctNoun),
+          eventNoun: cut(finding.presentation.eventNoun),
+        },
         arn: finding.arn === null ? null : cut(finding.arn),
+        // Group values come from the log uncut (like the ARN); the field names from the rule.
+        groupedBy: Object.fromEntries(
+          Object.entries(finding.groupedBy)
+            .slice(0, step.list)
+            .map(([name, value]) => [cut(name), value === null ? null : cut(value)]),
+        ),
+        distinctField: cut(finding.distinctField),
         distinctValues: cutList(finding.distinctValues),
         accountIds: cutList(finding.accountIds),
         identityTypes: cutList(finding.identityTypes),
@@ -128,11 +142,15 @@ export const MAX_ARN_ATTRIBUTE_LENGTH = 256;
 const LIMITS = {
   value: 200,
   arn: 300,
-  region: 32,
-  regions: 64,
+  /** Room for an S3 bucket ARN (up to 76 characters) after defanging its dots. */
+  distinctValue: 128,
+  distinctValues: 64,
+  groupedBy: 8,
   list: 20,
   slackList: 5,
   sqlArn: 512,
+  /** Presentation text is checked to be short when a rule is parsed; this bounds a Finding built otherwise. */
+  presentation: 64,
 } as const;
 
 const NO_ARN = '(no identity ARN)';
@@ -220,14 +238,92 @@ function inertJson(value: unknown): string {
   );
 }
 
+/**
+ * `[regionsweep] <title>: <N> <distinct noun> by <identity> (<window start>)`, below 100 characters: when it is
+ * too long the identity is cut first (to no fewer than 16 characters), then the noun (to 12), then the title
+ * (to 16), and then whatever is still needed; the count and the window time are always whole.
+ */
 function renderSubject({ finding, origin }: AlertToPublish): string {
-  const prefix = `${origin === 'backfill' ? '[backfill] ' : ''}[regionsweep] EC2 DescribeInstances sweep: `;
-  const regions = `${finding.distinctCount} regions by `;
+  const { title, distinctNoun } = shownPresentation(finding);
+  const prefix = `${origin === 'backfill' ? '[backfill] ' : ''}[regionsweep] `;
+  const count = `: ${finding.distinctCount} `;
+  const by = ' by ';
   const when = ` (${utcSeconds(finding.windowStart)})`;
-  const label = finding.arn === null ? NO_ARN : asciiOnly(neutralise(identityLabel(finding.arn), 200));
-  const room = MAX_SUBJECT_LENGTH - prefix.length - regions.length - when.length;
-  const fitted = label.length <= room ? label : `${label.slice(0, Math.max(room - 3, 0))}...`;
-  return `${prefix}${regions}${fitted}${when}`.slice(0, MAX_SUBJECT_LENGTH);
+  const label = finding.arn === null ? NO_ARN : neutralise(identityLabel(finding.arn), 200);
+  const room = MAX_SUBJECT_LENGTH - prefix.length - count.length - by.length - when.length;
+  const [fittedTitle, fittedNoun, fittedLabel] = fitParts(
+    [
+      { text: asciiOnly(title), floor: 16, order: 2 },
+      { text: asciiOnly(distinctNoun), floor: 12, order: 1 },
+      { text: asciiOnly(label), floor: 16, order: 0 },
+    ],
+    room,
+  );
+  return `${prefix}${fittedTitle}${count}${fittedNoun}${by}${fittedLabel}${when}`.slice(
+    0,
+    MAX_SUBJECT_LENGTH,
+  );
+}
+
+/**
+ * Cuts texts (marking each cut with `...`) until their lengths add up to at most `room`: first each, by
+ * `order`, down to its floor; then each, in the same order, as far as needed. Returns them in their given order.
+ */
+function fitParts(
+  parts: readonly { readonly text: string; readonly floor: number; readonly order: number }[],
+  room: number,
+): string[] {
+  const texts = parts.map((part) => part.text);
+  const byOrder = [...parts.keys()].sort((a, b) => (parts[a]?.order ?? 0) - (parts[b]?.order ?? 0));
+  for (const floors of [true, false]) {
+    for (const index of byOrder) {
+      const excess = texts.reduce((sum, text) => sum + text.length, 0) - room;
+      const current = texts[index] ?? '';
+      if (excess <= 0) return texts;
+      const floor = floors ? Math.min(parts[index]?.floor ?? 0, current.length) : 0;
+      texts[index] = cutWithDots(current, Math.max(current.length - excess, floor));
+    }
+  }
+  return texts;
+}
+
+/**
+ * `text` cut to at most `length` characters ending in `...`, at a space when one is in the second half of what
+ * is kept (`distinct...`, not `distinct dis...`); nothing when there is no room for a letter and the dots.
+ */
+function cutWithDots(text: string, length: number): string {
+  if (text.length <= length) return text;
+  if (length < 4) return '';
+  const kept = text.slice(0, length - 3);
+  const space = kept.lastIndexOf(' ');
+  return `${space >= kept.length / 2 ? kept.slice(0, space) : kept}...`;
+}
+
+/** The finding's presentation, neutralised and bounded: rule authors write it, but it is shown as text. */
+function shownPresentation({ presentation }: Finding): RulePresentation {
+  return {
+    title: neutralise(presentation.title, LIMITS.presentation),
+    distinctNoun: neutralise(presentation.distinctNoun, LIMITS.presentation),
+    eventNoun: neutralise(presentation.eventNoun, LIMITS.presentation),
+  };
+}
+
+/** Labels for group-by fields people know by another name. */
+const GROUP_LABELS: Readonly<Record<string, string>> = { sourceIPAddress: 'Source IP' };
+
+/** `[label, value]` of each further group-by field (the S3 posture rule's source IP), neutralised. */
+function groupedByShown(finding: Finding): Array<readonly [string, string]> {
+  return Object.entries(finding.groupedBy)
+    .slice(0, LIMITS.groupedBy)
+    .map(([name, value]) => [
+      `${GROUP_LABELS[name] ?? neutralise(name, 64)} (grouped by)`,
+      value === null ? '(no value)' : neutralise(value, LIMITS.value),
+    ]);
+}
+
+/** ` window` or ` offset window (hopping mode)`, for prose about the finding's window. */
+function windowWord(finding: Finding): string {
+  return finding.window === 'offset' ? ' offset window (hopping mode)' : ' window';
 }
 
 /** The part of an ARN after the account (`assumed-role/Name/session` reads `role/Name/session`). */
@@ -238,17 +334,19 @@ function identityLabel(arn: string): string {
 }
 
 function renderEmail({ finding, origin, suppressedWindows }: AlertToPublish): string {
+  const { title, distinctNoun, eventNoun } = shownPresentation(finding);
   const arn = finding.arn === null ? NO_ARN : neutralise(finding.arn, LIMITS.arn);
   const windowEnd = addSeconds(finding.windowStart, finding.windowSeconds);
   const lines = [
-    `regionsweep alert: one identity called EC2 DescribeInstances in ${finding.distinctCount} regions within ${finding.windowSeconds} seconds`,
+    `regionsweep alert: ${title} (${finding.distinctCount} ${distinctNoun} by one identity within ${finding.windowSeconds} seconds)`,
     '',
     'WHAT HAPPENED',
     wrap(
-      `The identity below made ${finding.eventCount} DescribeInstances calls spread over ${finding.distinctCount} ` +
-        `AWS regions in the ${finding.windowSeconds}-second window starting ${utcSeconds(finding.windowStart)}. ` +
-        'Listing instances region after region in a burst is how an intruder holding stolen credentials maps ' +
-        'an estate; it is also what inventory, compliance and backup tools do on a schedule.' +
+      `The identity below made ${finding.eventCount} ${eventNoun} across ${finding.distinctCount} ` +
+        `${distinctNoun} in the ${finding.windowSeconds}-second${windowWord(finding)} starting ` +
+        `${utcSeconds(finding.windowStart)}. Enumerating an account in a burst like this is how an intruder ` +
+        'holding stolen credentials maps an estate; it is also what inventory, compliance and security tools ' +
+        'do on a schedule.' +
         (origin === 'backfill'
           ? ' This alert comes from a backfill replay of stored logs, not from live delivery.'
           : ''),
@@ -256,22 +354,32 @@ function renderEmail({ finding, origin, suppressedWindows }: AlertToPublish): st
     '',
     'IDENTITY',
     field('ARN', arn),
+    ...groupedByShown(finding).map(([label, value]) => field(label, value)),
     field('Account(s)', list(finding.accountIds, LIMITS.list)),
     field('Identity type(s)', list(finding.identityTypes, LIMITS.list)),
     field('Access key id(s)', list(finding.accessKeyIds, LIMITS.list)),
     field('Session issuer(s)', list(finding.sessionIssuers, LIMITS.list)),
     '',
     'ACTIVITY',
-    field('Window', `${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} (UTC)`),
+    field(
+      'Window',
+      `${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} (UTC)` +
+        (finding.window === 'offset' ? ', offset window (hopping mode)' : ''),
+    ),
     field('First event', utcSeconds(finding.firstEventTime)),
     field('Last event', utcSeconds(finding.lastEventTime)),
-    field(`Regions (${finding.distinctCount})`, regionList(finding.distinctValues)),
+    field(`${capitalised(distinctNoun)} (${finding.distinctCount})`, distinctList(finding.distinctValues)),
     field('Events', `${finding.eventCount} (an event id seen twice counts once)`),
     field('Failed calls', `${finding.failedCount} of ${finding.eventCount}`),
-    indent(
-      'Failed calls count toward the rule: a denied DescribeInstances is still reconnaissance, and ' +
-        'credentials being probed for what they can reach produce exactly such errors.',
-    ),
+    // Only said when there are some: a rule may match successful calls alone (the S3 posture rule does).
+    ...(finding.failedCount > 0
+      ? [
+          indent(
+            'Failed calls count toward the rule: a denied call is still reconnaissance, and credentials ' +
+              'being probed for what they can reach produce exactly such errors.',
+          ),
+        ]
+      : []),
     field('Source IPs', list(finding.sourceIps, LIMITS.list)),
     'User agents:',
     ...bullets(finding.userAgents, LIMITS.list),
@@ -286,17 +394,18 @@ function renderEmail({ finding, origin, suppressedWindows }: AlertToPublish): st
       : []),
     '',
     'TRIAGE',
-    ...triageSteps().map((step, index) => wrap(`${index + 1}. ${step}`, '   ')),
+    ...triageSteps(eventNoun).map((step, index) => wrap(`${index + 1}. ${step}`, '   ')),
     '',
     'CLOUDTRAIL PIVOT',
     wrap(
-      'Athena, on a table made with the standard CloudTrail DDL (adjust the table name); the range pads the window by five minutes each side:',
+      'Athena, on a table made with the standard CloudTrail DDL (adjust the table name): every event of the identity, whatever the rule matched; the range pads the window by five minutes each side:',
     ),
     ...athenaQuery(finding, windowEnd).map((line) => `    ${line}`),
     ...consoleLines(finding),
     '',
     'RULE',
     field('Rule', `${neutralise(finding.ruleName, LIMITS.value)} (${neutralise(finding.ruleId, 64)})`),
+    field('Counts distinct', neutralise(finding.distinctField, LIMITS.value)),
     field('Severity', finding.severity),
     field('Origin', origin),
     field('Sample event ids', list(finding.sampleEventIds, LIMITS.list)),
@@ -304,14 +413,17 @@ function renderEmail({ finding, origin, suppressedWindows }: AlertToPublish): st
   return `${lines.join('\n')}\n`;
 }
 
-/** The investigation steps, written for this project from the logic of the rule's investigation guide. */
-function triageSteps(): string[] {
+/**
+ * The investigation steps, written for this project from the logic of the rules' investigation guides; only
+ * the neutralised event noun comes from the rule.
+ */
+function triageSteps(eventNoun: string): string[] {
   return [
     'Confirm who this is: the ARN, the account and, for a role session, the session issuer (which role, assumed by whom).',
-    'Decide whether this identity is expected to sweep regions: inventory, CSPM, backup or cost tools do; people and most application roles do not. Ask the owning team if unsure.',
+    `Decide whether this identity is expected to make ${eventNoun} at this rate: inventory, CSPM, backup or cost tools do; people and most application roles do not. Ask the owning team if unsure.`,
     'Check where the calls came from: is the source IP one of your networks, a known CI runner or an AWS service, and is the user agent the AWS CLI or an SDK your tooling uses, or an unusual client?',
     'Look around the window in CloudTrail: other Describe*, List* and Get* calls across services (wider enumeration), and sign-ins, AssumeRole, GetSessionToken or new access keys for this identity just before it (how the credentials were obtained).',
-    'If it is not explained, contain it: deactivate the access key of an IAM user, or revoke the active sessions of the role, then rotate the credentials and narrow the permissions that allowed the sweep.',
+    'If it is not explained, contain it: deactivate the access key of an IAM user, or revoke the active sessions of the role, then rotate the credentials and narrow the permissions that allowed the calls.',
   ];
 }
 
@@ -367,20 +479,25 @@ function consoleLines(finding: Finding): string[] {
         : undefined;
   if (lookup === undefined) return [];
   return [
-    'CloudTrail console event history (one region at a time; switch region to follow the sweep):',
+    'CloudTrail console event history (one region at a time; switch region to see the others):',
     `    ${base}?${lookup}`,
   ];
 }
 
 function renderChatbot({ finding, origin, suppressedWindows }: AlertToPublish): ChatbotCustomNotification {
+  const { title, distinctNoun } = shownPresentation(finding);
   const arn = finding.arn === null ? NO_ARN : neutralise(finding.arn, LIMITS.arn);
   const windowEnd = addSeconds(finding.windowStart, finding.windowSeconds);
+  const headline = `${title}: ${finding.distinctCount} ${distinctNoun}`;
   const description = [
     `*Identity:* ${arn}`,
+    ...groupedByShown(finding).map(([label, value]) => `*${label}:* ${value}`),
     `*Account:* ${list(finding.accountIds, LIMITS.slackList)}`,
-    `*Regions (${finding.distinctCount}):* ${regionList(finding.distinctValues)}`,
-    `*Calls:* ${finding.eventCount}, of which failed: ${finding.failedCount} (denied calls are still reconnaissance)`,
-    `*Window:* ${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} UTC`,
+    `*${capitalised(distinctNoun)} (${finding.distinctCount}):* ${distinctList(finding.distinctValues)}`,
+    `*Calls:* ${finding.eventCount}, of which failed: ${finding.failedCount}` +
+      (finding.failedCount > 0 ? ' (denied calls are still reconnaissance)' : ''),
+    `*Window:* ${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} UTC` +
+      (finding.window === 'offset' ? ', offset window (hopping mode)' : ''),
     `*Source IPs:* ${list(finding.sourceIps, LIMITS.slackList)}`,
     `*User agents:* ${list(finding.userAgents, LIMITS.slackList, ' | ')}`,
     ...(suppressedWindows > 0 ? [`*Suppressed since previous alert:* ${suppressedWindows} window(s)`] : []),
@@ -391,10 +508,10 @@ function renderChatbot({ finding, origin, suppressedWindows }: AlertToPublish): 
     source: 'custom',
     content: {
       textType: 'client-markdown',
-      title: `:rotating_light: ${origin === 'backfill' ? '[backfill] ' : ''}EC2 DescribeInstances sweep across ${finding.distinctCount} regions`,
+      title: `:rotating_light: ${origin === 'backfill' ? '[backfill] ' : ''}${headline}`,
       description,
       nextSteps: [
-        'Confirm the identity and whether it is expected to sweep regions (inventory or security tooling).',
+        'Confirm the identity and whether it is expected to make these calls in a burst (inventory or security tooling).',
         'Check the source IP and user agent against your known networks and tools.',
         'Search CloudTrail around the window for other Describe/List/Get calls and for earlier credential activity (the email has the query).',
         'If unexplained: deactivate the access key or revoke the role sessions, then rotate.',
@@ -403,12 +520,14 @@ function renderChatbot({ finding, origin, suppressedWindows }: AlertToPublish): 
     },
     metadata: {
       threadId: `regionsweep-${fnv1a(`${finding.ruleId}\u0000${finding.arn ?? ''}`)}`,
-      summary: `EC2 DescribeInstances sweep: ${finding.distinctCount} regions, ${finding.eventCount} calls by ${arn}`,
+      summary: `${headline}, ${finding.eventCount} calls by ${arn}`,
       eventType: EVENT_TYPE,
       relatedResources: [arn],
       additionalContext: {
         ruleId: neutralise(finding.ruleId, 64),
         windowStart: utcSeconds(finding.windowStart),
+        window: finding.window,
+        distinctField: neutralise(finding.distinctField, 64),
         distinctCount: String(finding.distinctCount),
         eventCount: String(finding.eventCount),
         failedCount: String(finding.failedCount),
@@ -447,14 +566,21 @@ function list(values: readonly string[], max: number, separator = ', '): string 
   return `${shown.join(separator)}${more}`;
 }
 
-function regionList(regions: readonly string[]): string {
-  if (regions.length === 0) return '(none recorded)';
-  const shown = [...regions]
+/** The distinct values, sorted, each neutralised and cut (a forged value can be long). */
+function distinctList(values: readonly string[]): string {
+  if (values.length === 0) return '(none recorded)';
+  const shown = [...values]
     .sort()
-    .slice(0, LIMITS.regions)
-    .map((r) => neutralise(r, LIMITS.region));
-  const more = regions.length > LIMITS.regions ? `, ... and ${regions.length - LIMITS.regions} more` : '';
+    .slice(0, LIMITS.distinctValues)
+    .map((value) => neutralise(value, LIMITS.distinctValue));
+  const more =
+    values.length > LIMITS.distinctValues ? `, ... and ${values.length - LIMITS.distinctValues} more` : '';
   return `${shown.join(', ')}${more}`;
+}
+
+/** `regions` reads `Regions`; for labels built from a noun. */
+function capitalised(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 }
 
 function bullets(values: readonly string[], max: number): string[] {
@@ -463,8 +589,10 @@ function bullets(values: readonly string[], max: number): string[] {
   return values.length > max ? [...shown, `  - ... and ${values.length - max} more`] : shown;
 }
 
+/** `Label:` padded so values line up at column 20; a longer label is followed by one space. */
 function field(label: string, value: string): string {
-  return `${`${label}:`.padEnd(20)}${value}`;
+  const head = `${label}:`;
+  return head.length < 20 ? `${head.padEnd(20)}${value}` : `${head} ${value}`;
 }
 
 function indent(text: string): string {

@@ -11,10 +11,19 @@ export function findingsAsJsonLines(findings: readonly Finding[]): string {
     .join('');
 }
 
-/** A readable table, one block per finding, newest window first. */
+/** `    label:       value`, values at column 17; a longer label is followed by one space. */
+function detail(label: string, value: string): string {
+  const head = `${label}:`;
+  return `    ${head.length < 13 ? head.padEnd(13) : `${head} `}${value}`;
+}
+
+/**
+ * A readable table, one block per finding, newest window first: the counts on the row; under it the rule, an
+ * offset window, further group values, and the distinct values labelled by the rule's distinct noun.
+ */
 export function findingsAsTable(findings: readonly Finding[]): string {
   if (findings.length === 0) return 'No findings.\n';
-  const header = ['WINDOW START (UTC)', 'REGIONS', 'EVENTS', 'FAILED', 'IDENTITY ARN'];
+  const header = ['WINDOW START (UTC)', 'DISTINCT', 'EVENTS', 'FAILED', 'IDENTITY ARN'];
   const rows = findings.map((f) => [
     f.windowStart.replace('.000Z', 'Z'),
     String(f.distinctCount),
@@ -29,12 +38,18 @@ export function findingsAsTable(findings: readonly Finding[]): string {
       .join('  ')
       .trimEnd();
   const blocks = findings.map((f, i) => {
+    const groupedBy = Object.entries(f.groupedBy).map(
+      ([field, value]) => `${printable(field)}=${value === null ? '(no value)' : printable(value)}`,
+    );
     const details = [
-      `    regions:     ${f.distinctValues.map(printable).join(', ')}`,
-      `    accounts:    ${f.accountIds.map(printable).join(', ') || '-'}`,
-      `    source IPs:  ${f.sourceIps.map(printable).join(', ') || '-'}`,
-      `    user agents: ${f.userAgents.map(printable).join(' | ') || '-'}`,
-      `    first/last:  ${f.firstEventTime} .. ${f.lastEventTime}`,
+      detail('rule', printable(f.ruleName)),
+      ...(f.window === 'offset' ? [detail('window', 'offset by half a window (hopping mode)')] : []),
+      ...(groupedBy.length === 0 ? [] : [detail('grouped by', groupedBy.join(', '))]),
+      detail(printable(f.presentation.distinctNoun), f.distinctValues.map(printable).join(', ')),
+      detail('accounts', f.accountIds.map(printable).join(', ') || '-'),
+      detail('source IPs', f.sourceIps.map(printable).join(', ') || '-'),
+      detail('user agents', f.userAgents.map(printable).join(' | ') || '-'),
+      detail('first/last', `${f.firstEventTime} .. ${f.lastEventTime}`),
     ];
     return [line(rows[i] ?? []), ...details].join('\n');
   });

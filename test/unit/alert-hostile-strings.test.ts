@@ -55,13 +55,18 @@ function baseFinding(): Finding {
 
 /**
  * Puts `value` into every field a log writer controls: the session name (in the ARN and the issuer ARN),
- * user agent, source IP (CloudTrail writes service names and free text there too), account, access key,
- * identity type, region and event id.
+ * user agent, source IP (CloudTrail writes service names and free text there too, and the S3 posture rule
+ * groups by it), account, access key, identity type, distinct value and event id; and into every word a rule
+ * author writes (title, nouns, distinct field). toRule refuses such words; a Finding made otherwise must
+ * still render safely.
  */
 function everywhere(value: string, arn: (value: string) => string, origin: AlertToPublish['origin']) {
   return {
     finding: {
       ...baseFinding(),
+      presentation: { title: value, distinctNoun: value, eventNoun: value },
+      distinctField: value,
+      groupedBy: { sourceIPAddress: value },
       arn: arn(value),
       distinctValues: [value, 'us-east-1'],
       accountIds: [value],
@@ -120,7 +125,22 @@ function subjectViolations(subject: string): string[] {
 
 /** Email lines that show log values, by their label (values start at column 20), and user-agent bullets. */
 const EMAIL_VALUE_LINE =
-  /^(ARN:|Account\(s\):|Identity type\(s\):|Access key id\(s\):|Session issuer\(s\):|Regions \(\d+\):|Source IPs:|Sample event ids:)/;
+  /^(ARN:|Account\(s\):|Identity type\(s\):|Access key id\(s\):|Session issuer\(s\):|Source IPs:|Counts distinct:|Sample event ids:)/;
+
+/**
+ * Email lines whose label is built from a rule's words (the distinct values, labelled by the distinct noun)
+ * or a group-by field: label and value are checked together.
+ */
+const EMAIL_WORDS_LABEL_LINE = / \((grouped by|\d+)\): /;
+
+/** Our prose that carries a rule's words: the headline, what happened, and the triage step on the event noun. */
+function proseWithRuleWords(lines: readonly string[]): string[] {
+  const what = lines.indexOf('WHAT HAPPENED');
+  const step2 = lines.findIndex((line) => line.startsWith('2. '));
+  const step3 = lines.findIndex((line) => line.startsWith('3. '));
+  const paragraph = lines.slice(what + 1, lines.indexOf('', what));
+  return [lines[0] ?? '', ...paragraph, ...lines.slice(step2, step3)];
+}
 
 /** The two lines the email builds on purpose from log values: the SQL pivot and the console link. */
 const CONSOLE_LINK =
@@ -134,13 +154,16 @@ function emailViolations(email: string): string[] {
   ];
   const values = lines.flatMap((line, index) => {
     if (EMAIL_VALUE_LINE.test(line)) return [[index, line.slice(20)] as const];
+    if (EMAIL_WORDS_LABEL_LINE.test(line)) return [[index, line] as const];
     if (line.startsWith('  - ')) return [[index, line.slice(4)] as const];
     return [];
   });
+  const prose = proseWithRuleWords(lines).map((line) => [`prose "${line.slice(0, 30)}"`, line] as const);
   const links = lines.filter((line) => line.includes('://') && !CONSOLE_LINK.test(line));
   return [
     ...whole.filter(([, pattern]) => pattern.test(email)).map(([name]) => `email: ${name}`),
     ...values.flatMap(([index, value]) => formattingViolations(`email line ${index}`, value)),
+    ...prose.flatMap(([where, line]) => formattingViolations(`email ${where}`, line)),
     ...links.map((line) => `email: link outside the console link: ${line.slice(0, 80)}`),
   ];
 }
@@ -157,8 +180,11 @@ function chatbotStrings(slack: ChatbotCustomNotification): Array<[string, string
   return walk(slack, 'slack');
 }
 
-/** Description lines are `*Label:* value`; the value part is what came from the log. */
-const DESCRIPTION_LINE = /^\*[A-Za-z ()0-9]+:\* (.*)$/;
+/**
+ * Description lines are `*Label:* value`; the value came from the log, and a label may carry a rule's words
+ * (the distinct noun): both are checked, and neither may hold a `*` of its own.
+ */
+const DESCRIPTION_LINE = /^\*([^*]+):\* ([^*]*)$/;
 
 function chatbotViolations(slack: ChatbotCustomNotification): string[] {
   const everyString = chatbotStrings(slack).flatMap(([path, text]) => [
@@ -168,12 +194,13 @@ function chatbotViolations(slack: ChatbotCustomNotification): string[] {
       : []),
   ]);
   const descriptionValues = slack.content.description.split('\n').flatMap((line, index) => {
-    const value = DESCRIPTION_LINE.exec(line)?.[1];
-    return value === undefined
+    const match = DESCRIPTION_LINE.exec(line);
+    return match === null
       ? [`slack description line ${index} is not "*Label:* value"`]
-      : formattingViolations(`slack description line ${index}`, value);
+      : formattingViolations(`slack description line ${index}`, `${match[1]}: ${match[2]}`);
   });
   const identity = [
+    ...formattingViolations('slack title', slack.content.title),
     ...formattingViolations('slack summary', slack.metadata?.summary ?? ''),
     ...(slack.metadata?.relatedResources ?? []).flatMap((r) => formattingViolations('slack resource', r)),
   ];
@@ -289,31 +316,51 @@ describe.each(RENDERINGS)('hostile strings in every log field: $rendering', ({ v
   });
 });
 
+/**
+ * What a value renders like when it can do nothing: its own neutralised text (neutralise leaves that text as
+ * it is). Same length, so our prose that carries a rule's words wraps the same way; no line break of its own.
+ */
+function inertFormOf(value: string): string {
+  return neutralise(value, Array.from(value).length * 10 + 16);
+}
+
 describe('hostile strings keep the email and Slack layout', () => {
+  const session = (v: string) => `${SESSION_ROLE_ARN}${v}`;
+
   it.each(EXPLICIT)('$case adds no line to the email', ({ value }) => {
     // Prepare
-    const benign = renderAlert(everywhere('benign', (v) => `${SESSION_ROLE_ARN}${v}`, 'live'));
+    const inert = renderAlert(everywhere(inertFormOf(value), session, 'live'));
 
     // Act
-    const hostile = renderAlert(everywhere(value, (v) => `${SESSION_ROLE_ARN}${v}`, 'live'));
+    const hostile = renderAlert(everywhere(value, session, 'live'));
 
     // Assess
     expect(withoutConsoleLink(hostile.email).split('\n').length).toBe(
-      withoutConsoleLink(benign.email).split('\n').length,
+      withoutConsoleLink(inert.email).split('\n').length,
     );
   });
 
   it.each(EXPLICIT)('$case adds no line to the Slack description', ({ value }) => {
     // Prepare
-    const benign = renderAlert(everywhere('benign', (v) => `${SESSION_ROLE_ARN}${v}`, 'live'));
+    const inert = renderAlert(everywhere(inertFormOf(value), session, 'live'));
 
     // Act
-    const hostile = renderAlert(everywhere(value, (v) => `${SESSION_ROLE_ARN}${v}`, 'live'));
+    const hostile = renderAlert(everywhere(value, session, 'live'));
 
     // Assess
     expect(hostile.slack.content.description.split('\n').length).toBe(
-      benign.slack.content.description.split('\n').length,
+      inert.slack.content.description.split('\n').length,
     );
+  });
+
+  it('the inert form of a value has no line break and is left as it is by neutralise', () => {
+    // Act
+    const forms = EXPLICIT.map(({ value }) => inertFormOf(value));
+
+    // Assess
+    expect(
+      forms.filter((form) => /[\n\r\u2028\u2029\u0085]/.test(form) || inertFormOf(form) !== form),
+    ).toEqual([]);
   });
 });
 
@@ -334,6 +381,10 @@ describe('worst case of the window state', () => {
     finding: {
       ...baseFinding(),
       arn: `${SESSION_ROLE_ARN}${costly(2048, 0)}`,
+      // Group values are not cut by the aggregator (they are part of the key, like the ARN).
+      groupedBy: Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`field${i}`, costly(2048, i)])),
+      presentation: { title: costly(2048, 1), distinctNoun: costly(2048, 2), eventNoun: costly(2048, 3) },
+      distinctField: costly(2048, 4),
       distinctCount: limits.maxDistinctValues,
       // Regions are not cut by the aggregator: a forged awsRegion can be long.
       distinctValues: Array.from({ length: limits.maxDistinctValues }, (_, i) => costly(2048, i)),
@@ -367,6 +418,9 @@ describe('worst case of the window state', () => {
       finding: {
         ...worst.finding,
         arn: huge(0),
+        groupedBy: Object.fromEntries(many.map((value, i) => [huge(i), value])),
+        presentation: { title: huge(1), distinctNoun: huge(2), eventNoun: huge(3) },
+        distinctField: huge(4),
         distinctValues: many,
         accountIds: many,
         identityTypes: many,
@@ -434,6 +488,13 @@ describe('any unicode in every log field (property)', () => {
           attackerString.map((s) => `${SESSION_ROLE_ARN}${s}`),
           attackerString,
         ),
+        presentation: fc.record({
+          title: attackerString,
+          distinctNoun: attackerString,
+          eventNoun: attackerString,
+        }),
+        distinctField: attackerString,
+        groupedBy: fc.dictionary(attackerString, fc.option(attackerString), { maxKeys: 3 }),
         distinctValues: values,
         accountIds: values,
         identityTypes: values,

@@ -8,7 +8,14 @@ import {
   neutralise,
   renderAlert,
 } from '../../lambda/domain/alert-message';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
+import {
+  BUILT_IN_RULES,
+  EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+  PRESENTATION_LIMITS,
+  S3_RAPID_BUCKET_POSTURE_API_CALLS,
+  toRule,
+} from '../../lambda/domain/built-in-rules';
+import type { RuleDefinition } from '../../lambda/domain/rule';
 import { type Finding, presentationOf } from '../../lambda/domain/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
 
@@ -227,6 +234,14 @@ describe('subject', () => {
 
 describe('email body', () => {
   it.each([
+    {
+      case: 'headline',
+      text: 'regionsweep alert: EC2 DescribeInstances sweep (3 regions by one identity within 30 seconds)\n',
+    },
+    {
+      case: 'what happened',
+      text: 'The identity below made 12 DescribeInstances calls across 3 regions in the 30-second window',
+    },
     { case: 'identity ARN', text: `${'ARN:'.padEnd(20)}${ARN}` },
     { case: 'account', text: 'Account(s):         111122223333' },
     { case: 'identity type', text: 'Identity type(s):   AssumedRole' },
@@ -238,7 +253,7 @@ describe('email body', () => {
     { case: 'sorted regions with count', text: 'Regions (3):        ap-south-1, eu-west-1, us-west-2' },
     { case: 'event count', text: 'Events:             12' },
     { case: 'failed calls', text: 'Failed calls:       4 of 12' },
-    { case: 'what failures mean', text: 'a denied DescribeInstances is still' },
+    { case: 'what failures mean', text: 'a denied call is still reconnaissance' },
     { case: 'source IP', text: 'Source IPs:         203.0.113.7' },
     { case: 'user agent', text: '  - aws-cli/2.15.0 Python/3.11.6' },
     {
@@ -247,7 +262,7 @@ describe('email body', () => {
     },
     { case: 'sample event id', text: '8d9a0b1c-0000-4000-8000-000000000001' },
     { case: 'triage: confirm identity', text: '1. Confirm who this is' },
-    { case: 'triage: expected tooling', text: 'expected to sweep regions' },
+    { case: 'triage: expected tooling', text: 'expected to make DescribeInstances calls at this rate' },
     { case: 'triage: source and tooling', text: 'user agent the AWS CLI or an SDK' },
     { case: 'triage: related calls', text: 'other Describe*, List* and Get* calls' },
     { case: 'triage: containment', text: 'deactivate the access key' },
@@ -277,6 +292,14 @@ describe('email body', () => {
 
     // Assess
     expect(email.includes('Suppressed:         3 earlier window(s)')).toBe(suppressedWindows > 0);
+  });
+
+  it('leaves out what failed calls mean when there were none', () => {
+    // Act
+    const { email } = renderAlert(alert({ failedCount: 0 }));
+
+    // Assess
+    expect(email).not.toContain('Failed calls count toward the rule');
   });
 
   it('says when the alert comes from a backfill', () => {
@@ -446,7 +469,7 @@ describe('chatbot body', () => {
     // Assess
     expect(document).toEqual({
       regionsweep: 'alert',
-      version: 1,
+      version: 2,
       origin: input.origin,
       suppressedWindows: input.suppressedWindows,
       truncated: false,
@@ -504,6 +527,12 @@ const PAYLOADS = [
   { case: 'C1 control', value: 'a\u0085b', forbidden: ['\u0085'] },
 ];
 
+const EC2_WORDS = presentationOf(EC2_MULTI_REGION_DESCRIBE_INSTANCES);
+
+/**
+ * Where a hostile value can reach: log values, and the words and fields a rule author writes (toRule refuses
+ * hostile words, but a Finding made otherwise must render safely too).
+ */
 const FIELDS = [
   { field: 'arn', place: (v: string) => ({ arn: v }) },
   { field: 'userAgents', place: (v: string) => ({ userAgents: [v] }) },
@@ -514,6 +543,18 @@ const FIELDS = [
   { field: 'identityTypes', place: (v: string) => ({ identityTypes: [v] }) },
   { field: 'distinctValues', place: (v: string) => ({ distinctValues: [v, 'us-east-1'] }) },
   { field: 'sampleEventIds', place: (v: string) => ({ sampleEventIds: [v] }) },
+  { field: 'groupedBy value', place: (v: string) => ({ groupedBy: { sourceIPAddress: v } }) },
+  { field: 'groupedBy field name', place: (v: string) => ({ groupedBy: { [v]: '203.0.113.9' } }) },
+  { field: 'distinctField', place: (v: string) => ({ distinctField: v }) },
+  { field: 'presentation title', place: (v: string) => ({ presentation: { ...EC2_WORDS, title: v } }) },
+  {
+    field: 'presentation distinctNoun',
+    place: (v: string) => ({ presentation: { ...EC2_WORDS, distinctNoun: v } }),
+  },
+  {
+    field: 'presentation eventNoun',
+    place: (v: string) => ({ presentation: { ...EC2_WORDS, eventNoun: v } }),
+  },
 ] as const;
 
 /**
@@ -552,11 +593,12 @@ describe.each(FIELDS)('hostile $field', ({ place }) => {
   });
 
   it('cannot add lines to the email', () => {
-    // Prepare
-    const baseline = renderAlert(alert(place('benign'))).email.split('\n').length;
+    // Prepare: the baseline is the value's own inert text, so prose carrying it wraps the same way.
+    const value = 'a\nb\r\nc\u2028d\u0085e';
+    const baseline = renderAlert(alert(place(neutralise(value, 200)))).email.split('\n').length;
 
     // Act
-    const lines = renderAlert(alert(place('a\nb\r\nc\u2028d\u0085e'))).email.split('\n').length;
+    const lines = renderAlert(alert(place(value))).email.split('\n').length;
 
     // Assess
     expect(lines).toBe(baseline);
@@ -608,6 +650,265 @@ describe('message attributes', () => {
       length: MAX_ARN_ATTRIBUTE_LENGTH,
       wellFormed: true,
     });
+  });
+});
+
+/** A finding of `rule` as findingOf makes it: the rule's name, words, distinct field and group-by fields. */
+function findingOfRule(rule: RuleDefinition, overrides: Partial<Finding> = {}): Finding {
+  return finding({
+    ruleId: rule.id,
+    ruleName: rule.name,
+    presentation: presentationOf(rule),
+    arn: 'arn:aws:iam::111122223333:role/Name',
+    groupedBy: Object.fromEntries(rule.groupBy.slice(1).map((field) => [field, '203.0.113.9'])),
+    windowSeconds: rule.windowSeconds,
+    distinctField: rule.distinctField,
+    distinctCount: 16,
+    ...overrides,
+  });
+}
+
+const RULES = BUILT_IN_RULES.map((rule) => ({ case: rule.slug, rule }));
+
+describe('each built-in rule in its own words', () => {
+  it.each([
+    {
+      case: EC2_MULTI_REGION_DESCRIBE_INSTANCES.slug,
+      subject: '[regionsweep] EC2 DescribeInstances sweep: 16 regions by role/Name (2026-11-28T10:00:00Z)',
+    },
+    {
+      case: 'servicequotas-multi-region-get-service-quota',
+      subject:
+        '[regionsweep] EC2 vCPU quota lookups across regions: 16 regions by role/Name (2026-11-28T10:00:00Z)',
+    },
+    {
+      case: 'discovery-api-calls-via-cli',
+      subject:
+        '[regionsweep] AWS CLI discovery burst: 16 distinct discovery... by role/Name (2026-11-28T10:00:00Z)',
+    },
+    {
+      case: S3_RAPID_BUCKET_POSTURE_API_CALLS.slug,
+      subject: '[regionsweep] S3 bucket posture sweep: 16 buckets by role/Name (2026-11-28T10:00:00Z)',
+    },
+  ])('$case: the subject names its title and distinct noun', ({ case: slug, subject }) => {
+    // Prepare
+    const rule = BUILT_IN_RULES.find((candidate) => candidate.slug === slug);
+    if (rule === undefined) throw new Error(`no built-in rule ${slug}`);
+
+    // Act
+    const rendered = renderAlert(alert(findingOfRule(rule)));
+
+    // Assess
+    expect(rendered.subject).toBe(subject);
+  });
+
+  it.each(RULES)('$case: the email headline names its title and distinct noun', ({ rule }) => {
+    // Act
+    const { email } = renderAlert(alert(findingOfRule(rule)));
+
+    // Assess
+    expect(email.split('\n')[0]).toBe(
+      `regionsweep alert: ${rule.presentation?.title} (16 ${rule.presentation?.distinctNoun} by one identity within ${rule.windowSeconds} seconds)`,
+    );
+  });
+
+  it.each(RULES)('$case: the email counts its events by its event noun', ({ rule }) => {
+    // Act
+    const { email } = renderAlert(alert(findingOfRule(rule)));
+
+    // Assess
+    expect(email.replace(/\n/g, ' ')).toContain(
+      `made 12 ${rule.presentation?.eventNoun} across 16 ${rule.presentation?.distinctNoun}`,
+    );
+  });
+
+  it.each(RULES)('$case: the email labels the distinct values by its noun', ({ rule }) => {
+    // Act
+    const { email } = renderAlert(alert(findingOfRule(rule)));
+
+    // Assess
+    const noun = rule.presentation?.distinctNoun ?? '';
+    expect(email).toContain(`${noun.charAt(0).toUpperCase()}${noun.slice(1)} (16):`);
+  });
+
+  it.each(RULES)('$case: the Slack title names its title and distinct noun', ({ rule }) => {
+    // Act
+    const { slack } = renderAlert(alert(findingOfRule(rule)));
+
+    // Assess
+    expect(slack.content.title).toBe(
+      `:rotating_light: ${rule.presentation?.title}: 16 ${rule.presentation?.distinctNoun}`,
+    );
+  });
+
+  it.each(RULES)('$case: the email names the field it counts', ({ rule }) => {
+    // Act
+    const { email } = renderAlert(alert(findingOfRule(rule)));
+
+    // Assess
+    expect(email).toContain(`Counts distinct:    ${rule.distinctField.replace('.', '[.]')}\n`);
+  });
+});
+
+describe('grouped-by values and windows', () => {
+  it('an S3 posture alert shows the source IP it is grouped by in the email', () => {
+    // Act
+    const { email } = renderAlert(alert(findingOfRule(S3_RAPID_BUCKET_POSTURE_API_CALLS)));
+
+    // Assess
+    expect(email).toContain('\nSource IP (grouped by): 203.0.113.9\n');
+  });
+
+  it('an S3 posture alert shows the source IP it is grouped by in Slack', () => {
+    // Act
+    const { slack } = renderAlert(alert(findingOfRule(S3_RAPID_BUCKET_POSTURE_API_CALLS)));
+
+    // Assess
+    expect(slack.content.description).toContain('\n*Source IP (grouped by):* 203.0.113.9\n');
+  });
+
+  it('an S3 posture alert lists the bucket ARNs', () => {
+    // Prepare
+    const buckets = ['arn:aws:s3:::audit-logs', 'arn:aws:s3:::billing-exports'];
+
+    // Act
+    const { email } = renderAlert(
+      alert(findingOfRule(S3_RAPID_BUCKET_POSTURE_API_CALLS, { distinctValues: buckets, distinctCount: 2 })),
+    );
+
+    // Assess
+    expect(email).toContain('Buckets (2):        arn:aws:s3:::audit-logs, arn:aws:s3:::billing-exports\n');
+  });
+
+  it('a missing group value reads "(no value)"', () => {
+    // Act
+    const { email } = renderAlert(
+      alert(findingOfRule(S3_RAPID_BUCKET_POSTURE_API_CALLS, { groupedBy: { sourceIPAddress: null } })),
+    );
+
+    // Assess
+    expect(email).toContain('Source IP (grouped by): (no value)');
+  });
+
+  it('a field without a friendly label is shown by its name', () => {
+    // Act
+    const { email } = renderAlert(alert({ groupedBy: { 'userIdentity.accountId': '111122223333' } }));
+
+    // Assess
+    expect(email).toContain('userIdentity[.]accountId (grouped by): 111122223333');
+  });
+
+  it('an alert grouped by identity alone shows no grouped-by line', () => {
+    // Act
+    const rendered = renderAlert(alert());
+
+    // Assess
+    expect([rendered.email, rendered.slack.content.description].join('\n')).not.toContain('grouped by');
+  });
+
+  it.each([
+    {
+      case: 'email window line',
+      text: (r: ReturnType<typeof renderAlert>) => r.email,
+      expected: '(UTC), offset window (hopping mode)\n',
+    },
+    {
+      case: 'email prose',
+      text: (r: ReturnType<typeof renderAlert>) => r.email.replace(/\n/g, ' '),
+      expected: 'in the 30-second offset window (hopping mode) starting 2026-11-28T10:00:15Z',
+    },
+    {
+      case: 'Slack window line',
+      text: (r: ReturnType<typeof renderAlert>) => r.slack.content.description,
+      expected: '*Window:* 2026-11-28T10:00:15Z to 2026-11-28T10:00:45Z UTC, offset window (hopping mode)',
+    },
+  ])('an offset window is named in the $case', ({ text, expected }) => {
+    // Act
+    const rendered = renderAlert(alert({ window: 'offset', windowStart: '2026-11-28T10:00:15.000Z' }));
+
+    // Assess
+    expect(text(rendered)).toContain(expected);
+  });
+
+  it('an aligned window is not called offset', () => {
+    // Act
+    const rendered = renderAlert(alert({ window: 'aligned' }));
+
+    // Assess
+    expect([rendered.email, rendered.slack.content.description].join('\n')).not.toContain('offset');
+  });
+});
+
+describe('a user rule without presentation', () => {
+  const rule = toRule(
+    {
+      id: 'kms-key-sweep',
+      name: 'Many KMS keys described',
+      filter: [{ field: 'eventName', equals: ['DescribeKey'] }],
+      windowSeconds: 60,
+      distinctField: 'requestParameters.keyId',
+      minDistinct: 5,
+    },
+    'rules.json[0]',
+  );
+
+  it('is titled by its name in the subject', () => {
+    // Act
+    const { subject } = renderAlert(alert(findingOfRule(rule, { distinctCount: 5 })));
+
+    // Assess
+    expect(subject).toBe(
+      '[regionsweep] Many KMS keys described: 5 distinct requestPar... by role/Name (2026-11-28T10:00:00Z)',
+    );
+  });
+
+  it('counts matching events across its distinct field values in the email', () => {
+    // Act
+    const { email } = renderAlert(alert(findingOfRule(rule, { distinctCount: 5 })));
+
+    // Assess
+    expect(email.replace(/\n/g, ' ')).toContain(
+      'made 12 matching events across 5 distinct requestParameters[.]keyId values in the 60-second window',
+    );
+  });
+});
+
+describe('subject fitting', () => {
+  const longest = {
+    title: 'T'.repeat(PRESENTATION_LIMITS.title),
+    distinctNoun: 'n'.repeat(PRESENTATION_LIMITS.distinctNoun),
+    eventNoun: 'e'.repeat(PRESENTATION_LIMITS.eventNoun),
+  };
+
+  it.each([
+    { case: 'live, short identity', origin: 'live' as const, arn: 'arn:aws:iam::1:role/R' },
+    { case: 'backfill, short identity', origin: 'backfill' as const, arn: 'arn:aws:iam::1:role/R' },
+    {
+      case: 'backfill, long identity',
+      origin: 'backfill' as const,
+      arn: `arn:aws:iam::1:user/${'u'.repeat(300)}`,
+    },
+    { case: 'no identity', origin: 'backfill' as const, arn: null },
+  ])('keeps the count and the window time with the longest presentation: $case', ({ origin, arn }) => {
+    // Act
+    const { subject } = renderAlert(alert({ presentation: longest, arn, distinctCount: 640 }, { origin }));
+
+    // Assess
+    expect({
+      length: subject.length <= MAX_SUBJECT_LENGTH,
+      tail: /: 640 \S*( by .*)? \(2026-11-28T10:00:00Z\)$/.test(subject),
+    }).toEqual({
+      length: true,
+      tail: true,
+    });
+  });
+
+  it('cuts the identity before the title', () => {
+    // Act
+    const { subject } = renderAlert(alert({ arn: `arn:aws:iam::111122223333:user/${'u'.repeat(300)}` }));
+
+    // Assess
+    expect(subject).toMatch(/^\[regionsweep\] EC2 DescribeInstances sweep: 3 regions by user\/u+\.\.\. /);
   });
 });
 
