@@ -360,6 +360,14 @@ try {
   if (writes.ok !== expectedWrites) {
     failures.push(`DynamoDB writes applied: ${writes.ok}, expected ${expectedWrites}`);
   }
+  const applies = step('apply');
+  const applyRequests = applies.ok + applies.refused + applies.other;
+  // DynamoDB bills a refused conditional write like any other: every window update must be one request.
+  if (applyRequests !== expected.groups) {
+    failures.push(
+      `window update requests: ${applyRequests} (${applies.refused} refused), expected one per group: ${expected.groups}`,
+    );
+  }
   if (objectsWithWrongWrites.length > 0) {
     failures.push(
       `${objectsWithWrongWrites.length} object(s) with window writes other than their groups, e.g. ` +
