@@ -137,7 +137,8 @@ export const MAX_ARN_ATTRIBUTE_LENGTH = 256;
 /**
  * Caps on what one alert shows. Each list and each value is bounded, so the whole message stays far below the
  * SNS limit of 262144 bytes whatever the log contained: worst case every kept code point costs 4 bytes after
- * both JSON encodings, and the email holds at most about 30 000 code points of log values.
+ * both JSON encodings, and the email holds at most about 40 000 code points of log values and rule words
+ * (the worst case renders to about 157 KB in all).
  */
 const LIMITS = {
   value: 200,
