@@ -15,7 +15,7 @@ import {
   type GroupKey,
   groupValueId,
   type StateLimits,
-  samplesOf,
+  sampleOffers,
 } from '../domain/window-state';
 import type { AlertStatus, HalfSlotClaim, HalfSlotKey, StoredWindow, WindowStore } from '../ports';
 import { WINDOW_TABLE_SCHEMA } from './window-table-schema';
@@ -537,14 +537,13 @@ export class DynamoDbWindowStore implements WindowStore {
       '#overflowEventCount :overflow',
       '#eventTimes :eventTimes',
     ];
-    // Samples are the first contribution's (see mergeContribution): set without a condition, so that a window
-    // with more than a handful of events never costs a refused write.
-    const samples = samplesOf(contribution.context.sampleEventIds, this.limits);
+    // Sample slots take no condition (see mergeContribution): a window with more than a handful of events
+    // never costs a refused write.
     const sets = ['#expiresAt = :expiresAt'];
-    if (samples.length > 0) {
-      names['#samples'] = 'sampleEventIds';
-      values[':samples'] = { SS: samples };
-      sets.push('#samples = if_not_exists(#samples, :samples)');
+    for (const [slot, id] of sampleOffers(contribution.context.sampleEventIds, this.limits)) {
+      names[`#sample${slot}`] = sampleAttribute(slot);
+      values[`:sample${slot}`] = { S: id };
+      sets.push(`#sample${slot} = if_not_exists(#sample${slot}, :sample${slot})`);
     }
     plan.openSets.forEach((set, index) => {
       names[`#set${index}`] = set.attribute;
@@ -592,7 +591,10 @@ function planFrom(sets: readonly BoundedSet[], seen: Item | undefined): ApplyPla
 
 function toStoredWindow(key: GroupKey, item: Item): StoredWindow {
   const context = Object.fromEntries(
-    CONTEXT_FIELDS.map((field) => [field, stringsOf(item, field)]),
+    CONTEXT_FIELDS.map((field) => [
+      field,
+      field === 'sampleEventIds' ? samplesOfItem(item) : stringsOf(item, field),
+    ]),
   ) as Record<ContextField, string[]>;
   const eventTimes = (item[A.eventTimes]?.NS ?? []).map(Number);
   const alert: { -readonly [K in keyof AlertStatus]: AlertStatus[K] } = {};
@@ -619,6 +621,19 @@ function toStoredWindow(key: GroupKey, item: Item): StoredWindow {
 }
 
 /** A String Set as a sorted array (an absent attribute is the empty set: DynamoDB stores no empty sets). */
+/** The attribute of one sample slot (`sample0`, `sample1`, ...). */
+function sampleAttribute(slot: number): string {
+  return `sample${slot}`;
+}
+
+/** The ids of every filled sample slot. */
+function samplesOfItem(item: Item): string[] {
+  return Object.entries(item)
+    .filter(([name]) => /^sample\d+$/.test(name))
+    .flatMap(([, value]) => (value.S === undefined ? [] : [value.S]))
+    .sort();
+}
+
 function stringsOf(item: Item, attribute: string): string[] {
   return [...(item[attribute]?.SS ?? [])].sort();
 }

@@ -7,6 +7,7 @@ import {
   contextBound,
   type GroupContribution,
   groupValueId,
+  sampleSlotOf,
   type StateLimits,
 } from './window-state';
 
@@ -68,6 +69,8 @@ interface GroupAccumulator {
   firstEventTime: number;
   lastEventTime: number;
   readonly context: Record<ContextField, Set<string>>;
+  /** Sample slots already holding an id (see sampleSlotOf): one sample per slot, the first seen. */
+  readonly sampleSlots: Set<number>;
 }
 
 /**
@@ -206,6 +209,7 @@ export class ObjectAggregator {
           ContextField,
           Set<string>
         >,
+        sampleSlots: new Set(),
       };
       this.groups.set(id, group);
     }
@@ -216,7 +220,14 @@ export class ObjectAggregator {
     if (value === undefined || value === '') return;
     const values = group.context[field];
     if (values.size >= contextBound(field, this.limits)) return;
-    values.add(truncate(value, this.limits.maxValueLength));
+    const kept = truncate(value, this.limits.maxValueLength);
+    if (field === 'sampleEventIds') {
+      // Samples fill the slots the window item keeps them in, so an object offers one id per slot.
+      const slot = sampleSlotOf(kept, this.limits);
+      if (group.sampleSlots.has(slot)) return;
+      group.sampleSlots.add(slot);
+    }
+    values.add(kept);
   }
 }
 

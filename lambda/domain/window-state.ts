@@ -117,7 +117,7 @@ export function mergeContribution(
     CONTEXT_FIELDS.map((field) => [
       field,
       field === 'sampleEventIds'
-        ? firstSamples(base.context.sampleEventIds, contribution.context.sampleEventIds, limits)
+        ? mergeSamples(base.context.sampleEventIds, contribution.context.sampleEventIds, limits)
         : unionBelow(base.context[field], contribution.context[field], contextBound(field, limits)),
     ]),
   ) as Record<ContextField, string[]>;
@@ -164,17 +164,36 @@ function emptyState(key: GroupKey): WindowState {
 }
 
 /**
- * Sample event ids are the first contribution's that has any (a sample, not a union): the DynamoDB store
- * sets them with `if_not_exists`, without the condition a bounded union needs, so that windows of more than
- * a handful of events never cost a refused conditional write.
+ * Sample event ids fill fixed slots: an id belongs to slot `sampleSlotOf(id)`, and each slot keeps the first
+ * id that lands in it. The DynamoDB store sets each slot with `if_not_exists`, without the condition a
+ * bounded union needs, so that windows of more than a handful of events never cost a refused conditional
+ * write, while samples still come from several objects.
  */
-function firstSamples(current: readonly string[], added: readonly string[], limits: StateLimits): string[] {
-  return current.length > 0 ? [...current] : samplesOf(added, limits);
+function mergeSamples(current: readonly string[], added: readonly string[], limits: StateLimits): string[] {
+  const taken = new Set(current.map((id) => sampleSlotOf(id, limits)));
+  const merged = [...current];
+  for (const [slot, id] of sampleOffers(added, limits)) if (!taken.has(slot)) merged.push(id);
+  return merged.sort();
 }
 
-/** The sample event ids one contribution would set: its first ids in sorted order, up to the bound. */
-export function samplesOf(values: readonly string[], limits: StateLimits): string[] {
-  return [...new Set(values)].sort().slice(0, limits.maxSampleEventIds);
+/** The slot of an event id among `maxSampleEventIds` (FNV-1a of its UTF-16 units). */
+export function sampleSlotOf(eventId: string, limits: StateLimits): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < eventId.length; i += 1) {
+    hash ^= eventId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % limits.maxSampleEventIds;
+}
+
+/** What one contribution offers each slot: the smallest of its ids that land there. */
+export function sampleOffers(values: readonly string[], limits: StateLimits): Map<number, string> {
+  const offers = new Map<number, string>();
+  for (const id of [...values].sort()) {
+    const slot = sampleSlotOf(id, limits);
+    if (!offers.has(slot)) offers.set(slot, id);
+  }
+  return offers;
 }
 
 function unionBelow(current: readonly string[], added: readonly string[], bound: number): string[] {

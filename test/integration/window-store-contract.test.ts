@@ -24,6 +24,8 @@ import {
   type GroupKey,
   mergeContribution,
   type StateLimits,
+  sampleOffers,
+  sampleSlotOf,
   type WindowState,
 } from '../../lambda/domain/window-state';
 import type { StoredWindow, WindowStore } from '../../lambda/ports';
@@ -283,24 +285,29 @@ function contract(kind: StoreKind): void {
       },
     );
 
-    it('keeps the sample event ids of the first contribution that has any, cut to the bound', async () => {
+    it('keeps one sample event id per slot: the first to land in it, from any contribution', async () => {
       // Prepare
-      const store = harness.store({ ...SMALL_LIMITS, maxSampleEventIds: 3 });
+      const limits = { ...SMALL_LIMITS, maxSampleEventIds: 3 };
+      const store = harness.store(limits);
       const key = newKey();
-      await store.apply(contribution(key, {}), 'object-0', 0);
-      await store.apply(
-        contribution(key, { context: { sampleEventIds: ['e-4', 'e-1', 'e-3', 'e-2'] } }),
-        'object-1',
-        0,
-      );
+      const first = ['e-01', 'e-02', 'e-03', 'e-04'];
+      const second = Array.from({ length: 12 }, (_, i) => `f-${i}`);
+      await store.apply(contribution(key, { context: { sampleEventIds: first } }), 'object-1', 0);
       // Act
       const { state } = await store.apply(
-        contribution(key, { context: { sampleEventIds: ['e-0'] } }),
+        contribution(key, { context: { sampleEventIds: second } }),
         'object-2',
         0,
       );
-      // Assess
-      expect(state.context.sampleEventIds).toEqual(['e-1', 'e-2', 'e-3']);
+      // Assess: the first contribution's offers stay; the second fills only the slots still empty.
+      const kept = [...sampleOffers(first, limits)];
+      const filled = [...sampleOffers(second, limits)].filter(
+        ([slot]) => !kept.some(([taken]) => taken === slot),
+      );
+      expect(state.context.sampleEventIds).toEqual([...kept, ...filled].map(([, id]) => id).sort());
+      expect(new Set(state.context.sampleEventIds.map((id) => sampleSlotOf(id, limits))).size).toBe(
+        state.context.sampleEventIds.length,
+      );
     });
 
     it('adds to a list below its bound while another list is full, as mergeContribution does', async () => {
