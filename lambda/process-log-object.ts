@@ -215,7 +215,14 @@ async function dispatchAlert(
   }
   const slots = rule.windowMode === 'hopping' ? halfSlotsOf(state, rule) : [];
   if (slots.length > 0) {
-    const held = await holdHalfSlots(deps, state, slots, leaseUntil);
+    let held: 'held' | 'covered';
+    try {
+      held = await holdHalfSlots(deps, state, slots, leaseUntil);
+    } catch (error) {
+      // The object is retried: give the window's claim back so that the retry need not wait out its lease.
+      await deps.windows.releaseClaim(state, token);
+      throw error;
+    }
     if (held === 'covered') {
       // An overlapping window of the same group alerted: this burst is in that alert.
       await deps.windows.recordSuppressed(state, token);

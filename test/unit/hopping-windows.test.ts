@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadPipelineSettings } from '../../lambda/config';
-import type { HalfSlotKey } from '../../lambda/ports';
+import { WindowContentionError } from '../../lambda/domain/errors';
+import type { HalfSlotKey, ObjectRef } from '../../lambda/ports';
 import { type ProcessedObject, processLogObject } from '../../lambda/process-log-object';
 import { cloudTrailEvent } from '../fixtures/events';
 import { memoryObjects, pipeline } from '../support/pipeline-harness';
@@ -16,7 +17,7 @@ function callsAt(...times: readonly string[]) {
   return memoryObjects(
     Object.fromEntries(
       times.map((eventTime, index) => [
-        `AWSLogs/111122223333/CloudTrail/region-${index}/2026/11/28/111122223333_CloudTrail_region-${index}_20261128T1005Z_${index}.json.gz`,
+        `AWSLogs/111122223333/CloudTrail/region-${index}/2026/11/28/111122223333_CloudTrail_region-${index}_20261128T1005Z_${eventTime.replace(/\D/g, '')}.json.gz`,
         [cloudTrailEvent({ arn: ARN, eventTime, awsRegion: `region-${index}` })],
       ]),
     ),
@@ -174,5 +175,46 @@ describe('hopping windows', () => {
     expect(publisher.published).toHaveLength(1);
     expect(deps.clock()).toBeGreaterThanOrEqual(leaseUntil);
     expect(outcome.status === 'processed' && outcome.alerts.map((a) => a.outcome)).toContain('published');
+  });
+
+  it('a shared half-slot held past this claim fails the object for a retry, giving its own claim back', async () => {
+    // Prepare: a burst in [:15, :30) counted, its aligned window [:00, :30) claimed by an invocation that
+    // died holding the shared half-slot [:15, :30) with a lease longer than a new claim's.
+    const burst = callsAt(...secondsFrom('2026-11-28T10:00:16Z', 9));
+    const { deps, publisher, windows, advance } = pipeline(burst, HOPPING);
+    for (const ref of burst.refs) await processLogObject({ ...deps, alerts: undefined }, ref, LIVE);
+    const aligned = Date.parse('2026-11-28T10:00:00Z');
+    const longLease = deps.clock() + 3 * HOPPING.alertLeaseMs;
+    const shared: HalfSlotKey = {
+      ruleId: RULE_ID,
+      arn: ARN,
+      slotStart: aligned + 15_000,
+      slotEnd: aligned + 30_000,
+    };
+    await windows.claimHalfSlot(shared, aligned, deps.clock(), longLease);
+    const late = memoryObjects({
+      'AWSLogs/111122223333/CloudTrail/region-9/2026/11/28/111122223333_CloudTrail_region-9_20261128T1005Z_late.json.gz':
+        [cloudTrailEvent({ arn: ARN, eventTime: '2026-11-28T10:00:35Z', awsRegion: 'region-9' })],
+    });
+    const lateRef = late.refs[0];
+    if (lateRef === undefined) throw new Error('no object');
+    const offset = { ruleId: RULE_ID, windowStart: Date.parse('2026-11-28T10:00:15Z'), arn: ARN };
+    const both = {
+      ...deps,
+      objects: { open: (ref: ObjectRef) => (ref.key === lateRef.key ? late : burst).open(ref) },
+    };
+
+    // Act
+    const failed = processLogObject(both, lateRef, LIVE);
+    await expect(failed).rejects.toThrow(WindowContentionError);
+    const afterFailure = await windows.get(offset);
+    advance(3 * HOPPING.alertLeaseMs);
+    await processLogObject(both, lateRef, LIVE);
+
+    // Assess
+    expect(afterFailure?.alert.leaseUntil).toBeUndefined();
+    expect(publisher.published.map(({ finding }) => [finding.windowStart, finding.eventCount])).toEqual([
+      ['2026-11-28T10:00:15.000Z', 10],
+    ]);
   });
 });
