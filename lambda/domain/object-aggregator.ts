@@ -7,8 +7,8 @@ import {
   contextBound,
   type GroupContribution,
   groupValueId,
-  sampleSlotOf,
   type StateLimits,
+  sampleSlotOf,
 } from './window-state';
 
 /** What happened to one parsed record. */
