@@ -79,7 +79,7 @@ export type ObjectOutcome =
  * Processes one CloudTrail log object: the one code path of the handler, `scan`, `local` and `backfill`.
  * 1. Classify the key: digests, Insights files, folder markers and empty objects are skipped.
  * 2. Stream the object through the reader; only prefilter hits are parsed; the exact rule and the allowlist
- *    decide per record; matches aggregate per (window, ARN) in memory.
+ *    decide per record, for every enabled rule; matches aggregate per (rule, window, group) in memory.
  * 3. Write one contribution per group to the window store, exactly once per object (replays change nothing).
  * 4. For every group at or over both thresholds that has not alerted, claim and publish the alert.
  * A poison object (corrupt, wrong shape, over limits) writes nothing and is returned as such; any other
