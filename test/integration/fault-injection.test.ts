@@ -465,67 +465,58 @@ describe('retries exhausted: the object reaches the failure destination with a r
   });
 });
 
+/** Where the process dies between taking the alert claim and publishing. */
+const CRASHES_BETWEEN_CLAIM_AND_PUBLISH = [
+  {
+    case: 'after the claim is written',
+    inject: (arn: string) => {
+      dynamoProxy.setRule(firstN(1, (request) => isStep(request, 'claim', arn), dynamoDbFault.crashAfter));
+    },
+  },
+  {
+    case: 'just before the publish',
+    inject: (arn: string) => {
+      // The process dies: the Publish never leaves, and nothing after it (the claim's release) runs.
+      snsProxy.setRule(firstN(1, isPublish, snsFault.crashBefore));
+      dynamoProxy.setRule(firstN(1, (request) => isStep(request, 'release', arn), dynamoDbFault.crashBefore));
+    },
+  },
+];
+
 describe('a crash between claim and publish', () => {
-  it.each([
-    {
-      case: 'after the claim is written',
-      inject: (arn: string) => {
-        dynamoProxy.setRule(firstN(1, (request) => isStep(request, 'claim', arn), dynamoDbFault.crashAfter));
-      },
+  it.each(CRASHES_BETWEEN_CLAIM_AND_PUBLISH)(
+    '$case: the failed invocation publishes nothing',
+    async ({ inject }) => {
+      // Prepare
+      const arn = newArn();
+      const object = await upload(sweepRecords(arn));
+      inject(arn);
+
+      // Act
+      await rejectionOf(handler(object.notification));
+
+      // Assess
+      expect(alertsFor(arn)).toHaveLength(0);
+      expect((await countsOf(arn))?.leaseUntil).toBeGreaterThan(virtualNow);
     },
-    {
-      case: 'just before the publish',
-      inject: (arn: string) => {
-        // The process dies: the Publish never leaves, and nothing after it (the claim's release) runs.
-        snsProxy.setRule(firstN(1, isPublish, snsFault.crashBefore));
-        dynamoProxy.setRule(
-          firstN(1, (request) => isStep(request, 'release', arn), dynamoDbFault.crashBefore),
-        );
-      },
+  );
+
+  it.each(CRASHES_BETWEEN_CLAIM_AND_PUBLISH)(
+    '$case: the retry publishes exactly one alert once the lease has run out',
+    async ({ inject }) => {
+      // Prepare
+      const arn = newArn();
+      const object = await upload(sweepRecords(arn));
+      inject(arn);
+      await rejectionOf(handler(object.notification));
+      const leaseUntil = (await countsOf(arn))?.leaseUntil ?? Number.NaN;
+
+      // Act
+      await handler(object.notification);
+
+      // Assess
+      expect(alertsFor(arn)).toHaveLength(1);
+      expect(virtualNow).toBeGreaterThanOrEqual(leaseUntil);
     },
-  ])('$case: the failed invocation publishes nothing', async ({ inject }) => {
-    // Prepare
-    const arn = newArn();
-    const object = await upload(sweepRecords(arn));
-    inject(arn);
-
-    // Act
-    await rejectionOf(handler(object.notification));
-
-    // Assess
-    expect(alertsFor(arn)).toHaveLength(0);
-    expect((await countsOf(arn))?.leaseUntil).toBeGreaterThan(virtualNow);
-  });
-
-  it.each([
-    {
-      case: 'after the claim is written',
-      inject: (arn: string) => {
-        dynamoProxy.setRule(firstN(1, (request) => isStep(request, 'claim', arn), dynamoDbFault.crashAfter));
-      },
-    },
-    {
-      case: 'just before the publish',
-      inject: (arn: string) => {
-        snsProxy.setRule(firstN(1, isPublish, snsFault.crashBefore));
-        dynamoProxy.setRule(
-          firstN(1, (request) => isStep(request, 'release', arn), dynamoDbFault.crashBefore),
-        );
-      },
-    },
-  ])('$case: the retry publishes exactly one alert once the lease has run out', async ({ inject }) => {
-    // Prepare
-    const arn = newArn();
-    const object = await upload(sweepRecords(arn));
-    inject(arn);
-    await rejectionOf(handler(object.notification));
-    const leaseUntil = (await countsOf(arn))?.leaseUntil ?? Number.NaN;
-
-    // Act
-    await handler(object.notification);
-
-    // Assess
-    expect(alertsFor(arn)).toHaveLength(1);
-    expect(virtualNow).toBeGreaterThanOrEqual(leaseUntil);
-  });
+  );
 });

@@ -18,21 +18,11 @@ import {
   SHIPPED_RULE_TESTS,
   shippedTestFile,
 } from '../../lib/rules/rule-tests';
+import { DEFAULT_REGIONS } from '../fixtures/events';
 
 const EC2 = EC2_MULTI_REGION_DESCRIBE_INSTANCES;
 const ARN = 'arn:aws:iam::111122223333:user/recon';
-const TEN_REGIONS = [
-  'us-east-1',
-  'us-east-2',
-  'us-west-1',
-  'us-west-2',
-  'ca-central-1',
-  'eu-west-1',
-  'eu-west-2',
-  'eu-west-3',
-  'eu-central-1',
-  'eu-north-1',
-];
+const TEN_REGIONS = DEFAULT_REGIONS.slice(0, 10);
 const TEMPLATE = {
   userIdentity: { type: 'IAMUser', arn: ARN, accountId: '111122223333' },
   eventTime: '2026-11-28T09:00:00Z',
