@@ -36,6 +36,9 @@ import { type CorpusOptions, DEFAULT_CORPUS_OPTIONS, type GeneratedObjectSummary
 import type { CorpusWorkerMessage } from './pipeline-corpus-worker';
 
 /** Elastic's rule, restated here so the expected side shares no code with the pipeline. */
+// As in bin/regionsweep.mjs: the pinned SDK supports Node 20; its notice about future releases is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const RULE = { windowMs: 30_000, minRegions: 10, minEvents: 10 };
 /** Window items keep this many event-id hashes (DEFAULT_STATE_LIMITS); the plain model is exact below it. */
 const EXACT_DEDUPLICATION_BOUND = 1000;
