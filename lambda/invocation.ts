@@ -138,10 +138,15 @@ function record(deps: InvocationDeps, ref: ObjectRef, outcome: ObjectOutcome): v
       examples: outcome.invalidExamples,
     });
   }
-  const published = outcome.alerts.filter((a) => a.outcome === 'published');
-  const suppressed = outcome.alerts.filter((a) => a.outcome === 'suppressed');
-  if (published.length > 0) metrics.addMetric(METRIC.alertsPublished, MetricUnit.Count, published.length);
-  if (suppressed.length > 0) metrics.addMetric(METRIC.alertsSuppressed, MetricUnit.Count, suppressed.length);
+  const counted = {
+    published: METRIC.alertsPublished,
+    suppressed: METRIC.alertsSuppressed,
+    covered: METRIC.alertsCovered,
+  };
+  for (const [kind, metric] of Object.entries(counted)) {
+    const count = outcome.alerts.filter((a) => a.outcome === kind).length;
+    if (count > 0) metrics.addMetric(metric, MetricUnit.Count, count);
+  }
   if (outcome.newestEventTime !== undefined) {
     const lag = Math.max(0, (deps.clock() - outcome.newestEventTime) / 1000);
     metrics.addMetric(METRIC.deliveryLagSeconds, MetricUnit.Seconds, lag);
@@ -156,6 +161,7 @@ function record(deps: InvocationDeps, ref: ObjectRef, outcome: ObjectOutcome): v
     itemsUpdated: outcome.itemsUpdated,
     alreadyApplied: outcome.alreadyApplied,
     alerts: outcome.alerts.map((a) => ({
+      ruleId: a.key.ruleId,
       windowStart: new Date(a.key.windowStart).toISOString(),
       arn: a.key.arn,
       outcome: a.outcome,

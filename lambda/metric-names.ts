@@ -16,5 +16,7 @@ export const METRIC = {
   conditionalConflicts: 'ConditionalConflicts',
   alertsPublished: 'AlertsPublished',
   alertsSuppressed: 'AlertsSuppressed',
+  /** Hopping mode: windows not alerted because an overlapping window of the group alerted. */
+  alertsCovered: 'AlertsCovered',
   deliveryLagSeconds: 'DeliveryLagSeconds',
 } as const;

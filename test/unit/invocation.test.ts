@@ -4,7 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
-import { loadPipelineSettings } from '../../lambda/config';
+import { loadPipelineSettings, type PipelineSettings } from '../../lambda/config';
 import { handleInvocation } from '../../lambda/invocation';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/metric-names';
 import { s3Notification } from '../../lib/local/delivery';
@@ -40,6 +40,44 @@ function emfMetrics(lines: unknown[][]): Record<string, number> {
   return totals;
 }
 
+/**
+ * Runs one invocation (a sweep, a poison object and a digest) with `settings` and returns the EMF metric
+ * totals Powertools printed (through the global console in dev mode; metrics stay enabled).
+ */
+async function invocationMetrics(settings: PipelineSettings): Promise<Record<string, number>> {
+  vi.stubEnv('POWERTOOLS_DEV', 'true');
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+  const printed = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+  vi.spyOn(console, 'info').mockImplementation(() => undefined);
+  const deps = {
+    logger: new Logger({ serviceName: SERVICE_NAME }),
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
+    settings,
+    objects: {
+      async open(ref: { key: string }) {
+        const body = BODIES[ref.key];
+        if (body === undefined) throw new Error(`unexpected read of ${ref.key}`);
+        return Readable.from([body]);
+      },
+    },
+    windows: new MemoryWindowStore(settings.limits),
+    alerts: { publish: async () => 'message-1' },
+    clock: () => Date.parse('2026-11-28T10:10:00Z'),
+    newClaimToken: () => 'token',
+    sleep: async () => undefined,
+  };
+  const records = [SWEEP_KEY, POISON_KEY, DIGEST_KEY].flatMap(
+    (key) => (s3Notification('trail', key, 100) as { Records: unknown[] }).Records,
+  );
+
+  await handleInvocation(deps, { Records: records });
+
+  const emf = printed.mock.calls.filter(([line]) => String(line).includes('"_aws"'));
+  return emfMetrics(emf);
+}
+
 describe('handleInvocation metrics', () => {
   afterEach(() => {
     vi.unstubAllEnvs();
@@ -47,40 +85,11 @@ describe('handleInvocation metrics', () => {
   });
 
   it('counts processed, skipped and poison objects, events, matches, writes and alerts as EMF', async () => {
-    // Prepare: Powertools prints EMF through the global console in dev mode; metrics stay enabled.
-    vi.stubEnv('POWERTOOLS_DEV', 'true');
-    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
-    const printed = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-    vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    vi.spyOn(console, 'info').mockImplementation(() => undefined);
-    const deps = {
-      logger: new Logger({ serviceName: SERVICE_NAME }),
-      metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
-      settings: SETTINGS,
-      objects: {
-        async open(ref: { key: string }) {
-          const body = BODIES[ref.key];
-          if (body === undefined) throw new Error(`unexpected read of ${ref.key}`);
-          return Readable.from([body]);
-        },
-      },
-      windows: new MemoryWindowStore(SETTINGS.limits),
-      alerts: { publish: async () => 'message-1' },
-      clock: () => Date.parse('2026-11-28T10:10:00Z'),
-      newClaimToken: () => 'token',
-      sleep: async () => undefined,
-    };
-    const records = [SWEEP_KEY, POISON_KEY, DIGEST_KEY].flatMap(
-      (key) => (s3Notification('trail', key, 100) as { Records: unknown[] }).Records,
-    );
-
     // Act
-    await handleInvocation(deps, { Records: records });
+    const metrics = await invocationMetrics(SETTINGS);
 
     // Assess
-    const emf = printed.mock.calls.filter(([line]) => String(line).includes('"_aws"'));
-    expect(emfMetrics(emf)).toMatchObject({
+    expect(metrics).toMatchObject({
       [METRIC.objectsProcessed]: 1,
       [METRIC.objectsSkipped]: 1,
       [METRIC.poisonObjects]: 1,
@@ -91,5 +100,13 @@ describe('handleInvocation metrics', () => {
       [METRIC.alertsPublished]: 1,
       [METRIC.deliveryLagSeconds]: 599,
     });
+  });
+
+  it("counts a hopping window covered by its overlapping neighbour's alert", async () => {
+    // Act: the sweep lies in its aligned window and in the offset window before it: one alert, one covered.
+    const metrics = await invocationMetrics(loadPipelineSettings({ WINDOW_MODE: 'hopping' }));
+
+    // Assess
+    expect(metrics).toMatchObject({ [METRIC.alertsPublished]: 1, [METRIC.alertsCovered]: 1 });
   });
 });
