@@ -208,9 +208,11 @@ function compileCondition(condition: FieldCondition): RecordTest {
  * Byte strings a record must contain to possibly match, as the reader's prefilter: for each inner array, at
  * least one of its needles. Each needle is a value as the JSON text it appears as in CloudTrail
  * (`"DescribeInstances"`, or `"Describe` for a prefix). A cheap test before parsing; the exact decision is
- * always `matchesFilter` on the parsed record. With several rules, a record must contain a needle of some
- * rule: one group holding each rule's most selective needles. Values JSON might write differently (escapes,
- * `/`, non-ASCII) give no needle; a rule without needles turns the prefilter off (every record is parsed).
+ * always `matchesFilter` on the parsed record. A value holding a character JSON may write differently
+ * (quote, backslash, `/`, non-ASCII) gives only its text up to that character (`"aws-cli` for the prefix
+ * `aws-cli/`), which every spelling still contains; a condition where some value would give nothing gives
+ * no needle. With several rules, a record must contain a needle of some rule: one group holding each
+ * rule's first group. A rule without needles turns the prefilter off (every record is parsed).
  */
 export function prefilterNeedles(rules: RuleDefinition | readonly RuleDefinition[]): Buffer[][] {
   const list = Array.isArray(rules) ? (rules as readonly RuleDefinition[]) : [rules as RuleDefinition];
@@ -224,14 +226,27 @@ function ruleNeedles(rule: RuleDefinition): Buffer[][] {
   const groups: Buffer[][] = [];
   for (const condition of rule.filter) {
     const texts =
-      condition.equals?.map((value) => JSON.stringify(value)) ??
-      condition.startsWith?.map((prefix) => JSON.stringify(prefix).slice(0, -1));
-    if (texts === undefined) continue;
-    const values = condition.equals ?? condition.startsWith ?? [];
-    if (values.some((value) => !/^[\x20-\x7e]+$/.test(value) || /["\\/]/.test(value))) continue;
-    groups.push(texts.map((text) => Buffer.from(text)));
+      condition.equals?.map((value) => needleText(value, true)) ??
+      condition.startsWith?.map((prefix) => needleText(prefix, false));
+    if (texts === undefined || texts.some((text) => text === undefined)) continue;
+    groups.push(texts.map((text) => Buffer.from(text ?? '')));
   }
   return groups;
+}
+
+/** Characters every JSON writer spells as themselves: printable ASCII but the quote, backslash and `/`. */
+const LITERAL_CHARACTER = /^[\x20-\x21\x23-\x2e\x30-\x5b\x5d-\x7e]$/;
+
+/**
+ * The JSON text a string value (`whole`) or a string starting with `value` surely begins with: the opening
+ * quote, the value's characters up to the first that JSON may escape, and the closing quote when the whole
+ * value is plain. Undefined when not even one character is plain.
+ */
+function needleText(value: string, whole: boolean): string | undefined {
+  let plain = 0;
+  while (plain < value.length && LITERAL_CHARACTER.test(value.charAt(plain))) plain += 1;
+  if (plain === 0) return undefined;
+  return plain === value.length && whole ? `"${value}"` : `"${value.slice(0, plain)}`;
 }
 
 /** Start of the epoch-aligned UTC window holding `epochMs` (`DATE_TRUNC(windowSeconds, eventTime)`). */

@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
+import {
+  DISCOVERY_API_CALLS_VIA_CLI,
+  EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+} from '../../lambda/domain/built-in-rules';
 import { ObjectAggregator } from '../../lambda/domain/object-aggregator';
-import { type RuleDefinition, windowStartOf } from '../../lambda/domain/rule';
+import { prefilterNeedles, type RuleDefinition, windowStartOf } from '../../lambda/domain/rule';
 import {
   DEFAULT_STATE_LIMITS,
   type Finding,
   findingOf,
   mergeContribution,
+  sampleOffers,
   type WindowState,
 } from '../../lambda/domain/window-state';
 import { cloudTrailEvent, DEFAULT_REGIONS, sweep } from '../fixtures/events';
@@ -174,8 +178,12 @@ describe('the Elastic rule, edge by edge', () => {
 
   it('reports the context an analyst needs', () => {
     // Prepare
-    const events = sweep(10, '2026-11-28T10:00:05Z', {}, 1000);
+    const events: Record<string, unknown>[] = sweep(10, '2026-11-28T10:00:05Z', {}, 1000).map((event, i) => ({
+      ...event,
+      eventID: `event-${i}`,
+    }));
     events[0] = { ...events[0], errorCode: 'Client.UnauthorizedOperation' };
+    const ids = events.map((event) => String(event.eventID));
 
     // Act
     const [finding] = evaluate([events]);
@@ -191,7 +199,8 @@ describe('the Elastic rule, edge by edge', () => {
       sourceIps: ['198.51.100.7'],
       sessionIssuers: ['arn:aws:iam::111122223333:role/recon'],
     });
-    expect(finding?.sampleEventIds).toHaveLength(DEFAULT_STATE_LIMITS.maxSampleEventIds);
+    // One sample per filled slot: the first id of the window that lands in each.
+    expect(finding?.sampleEventIds).toEqual([...sampleOffers(ids, DEFAULT_STATE_LIMITS).values()].sort());
   });
 });
 
@@ -316,5 +325,79 @@ describe('bounded state', () => {
     const [agent] = aggregator.contributions()[0]?.context.userAgents ?? [];
     expect(agent).toHaveLength(DEFAULT_STATE_LIMITS.maxValueLength);
     expect(agent?.endsWith('…')).toBe(true);
+  });
+});
+
+describe('prefilter needles', () => {
+  const text = (groups: Buffer[][]) => groups.map((group) => group.map(String));
+
+  it('gives one group per condition with values, as the JSON text of each value', () => {
+    // Act
+    const needles = prefilterNeedles(EC2_MULTI_REGION_DESCRIBE_INSTANCES);
+
+    // Assess
+    expect(text(needles)).toEqual([['"DescribeInstances"'], ['"ec2.amazonaws.com"']]);
+  });
+
+  it.each([
+    { case: 'a prefix', condition: { field: 'eventName', startsWith: ['List'] }, needle: '"List' },
+    {
+      case: "a prefix with '/' (JSON may write \\/)",
+      condition: { field: 'userAgent', startsWith: ['aws-cli/'] },
+      needle: '"aws-cli',
+    },
+    { case: 'a value with a quote', condition: { field: 'x', equals: ['say "hi"'] }, needle: '"say ' },
+    { case: 'a non-ASCII value', condition: { field: 'x', equals: ['café'] }, needle: '"caf' },
+  ])('cuts $case at the first character JSON may spell otherwise', ({ condition, needle }) => {
+    // Prepare
+    const rule = { ...EC2_MULTI_REGION_DESCRIBE_INSTANCES, filter: [condition] };
+
+    // Act
+    const needles = prefilterNeedles(rule);
+
+    // Assess
+    expect(text(needles)).toEqual([[needle]]);
+  });
+
+  it('gives no needle for a condition where a value starts with such a character, or tests no value', () => {
+    // Prepare
+    const rule = {
+      ...EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+      filter: [
+        { field: 'x', equals: ['plain', '/rooted'] },
+        { field: 'errorCode', present: false },
+        { field: 'userIdentity.type', notEquals: ['AWSService'] },
+      ],
+    };
+
+    // Act
+    const needles = prefilterNeedles(rule);
+
+    // Assess
+    expect(needles).toEqual([]);
+  });
+
+  it("with several rules, needs a needle of any rule: one group of each rule's first group", () => {
+    // Act
+    const needles = prefilterNeedles([EC2_MULTI_REGION_DESCRIBE_INSTANCES, DISCOVERY_API_CALLS_VIA_CLI]);
+
+    // Assess
+    expect(text(needles)).toEqual([['"DescribeInstances"', '"aws-cli']]);
+  });
+
+  it('with several rules, one without needles turns the prefilter off', () => {
+    // Prepare
+    const bare = {
+      ...EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+      id: 'bare',
+      slug: 'bare',
+      filter: [{ field: 'errorCode', present: true }],
+    };
+
+    // Act
+    const needles = prefilterNeedles([EC2_MULTI_REGION_DESCRIBE_INSTANCES, bare]);
+
+    // Assess
+    expect(needles).toEqual([]);
   });
 });
