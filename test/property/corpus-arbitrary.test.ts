@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { caseNamespace, corpusPlanArb, materialise } from './corpus-arbitrary';
-import { evaluateRule, MODEL_RULE } from './rule-model';
+import { caseNamespace, corpusPlanArb, hoppingCorpusPlanArb, materialise } from './corpus-arbitrary';
+import { evaluateRule, MODEL_RULE, windowKind } from './rule-model';
 
 describe('the corpus arbitrary', () => {
   const corpora = fc
@@ -63,5 +63,30 @@ describe('the corpus arbitrary', () => {
       );
     }
     expect(keys.filter((inCorpus) => new Set(inCorpus).size !== inCorpus.length)).toEqual([]);
+  });
+
+  it('hopping corpora put calls on the :15 and :45 edges and fire offset windows whose aligned neighbours miss', () => {
+    // Prepare
+    const corpora = fc
+      .sample(hoppingCorpusPlanArb, { numRuns: 100, seed: 7 })
+      .map((plan) => materialise(plan, caseNamespace(1)).flatMap((o) => o.records));
+    const records = corpora.flat();
+    const hopping = corpora.map((corpus) => evaluateRule(corpus, 'hopping'));
+
+    // Act
+    const times = records.map((r) => String(r.eventTime).slice(17));
+    const offsetOnly = hopping.flatMap(({ firing }) =>
+      firing.filter(
+        (g) =>
+          windowKind(g.windowStart) === 'offset' &&
+          !firing.some(
+            (other) => other.arn === g.arn && Math.abs(other.windowStart - g.windowStart) === 15_000,
+          ),
+      ),
+    );
+
+    // Assess
+    expect(times).toEqual(expect.arrayContaining(['14.999Z', '15Z', '44.999Z', '45Z']));
+    expect(offsetOnly.length).toBeGreaterThan(10);
   });
 });

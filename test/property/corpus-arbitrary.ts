@@ -102,13 +102,23 @@ const kindArb: fc.Arbitrary<CallKind> = fc.oneof(
 );
 
 /**
- * Where a burst starts inside its window: often on a boundary, where an off-by-one in windowing shows
- * (-1: :29.999 or :59.999 of the window before; 0: :30.000 or :00.000; -1000 and 1000: the whole seconds
- * :29/:59 and :31/:01), otherwise anywhere.
+ * Where a burst starts relative to a window boundary: often right on it, where an off-by-one in windowing
+ * shows (-1: :29.999 or :59.999 of the window before; 0: :30.000 or :00.000; -1000 and 1000: the whole
+ * seconds :29/:59 and :31/:01); often straddling it, a tenth to nine tenths of the burst before it;
+ * otherwise anywhere in the window.
  */
-const startInWindowArb = fc.oneof(
-  fc.constantFrom(-1, 0, -1000, 1000),
-  fc.integer({ min: 0, max: WINDOW_MS - 1 }),
+type Placement =
+  | { readonly kind: 'edge'; readonly shiftMs: number }
+  | { readonly kind: 'straddle'; readonly tenthsBefore: number }
+  | { readonly kind: 'anywhere'; readonly inWindowMs: number };
+
+const placementArb: fc.Arbitrary<Placement> = fc.oneof(
+  fc.record({ kind: fc.constant('edge' as const), shiftMs: fc.constantFrom(-1, 0, -1000, 1000) }),
+  fc.record({ kind: fc.constant('straddle' as const), tenthsBefore: fc.integer({ min: 1, max: 9 }) }),
+  fc.record({
+    kind: fc.constant('anywhere' as const),
+    inWindowMs: fc.integer({ min: 0, max: WINDOW_MS - 1 }),
+  }),
 );
 
 /** Spacing between the calls of a burst: all at once, a millisecond apart (crossing :30.000), or spread. */
@@ -116,36 +126,54 @@ const stepArb = fc.oneof(fc.constantFrom(0, 1, 1000), fc.integer({ min: 0, max: 
 
 /**
  * One identity calling DescribeInstances across 7..13 regions, once or twice per region: around the
- * thresholds (10 regions, 10 events), so it fires, just misses, or splits across a window boundary.
- * Per-call variation (decoys, failures, repeated records, file parts) cycles through short patterns.
+ * thresholds (10 regions, 10 events), so it fires, just misses, or splits across a window boundary (one of
+ * `boundaries`, ms into a window). Per-call variation (decoys, failures, repeated records, file parts) cycles
+ * through short patterns.
  */
-const burstArb: fc.Arbitrary<PlannedEvent[]> = fc
-  .record({
-    identity: fc.integer({ min: 0, max: IDENTITY_COUNT - 1 }),
-    account: fc.constantFrom(0 as const, 1 as const),
-    window: fc.integer({ min: FIRST_WINDOW, max: LAST_WINDOW }),
-    startInWindow: startInWindowArb,
-    stepMs: stepArb,
-    regions: fc.shuffledSubarray([...DEFAULT_REGIONS], { minLength: 7, maxLength: 13 }),
-    callsPerRegion: fc.integer({ min: 1, max: 2 }),
-    failedEvery: fc.constantFrom(0, 2, 3),
-    kinds: fc.array(kindArb, { minLength: 1, maxLength: 6 }),
-    copies: fc.array(copiesArb, { minLength: 1, maxLength: 6 }),
-    parts: fc.array(fc.constantFrom(0 as const, 1 as const), { minLength: 1, maxLength: 3 }),
-  })
-  .map((burst) => {
-    const start = burst.window * WINDOW_MS + burst.startInWindow;
-    return Array.from({ length: burst.regions.length * burst.callsPerRegion }, (_, i) => ({
-      identity: burst.identity,
-      account: burst.account,
-      region: cycle(burst.regions, i),
-      offsetMs: start + i * burst.stepMs,
-      failed: burst.failedEvery > 0 && i % burst.failedEvery === 0,
-      kind: cycle(burst.kinds, i),
-      copies: cycle(burst.copies, i),
-      part: cycle(burst.parts, i),
-    }));
-  });
+function burstArbitrary(boundaries: readonly number[]): fc.Arbitrary<PlannedEvent[]> {
+  return fc
+    .record({
+      identity: fc.integer({ min: 0, max: IDENTITY_COUNT - 1 }),
+      account: fc.constantFrom(0 as const, 1 as const),
+      window: fc.integer({ min: FIRST_WINDOW, max: LAST_WINDOW }),
+      boundary: fc.constantFrom(...boundaries),
+      placement: placementArb,
+      stepMs: stepArb,
+      regions: fc.shuffledSubarray([...DEFAULT_REGIONS], { minLength: 7, maxLength: 13 }),
+      callsPerRegion: fc.integer({ min: 1, max: 2 }),
+      failedEvery: fc.constantFrom(0, 2, 3),
+      kinds: fc.array(kindArb, { minLength: 1, maxLength: 6 }),
+      copies: fc.array(copiesArb, { minLength: 1, maxLength: 6 }),
+      parts: fc.array(fc.constantFrom(0 as const, 1 as const), { minLength: 1, maxLength: 3 }),
+    })
+    .map((burst) => {
+      const calls = burst.regions.length * burst.callsPerRegion;
+      const boundary = burst.window * WINDOW_MS + burst.boundary;
+      const start = startOf(burst.placement, boundary, (calls - 1) * burst.stepMs);
+      return Array.from({ length: calls }, (_, i) => ({
+        identity: burst.identity,
+        account: burst.account,
+        region: cycle(burst.regions, i),
+        offsetMs: start + i * burst.stepMs,
+        failed: burst.failedEvery > 0 && i % burst.failedEvery === 0,
+        kind: cycle(burst.kinds, i),
+        copies: cycle(burst.copies, i),
+        part: cycle(burst.parts, i),
+      }));
+    });
+}
+
+/** The first call's time (ms into the case's hour) of a burst lasting `spanMs`, placed near `boundary`. */
+function startOf(placement: Placement, boundary: number, spanMs: number): number {
+  switch (placement.kind) {
+    case 'edge':
+      return boundary + placement.shiftMs;
+    case 'straddle':
+      return boundary - Math.round((spanMs * placement.tenthsBefore) / 10);
+    case 'anywhere':
+      return boundary - (boundary % WINDOW_MS) + placement.inWindowMs;
+  }
+}
 
 /** Single calls anywhere in the case's windows: human-paced traffic that adds to groups without sweeping. */
 const strayEventArb: fc.Arbitrary<PlannedEvent> = fc.record({
@@ -159,13 +187,29 @@ const strayEventArb: fc.Arbitrary<PlannedEvent> = fc.record({
   part: fc.constantFrom(0 as const, 1 as const),
 });
 
-/** A case's corpus: one to four bursts plus up to ten stray calls. */
-export const corpusPlanArb: fc.Arbitrary<CorpusPlan> = fc
-  .record({
-    bursts: fc.array(burstArb, { minLength: 1, maxLength: 4 }),
-    strays: fc.array(strayEventArb, { maxLength: 10 }),
-  })
-  .map(({ bursts, strays }) => ({ events: [...bursts.flat(), ...strays] }));
+/** Where in a window bursts are placed: its start (tumbling windows), or its start and middle (hopping). */
+export interface CorpusShape {
+  /** Milliseconds into a 30 s window. */
+  readonly boundaries: readonly number[];
+}
+
+/** A case's corpus: one to four bursts placed around `shape`'s boundaries, plus up to ten stray calls. */
+export function corpusPlanArbitrary(shape: CorpusShape): fc.Arbitrary<CorpusPlan> {
+  return fc
+    .record({
+      bursts: fc.array(burstArbitrary(shape.boundaries), { minLength: 1, maxLength: 4 }),
+      strays: fc.array(strayEventArb, { maxLength: 10 }),
+    })
+    .map(({ bursts, strays }) => ({ events: [...bursts.flat(), ...strays] }));
+}
+
+/** Corpora for tumbling windows: bursts around :00 and :30. */
+export const corpusPlanArb: fc.Arbitrary<CorpusPlan> = corpusPlanArbitrary({ boundaries: [0] });
+
+/** Corpora for hopping windows: bursts around :00, :15, :30 and :45. */
+export const hoppingCorpusPlanArb: fc.Arbitrary<CorpusPlan> = corpusPlanArbitrary({
+  boundaries: [0, WINDOW_MS / 2],
+});
 
 /**
  * The log objects of `plan` in namespace `ns`: one file per (account, region, 5 minutes, part), keyed as

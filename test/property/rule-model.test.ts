@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cloudTrailEvent, DEFAULT_REGIONS, type EventSpec } from '../fixtures/events';
-import { evaluateRule } from './rule-model';
+import { evaluateRule, overlapping } from './rule-model';
 
 const ARN = 'arn:aws:iam::111122223333:user/alice';
 let serial = 0;
@@ -74,5 +74,63 @@ describe('the rule model', () => {
       [ARN, 1],
       [null, 2],
     ]);
+  });
+
+  it.each([
+    {
+      case: ':15.000 is in the windows of :00 and :15',
+      eventTime: '2026-11-28T10:00:15.000Z',
+      windows: ['10:00:00', '10:00:15'],
+    },
+    {
+      case: ':14.999 is in the windows of :45 before and :00',
+      eventTime: '2026-11-28T10:00:14.999Z',
+      windows: ['09:59:45', '10:00:00'],
+    },
+    {
+      case: ':44.999 is in the windows of :15 and :30',
+      eventTime: '2026-11-28T10:00:44.999Z',
+      windows: ['10:00:15', '10:00:30'],
+    },
+    {
+      case: ':00 is in the windows of :45 before and :00',
+      eventTime: '2026-11-28T10:01:00Z',
+      windows: ['10:00:45', '10:01:00'],
+    },
+  ])('hopping: $case', ({ eventTime, windows }) => {
+    // Act
+    const { groups } = evaluateRule([event({ eventTime })], 'hopping');
+
+    // Assess
+    expect(groups.map((g) => new Date(g.windowStart).toISOString())).toEqual(
+      windows.map((window) => `2026-11-28T${window}.000Z`),
+    );
+  });
+
+  it('hopping: a sweep straddling :30 fires only in the offset window that holds it whole', () => {
+    // Prepare
+    const records = sweep(10, 10).map((record, i) => ({
+      ...record,
+      eventTime: new Date(Date.parse('2026-11-28T10:00:25Z') + i * 1000).toISOString(),
+    }));
+
+    // Act
+    const { firing } = evaluateRule(records, 'hopping');
+
+    // Assess
+    expect(firing.map((g) => new Date(g.windowStart).toISOString())).toEqual(['2026-11-28T10:00:15.000Z']);
+  });
+
+  it.each([
+    { case: 'windows 15 s apart overlap', a: 0, b: 15_000, arnB: ARN, overlaps: true },
+    { case: 'a window overlaps itself', a: 0, b: 0, arnB: ARN, overlaps: true },
+    { case: 'windows 30 s apart do not overlap', a: 0, b: 30_000, arnB: ARN, overlaps: false },
+    { case: 'windows of other ARNs do not overlap', a: 0, b: 15_000, arnB: null, overlaps: false },
+  ])('$case', ({ a, b, arnB, overlaps }) => {
+    // Act
+    const result = overlapping({ windowStart: a, arn: ARN }, { windowStart: b, arn: arnB });
+
+    // Assess
+    expect(result).toBe(overlaps);
   });
 });

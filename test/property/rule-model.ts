@@ -5,6 +5,8 @@
  * ones too), truncate eventTime to 30 s UTC windows aligned to the epoch, and per (window, ARN) count events
  * and distinct regions; a group fires at 10 regions and 10 events. A missing ARN is one null group,
  * and CloudTrail's at-least-once delivery is undone first: a repeated eventID is one event.
+ * In hopping mode a window starts at every multiple of 15 s and lasts 30 s, so every event is in exactly
+ * two windows: the ones starting at the last two multiples of 15 s at or before it.
  */
 
 /** The thresholds and window of the Elastic rule, restated rather than imported. */
@@ -12,13 +14,21 @@ export const MODEL_RULE = {
   eventSource: 'ec2.amazonaws.com',
   eventName: 'DescribeInstances',
   windowMs: 30_000,
+  /** Hopping mode: the step between window starts, half a window. */
+  hopMs: 15_000,
   minRegions: 10,
   minEvents: 10,
 } as const;
 
+/** `tumbling`: epoch-aligned 30 s windows only (Elastic). `hopping`: a 30 s window every 15 s. */
+export type ModelWindowMode = 'tumbling' | 'hopping';
+
 /** One (window, ARN) group with at least one matching event. */
 export interface ModelGroup {
-  /** Epoch ms, a multiple of 30 s (UTC windows aligned to the Unix epoch). */
+  /**
+   * Epoch ms, a multiple of 30 s (UTC windows aligned to the Unix epoch); in hopping mode a multiple of 15 s
+   * (an odd multiple is an offset window).
+   */
   readonly windowStart: number;
   /** `userIdentity.arn`; null is the one group of all events without one. */
   readonly arn: string | null;
@@ -40,12 +50,39 @@ export function groupName(group: { readonly windowStart: number; readonly arn: s
   return `${new Date(group.windowStart).toISOString()} ${group.arn ?? '(null)'}`;
 }
 
+/** `aligned` for a window starting on a multiple of 30 s, `offset` for one starting 15 s past it. */
+export function windowKind(windowStart: number): 'aligned' | 'offset' {
+  return mod(windowStart, MODEL_RULE.windowMs) === 0 ? 'aligned' : 'offset';
+}
+
+/**
+ * Two windows of the same group share time: their starts are less than a window apart (in hopping mode,
+ * 15 s apart; a window also overlaps itself).
+ */
+export function overlapping(
+  a: { readonly windowStart: number; readonly arn: string | null },
+  b: { readonly windowStart: number; readonly arn: string | null },
+): boolean {
+  return a.arn === b.arn && Math.abs(a.windowStart - b.windowStart) < MODEL_RULE.windowMs;
+}
+
+/** Starts of the windows holding an event at `time`: one aligned window, or in hopping mode two of 15 s steps. */
+export function windowsHolding(time: number, mode: ModelWindowMode): number[] {
+  if (mode === 'tumbling') return [time - mod(time, MODEL_RULE.windowMs)];
+  const latest = time - mod(time, MODEL_RULE.hopMs);
+  return [latest - MODEL_RULE.hopMs, latest];
+}
+
 /**
  * Evaluates the rule over `records`: every record of every log object, duplicates included, in any order.
  * Records are expected to be well formed (string eventTime, awsRegion and eventID); the corpus arbitrary
- * only makes such records, so anything else is a mistake in the test and throws.
+ * only makes such records, so anything else is a mistake in the test and throws. In hopping mode, `groups`
+ * and `firing` hold every window (aligned and offset) of every ARN.
  */
-export function evaluateRule(records: Iterable<Readonly<Record<string, unknown>>>): ModelOutcome {
+export function evaluateRule(
+  records: Iterable<Readonly<Record<string, unknown>>>,
+  mode: ModelWindowMode = 'tumbling',
+): ModelOutcome {
   const seen = new Set<string>();
   const groups = new Map<
     string,
@@ -57,13 +94,14 @@ export function evaluateRule(records: Iterable<Readonly<Record<string, unknown>>
     if (seen.has(eventId)) continue;
     seen.add(eventId);
     const time = Date.parse(stringField(record, 'eventTime'));
-    const windowStart = time - mod(time, MODEL_RULE.windowMs);
     const arn = arnOf(record);
-    const name = groupName({ windowStart, arn });
-    const group = groups.get(name) ?? { windowStart, arn, events: 0, regions: new Set<string>() };
-    group.events += 1;
-    group.regions.add(stringField(record, 'awsRegion'));
-    groups.set(name, group);
+    for (const windowStart of windowsHolding(time, mode)) {
+      const name = groupName({ windowStart, arn });
+      const group = groups.get(name) ?? { windowStart, arn, events: 0, regions: new Set<string>() };
+      group.events += 1;
+      group.regions.add(stringField(record, 'awsRegion'));
+      groups.set(name, group);
+    }
   }
   const all = [...groups.values()]
     .map((g) => ({
