@@ -1,0 +1,492 @@
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import fc from 'fast-check';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { DynamoDbWindowStore, windowItemKey } from '../../lambda/adapters/dynamodb-window-store';
+import { loadPipelineSettings } from '../../lambda/config';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
+import { eventCountOf, type GroupKey } from '../../lambda/domain/window-state';
+import type { HandlerTime } from '../../lambda/handler';
+import { forEachConcurrently } from '../../lib/concurrency';
+import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
+import type { DynamoDbStandInKind } from '../../lib/local/dynamodb-standin';
+import {
+  functionEnvironment,
+  type LocalEnvironment,
+  startLocalEnvironment,
+} from '../../lib/local/environment';
+import { type PublishedAlert, publishedAlerts } from '../../lib/local/published-alerts';
+import {
+  dynamoDbFault,
+  type FaultAction,
+  type FaultProxy,
+  type ProxiedRequest,
+  snsFault,
+  startFaultProxy,
+  windowStoreStep,
+} from '../support/fault-proxy';
+import { type CorpusPlan, caseNamespace, type LogObject, materialise } from './corpus-arbitrary';
+import {
+  evaluateRule,
+  groupName,
+  MODEL_RULE,
+  type ModelGroup,
+  type ModelOutcome,
+  type ModelWindowMode,
+  windowKind,
+  windowsHolding,
+} from './rule-model';
+
+/**
+ * The rig of the pipeline properties: the real handler on the local stand-ins, fault proxies in front of
+ * DynamoDB and SNS for the one injected crash, cases (a corpus plan and how the platform delivers it), and
+ * the checks both window modes share.
+ */
+
+/** The rule the model restates (the default and only enabled rule). */
+export const RULE_ID = EC2_MULTI_REGION_DESCRIBE_INSTANCES.id;
+/** Lambda retries a failed asynchronous invocation twice. */
+const ASYNC_RETRIES = 2;
+/** The first property delivers every case (the others reuse its runs); a loaded machine may take a while. */
+export const PROPERTY_TIMEOUT_MS = 180_000;
+/** Virtual seconds per real second (see acceleratedTime). */
+const TIME_SPEEDUP = 200;
+
+type Handler = (event: unknown) => Promise<unknown>;
+
+/**
+ * The platform's time for the handler: a clock that runs TIME_SPEEDUP times faster than real time, and
+ * sleeps that last 1/TIME_SPEEDUP as long, so a crashed claim's 120 s lease runs out in 0.6 s.
+ * Not a clock that moves only when someone sleeps: concurrent replays waiting on leases would then push one
+ * shared clock forward together, and could run out the lease of a live claimant that is still publishing.
+ */
+function acceleratedTime(): HandlerTime {
+  const origin = Date.now();
+  const start = performance.now();
+  return {
+    clock: () => origin + Math.floor((performance.now() - start) * TIME_SPEEDUP),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.ceil(ms / TIME_SPEEDUP))),
+  };
+}
+
+/**
+ * Where the one injected crash hits: the invocation dies there, and Lambda retries it. Hopping mode adds the
+ * steps of its half-slot items: after one is held, after the alert's message id is recorded (before its
+ * half-slots are marked alerted), after a half-slot is marked alerted.
+ */
+export type CrashStep =
+  | 'before-window-update'
+  | 'after-window-update'
+  | 'after-claim'
+  | 'after-publish'
+  | 'after-half-slot-claim'
+  | 'after-record-alert'
+  | 'after-half-slot-mark';
+
+/** The steps that happen once or twice per firing window, not once per object and group. */
+export type RareCrashStep = Exclude<CrashStep, 'before-window-update' | 'after-window-update'>;
+
+/** The crash hits the `occurrence`-th request (from 0) of its step in the case; none when there are fewer. */
+export interface Crash {
+  readonly step: CrashStep;
+  readonly occurrence: number;
+}
+
+/**
+ * Window updates are many per case, the `rare` steps one or two per firing window; those are drawn twice as
+ * often, so that a short run still crashes after each of them.
+ */
+function crashArbitrary(rare: readonly RareCrashStep[]): fc.Arbitrary<Crash> {
+  return fc.oneof(
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        step: fc.constantFrom('before-window-update' as const, 'after-window-update' as const),
+        occurrence: fc.nat({ max: 40 }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({ step: fc.constantFrom(...rare), occurrence: fc.nat({ max: 1 }) }),
+    },
+  );
+}
+
+/** How the platform delivers a case's notifications. */
+export interface Delivery {
+  /** Object indices in delivery order; an index appears once per delivery of its notification (1..3). */
+  readonly order: readonly number[];
+  readonly concurrency: number;
+  readonly crash: Crash;
+}
+
+export interface PipelineCase {
+  readonly plan: CorpusPlan;
+  readonly delivery: Delivery;
+}
+
+/**
+ * A plan from `plans`, then a delivery for exactly its objects: copies per notification, a shuffled order,
+ * concurrency 1..16, and a crash at one of the window-update steps or of the `rareCrashes`.
+ */
+export function caseArbitrary(
+  plans: fc.Arbitrary<CorpusPlan>,
+  rareCrashes: readonly RareCrashStep[],
+): fc.Arbitrary<PipelineCase> {
+  const crashArb = crashArbitrary(rareCrashes);
+  return plans.chain((plan) => {
+    const objects = materialise(plan, caseNamespace(0)).length;
+    return fc
+      .record({
+        deliveries: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: objects, maxLength: objects }),
+        orderKeys: fc.array(fc.nat(), { minLength: 3 * objects, maxLength: 3 * objects }),
+        concurrency: fc.integer({ min: 1, max: 16 }),
+        crash: crashArb,
+      })
+      .map(({ deliveries, orderKeys, concurrency, crash }) => {
+        const copies = deliveries.flatMap((count, object) =>
+          Array.from({ length: count }, (_, copy) => ({
+            object,
+            sortKey: orderKeys[object * 3 + copy] ?? 0,
+          })),
+        );
+        copies.sort((a, b) => a.sortKey - b.sortKey);
+        return { plan, delivery: { order: copies.map((c) => c.object), concurrency, crash } };
+      });
+  });
+}
+
+/**
+ * Stand-ins, fault proxies in front of DynamoDB and SNS, the real handler built for them in one window mode,
+ * and a counter that gives every case its own namespace (fresh window items in the shared table).
+ */
+export interface Rig {
+  readonly mode: ModelWindowMode;
+  readonly environment: LocalEnvironment;
+  readonly dynamodbProxy: FaultProxy;
+  readonly snsProxy: FaultProxy;
+  readonly handler: Handler;
+  readonly store: DynamoDbWindowStore;
+  nextCase: number;
+  stop(): Promise<void>;
+}
+
+async function startRig(kind: DynamoDbStandInKind, mode: ModelWindowMode): Promise<Rig> {
+  const modeEnv: Record<string, string> = { WINDOW_MODE: mode };
+  const settings = loadPipelineSettings(modeEnv);
+  const environment = await startLocalEnvironment(kind);
+  const dynamodbProxy = await startFaultProxy(environment.endpoints.dynamodb);
+  const snsProxy = await startFaultProxy(environment.endpoints.sns);
+  const restoreEnv = setProcessEnv({
+    ...functionEnvironment(environment, settings),
+    ...modeEnv,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodbProxy.url,
+    AWS_ENDPOINT_URL_SNS: snsProxy.url,
+    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+  // The handler module builds its own handler from process.env on import: import it once the env is set.
+  const { buildHandler } = await import('../../lambda/handler');
+  return {
+    mode,
+    environment,
+    dynamodbProxy,
+    snsProxy,
+    handler: buildHandler(process.env, acceleratedTime()),
+    store: new DynamoDbWindowStore({
+      client: environment.dynamodb,
+      tableName: environment.tableName,
+      limits: settings.limits,
+      retentionSeconds: settings.retentionSeconds,
+    }),
+    nextCase: 0,
+    async stop() {
+      restoreEnv();
+      await dynamodbProxy.close();
+      await snsProxy.close();
+      await environment.stop();
+    },
+  };
+}
+
+/** What one case left behind. */
+export interface CaseRun {
+  readonly objects: readonly LogObject[];
+  /** The rule over every record, in the rig's window mode. */
+  readonly model: ModelOutcome;
+  /** Notifications whose invocation still failed after Lambda's retries. */
+  readonly failedInvocations: number;
+  /** The request the crash hit, or undefined when the case had fewer requests of that step. */
+  readonly crashed: ProxiedRequest | undefined;
+  /** Alerts published during this case, oldest first. */
+  readonly alerts: readonly PublishedAlert[];
+}
+
+/**
+ * Uploads the case's objects, then delivers their S3 notifications to the real handler as Lambda would:
+ * in the case's order and concurrency, with the case's crash armed, a failed invocation invoked again up to
+ * twice.
+ */
+async function runCase(rig: Rig, testCase: PipelineCase): Promise<CaseRun> {
+  const ns = caseNamespace(rig.nextCase);
+  rig.nextCase += 1;
+  const objects = materialise(testCase.plan, ns);
+  const { environment, handler } = rig;
+  await forEachConcurrently(objects, 16, async (object) => {
+    await environment.s3.send(
+      new PutObjectCommand({ Bucket: environment.bucket, Key: object.key, Body: object.body }),
+    );
+  });
+  const publishedBefore = environment.recorder.published().length;
+  const crash = armCrash(rig, testCase.delivery.crash);
+  let failedInvocations = 0;
+  try {
+    await forEachConcurrently(testCase.delivery.order, testCase.delivery.concurrency, async (index) => {
+      const object = objects[index];
+      if (object === undefined) throw new RangeError(`no object ${index}`);
+      const notification = s3Notification(environment.bucket, object.key, object.body.length);
+      for (let attempt = 0; attempt <= ASYNC_RETRIES; attempt += 1) {
+        try {
+          await handler(notification);
+          return;
+        } catch {
+          if (attempt === ASYNC_RETRIES) failedInvocations += 1;
+        }
+      }
+    });
+  } finally {
+    rig.dynamodbProxy.setRule(undefined);
+    rig.snsProxy.setRule(undefined);
+  }
+  return {
+    objects,
+    model: evaluateRule(
+      objects.flatMap((object) => object.records),
+      rig.mode,
+    ),
+    failedInvocations,
+    crashed: crash.request(),
+    alerts: publishedAlerts(environment.recorder.published().slice(publishedBefore)),
+  };
+}
+
+/**
+ * Arms the case's one crash on the proxy in front of DynamoDB (window update: the apply; claims, records and
+ * half-slot items) or SNS (Publish). `crashBefore` drops the request; `crashAfter` lets it take effect and
+ * fails the caller.
+ */
+function armCrash(rig: Rig, crash: Crash): { request(): ProxiedRequest | undefined } {
+  const matches: Record<CrashStep, (request: ProxiedRequest) => boolean> = {
+    'before-window-update': (request) => windowStoreStep(request) === 'apply',
+    'after-window-update': (request) => windowStoreStep(request) === 'apply',
+    'after-claim': (request) => windowStoreStep(request) === 'claim',
+    'after-publish': (request) => request.action === 'Publish',
+    'after-half-slot-claim': (request) => halfSlotStep(request) === 'claim',
+    'after-record-alert': (request) => windowStoreStep(request) === 'record-alert',
+    'after-half-slot-mark': (request) => halfSlotStep(request) === 'mark',
+  };
+  const fault: Record<CrashStep, () => FaultAction> = {
+    'before-window-update': dynamoDbFault.crashBefore,
+    'after-window-update': dynamoDbFault.crashAfter,
+    'after-claim': dynamoDbFault.crashAfter,
+    'after-publish': snsFault.crashAfter,
+    'after-half-slot-claim': dynamoDbFault.crashAfter,
+    'after-record-alert': dynamoDbFault.crashAfter,
+    'after-half-slot-mark': dynamoDbFault.crashAfter,
+  };
+  let seen = 0;
+  let hit: ProxiedRequest | undefined;
+  const rule = (request: ProxiedRequest): FaultAction | undefined => {
+    if (hit !== undefined || !matches[crash.step](request)) return undefined;
+    seen += 1;
+    if (seen - 1 !== crash.occurrence) return undefined;
+    hit = request;
+    return fault[crash.step]();
+  };
+  const proxy = crash.step === 'after-publish' ? rig.snsProxy : rig.dynamodbProxy;
+  proxy.setRule(rule);
+  return { request: () => hit };
+}
+
+/**
+ * A request on a hopping-mode half-slot item (partition key `H#...`, see halfSlotItemKey), by the attribute
+ * its UpdateExpression starts with: a claim SETs the owner window, a mark SETs `alerted`, a release REMOVEs.
+ */
+function halfSlotStep(request: ProxiedRequest): 'claim' | 'mark' | 'release' | undefined {
+  const json = request.json;
+  if (request.target !== 'UpdateItem' || !isRecord(json)) return undefined;
+  const key = isRecord(json.Key) && isRecord(json.Key.pk) ? json.Key.pk.S : undefined;
+  if (typeof key !== 'string' || !key.startsWith('H#')) return undefined;
+  const [, action, placeholder] = /^(SET|REMOVE) (#\w+)/.exec(String(json.UpdateExpression)) ?? [];
+  const names = isRecord(json.ExpressionAttributeNames) ? json.ExpressionAttributeNames : {};
+  const attribute = placeholder === undefined ? undefined : names[placeholder];
+  if (action === 'REMOVE') return 'release';
+  if (attribute === 'ownerWindowStart') return 'claim';
+  if (attribute === 'alerted') return 'mark';
+  return undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The window a crashed Publish carried, read from its form body as the recorder would have read it. */
+export function windowOfPublish(request: ProxiedRequest): string {
+  const form = new URLSearchParams(request.body.toString('utf8'));
+  const [alert] = publishedAlerts([
+    {
+      topicArn: form.get('TopicArn') ?? '',
+      messageId: 'crashed-publish',
+      subject: form.get('Subject') ?? undefined,
+      message: form.get('Message') ?? '',
+      messageStructure: form.get('MessageStructure') ?? undefined,
+      attributes: {},
+      receivedAt: new Date(0),
+    },
+  ]);
+  if (alert === undefined) throw new Error('the crashed Publish carried no alert');
+  return nameOfFinding(alert);
+}
+
+/** The window of an alert as the model names it (groupName). */
+export function nameOfFinding({ finding }: PublishedAlert): string {
+  return groupName(windowOfFinding({ finding }));
+}
+
+/** The window and ARN of an alert. */
+export function windowOfFinding({ finding }: Pick<PublishedAlert, 'finding'>): {
+  windowStart: number;
+  arn: string | null;
+} {
+  return { windowStart: Date.parse(finding.windowStart), arn: finding.arn };
+}
+
+/**
+ * An alert is published when its window first crosses both thresholds, from the objects applied by then;
+ * later objects add to the window but never alert it again. So every alert is of a window the model fires,
+ * of the rule the model restates and named aligned or offset as its start is; its counts lie between the
+ * thresholds and the model's final counts, its regions among the model's (the final counts are checked
+ * exactly on the stored item).
+ */
+export function assertAlertCountsWithinModel(run: CaseRun): void {
+  const firing = new Map(run.model.firing.map((group) => [groupName(group), group]));
+  for (const alert of run.alerts) {
+    const name = nameOfFinding(alert);
+    const group = firing.get(name);
+    if (group === undefined) throw new Error(`alert for ${name}, which the model does not fire`);
+    const { finding } = alert;
+    expect(finding.ruleId, `${name}: rule`).toBe(RULE_ID);
+    expect(finding.window, `${name}: window kind`).toBe(windowKind(group.windowStart));
+    expect(finding.distinctCount, `${name}: region count`).toBe(finding.distinctValues.length);
+    expect(finding.distinctCount, `${name}: regions`).toBeGreaterThanOrEqual(MODEL_RULE.minRegions);
+    expect(group.regions, `${name}: regions`).toEqual(expect.arrayContaining([...finding.distinctValues]));
+    expect(finding.eventCount, `${name}: events`).toBeGreaterThanOrEqual(MODEL_RULE.minEvents);
+    expect(finding.eventCount, `${name}: events`).toBeLessThanOrEqual(group.eventCount);
+  }
+}
+
+/**
+ * Every object counts once: no invocation failed for good, the stored window items are exactly the model's
+ * groups (aligned and offset windows in hopping mode), and each holds the model's event count and regions.
+ */
+export async function assertStoredCountsEqualModel(rig: Rig, run: CaseRun): Promise<void> {
+  expect(run.failedInvocations, 'invocations failed after Lambda retries').toBe(0);
+  expect(await storedItemNames(rig, run)).toEqual(run.model.groups.map((g) => itemName(keyOf(g))).sort());
+  for (const group of run.model.groups) {
+    expect(await storedCounts(rig, group), groupName(group)).toEqual({
+      eventCount: group.eventCount,
+      regions: group.regions,
+    });
+  }
+}
+
+function keyOf(group: Pick<ModelGroup, 'windowStart' | 'arn'>): GroupKey {
+  return { ruleId: RULE_ID, windowStart: group.windowStart, arn: group.arn };
+}
+
+/** `<pk> <sk>` of a window item. */
+function itemName(key: GroupKey): string {
+  const item = windowItemKey(key);
+  return `${item.pk?.S} ${item.sk?.S}`;
+}
+
+/**
+ * Every window item stored in the case's windows: those of any window in which one of its records (matching
+ * or not) falls, and the window starting one step (30 s; 15 s when hopping) after it.
+ */
+async function storedItemNames(rig: Rig, run: CaseRun): Promise<string[]> {
+  const step = rig.mode === 'hopping' ? MODEL_RULE.hopMs : MODEL_RULE.windowMs;
+  const windows = new Set<number>();
+  for (const record of run.objects.flatMap((object) => object.records)) {
+    for (const start of windowsHolding(Date.parse(String(record.eventTime)), rig.mode)) {
+      windows.add(start);
+      windows.add(start + step);
+    }
+  }
+  const names: string[] = [];
+  for (const windowStart of windows) {
+    const pk = windowItemKey({ ruleId: RULE_ID, windowStart, arn: null }).pk;
+    const output = await rig.environment.dynamodb.send(
+      new QueryCommand({
+        TableName: rig.environment.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk ?? { S: '' } },
+        ProjectionExpression: 'pk, sk',
+        ConsistentRead: true,
+      }),
+    );
+    for (const item of output.Items ?? []) names.push(`${item.pk?.S} ${item.sk?.S}`);
+  }
+  return names.sort();
+}
+
+/** The stored counts of one group, read through the store the pipeline writes with. */
+async function storedCounts(rig: Rig, group: ModelGroup) {
+  const state = await rig.store.get(keyOf(group));
+  return state === undefined ? undefined : { eventCount: eventCountOf(state), regions: state.distinctValues };
+}
+
+/** fast-check parameters: `numRuns` cases from a fixed seed (a failure names a case that replays). */
+export function runs(numRuns: number, seed: number): fc.Parameters<[PipelineCase]> {
+  return { numRuns, seed, endOnFailure: true };
+}
+
+/** A rig for one describe block, and its cases delivered once each. */
+export interface PropertyRig {
+  /** Delivers `testCase` on its first call; later calls with an equal case return that same run. */
+  deliver(testCase: PipelineCase): Promise<CaseRun>;
+  /** The running rig (inside tests only). */
+  rig(): Rig;
+}
+
+/**
+ * Starts a rig on `kind` in window `mode` before the block's tests and stops it after them. The properties of
+ * a block draw the same cases from one seed, so each case is delivered once and its outcome checked by every
+ * property; a shrunk case is new and runs afresh.
+ */
+export function usePropertyRig(kind: DynamoDbStandInKind, mode: ModelWindowMode): PropertyRig {
+  let running: Rig | undefined;
+  const delivered = new Map<string, Promise<CaseRun>>();
+  const rig = (): Rig => {
+    if (running === undefined) throw new Error('the rig runs only inside the tests of its block');
+    return running;
+  };
+
+  beforeAll(async () => {
+    running = await startRig(kind, mode);
+  });
+
+  afterAll(async () => {
+    await running?.stop();
+  });
+
+  return {
+    rig,
+    deliver(testCase) {
+      const id = JSON.stringify(testCase);
+      const run = delivered.get(id) ?? runCase(rig(), testCase);
+      delivered.set(id, run);
+      return run;
+    },
+  };
+}
