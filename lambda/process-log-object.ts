@@ -243,13 +243,16 @@ async function dispatchAlert(
   try {
     messageId = await publisher.publish({ finding, origin, suppressedWindows });
   } catch (error) {
-    // Give the claim back so that the platform's retry of this object can claim and publish at once.
-    await releaseHalfSlots(deps, state, slots);
+    // Give the claim back so that the platform's retry of this object can claim and publish at once. The
+    // half-slots stay this window's (until their lease ends): SNS may have taken the message before failing,
+    // and only this window's own retry may then publish again, never an overlapping window.
     await deps.windows.releaseClaim(state, token);
     throw error;
   }
-  await deps.windows.recordAlert(state, token, messageId);
+  // Half-slots first: once the message id is recorded, a retry stops at `already-alerted` and would never
+  // mark them, leaving an overlapping window free to alert after their lease.
   for (const slot of slots) await deps.windows.markHalfSlotAlerted(slot, state.windowStart);
+  await deps.windows.recordAlert(state, token, messageId);
   return { outcome: 'published', messageId };
 }
 
@@ -269,7 +272,8 @@ function halfSlotsOf(key: GroupKey, rule: RuleDefinition): HalfSlotKey[] {
  * other), while this invocation holds the window's claim until `leaseUntil`. A slot alerted by an
  * overlapping window means this window is covered by that alert. A slot held by a live overlapping claim is
  * waited for: that window either alerts (this one is then covered) or gives the slot back. If the wait would
- * outlast this window's own claim, everything is given back and the object fails, to be retried.
+ * eat into the half of this window's lease kept for publishing, everything is given back and the object
+ * fails, to be retried.
  */
 async function holdHalfSlots(
   deps: PipelineDeps,
@@ -277,6 +281,9 @@ async function holdHalfSlots(
   slots: readonly HalfSlotKey[],
   leaseUntil: number,
 ): Promise<'held' | 'covered'> {
+  // Half of this claim's lease stays for the publish: a claim that runs out while its holder still publishes
+  // lets a replay of the same window claim it and publish too.
+  const waitUntil = leaseUntil - deps.settings.alertLeaseMs / 2;
   for (const slot of slots) {
     for (;;) {
       const now = deps.clock();
@@ -286,17 +293,34 @@ async function holdHalfSlots(
         await releaseHalfSlots(deps, key, slots);
         return 'covered';
       }
-      if (claim.leaseUntil >= leaseUntil) {
-        await releaseHalfSlots(deps, key, slots);
-        throw new WindowContentionError(
-          `rule ${key.ruleId} window ${new Date(key.windowStart).toISOString()}: an overlapping window's ` +
-            'alert claim outlasts this one; the object is retried',
+      if (claim.leaseUntil > waitUntil) {
+        await giveUp(
+          deps,
+          key,
+          slots,
+          'an overlapping window holds a shared half-slot past the time left to publish',
         );
       }
       await deps.sleep(Math.min(CLAIM_POLL_MS, claim.leaseUntil - now + 1));
     }
   }
+  if (deps.clock() > waitUntil) {
+    await giveUp(deps, key, slots, 'taking the half-slots left too little of the claim to publish');
+  }
   return 'held';
+}
+
+/** Gives the half-slots back and fails the object with a transient error, so the platform retries it. */
+async function giveUp(
+  deps: PipelineDeps,
+  key: GroupKey,
+  slots: readonly HalfSlotKey[],
+  why: string,
+): Promise<never> {
+  await releaseHalfSlots(deps, key, slots);
+  throw new WindowContentionError(
+    `rule ${key.ruleId} window ${new Date(key.windowStart).toISOString()}: ${why}; the object is retried`,
+  );
 }
 
 async function releaseHalfSlots(

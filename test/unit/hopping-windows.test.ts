@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadPipelineSettings } from '../../lambda/config';
 import { WindowContentionError } from '../../lambda/domain/errors';
-import type { HalfSlotKey, ObjectRef } from '../../lambda/ports';
+import type { HalfSlotKey, ObjectRef, WindowStore } from '../../lambda/ports';
 import { type ProcessedObject, processLogObject } from '../../lambda/process-log-object';
 import { cloudTrailEvent } from '../fixtures/events';
 import { memoryObjects, pipeline } from '../support/pipeline-harness';
@@ -130,7 +130,7 @@ describe('hopping windows', () => {
     expect(publisher.published).toHaveLength(1);
   });
 
-  it('a failed publish gives the half-slots back: the retry publishes, the overlapping window stays covered', async () => {
+  it('a failed publish keeps the half-slots for its own retry: it publishes, the overlapping window stays covered', async () => {
     // Prepare
     const objects = callsAt(...secondsFrom('2026-11-28T10:00:16Z', 10));
     const { deps, publisher } = pipeline(objects, HOPPING);
@@ -216,5 +216,38 @@ describe('hopping windows', () => {
     expect(publisher.published.map(({ finding }) => [finding.windowStart, finding.eventCount])).toEqual([
       ['2026-11-28T10:00:15.000Z', 10],
     ]);
+  });
+
+  it('a crash after the publish, before its message id is recorded, still leaves the overlapping window covered', async () => {
+    // Prepare: the aligned window [:00, :30) publishes, then its invocation dies before recording the alert.
+    const objects = callsAt(...secondsFrom('2026-11-28T10:00:16Z', 10));
+    const { deps, publisher, windows } = pipeline(objects, HOPPING);
+    let crashes = 1;
+    const crashing: WindowStore = Object.assign(Object.create(windows) as WindowStore, {
+      recordAlert: async (...args: Parameters<WindowStore['recordAlert']>) => {
+        if (crashes-- > 0) throw new Error('the process died');
+        return windows.recordAlert(...args);
+      },
+    });
+    const last = objects.refs.at(-1);
+    if (last === undefined) throw new Error('no object');
+    for (const ref of objects.refs.slice(0, -1)) await processLogObject(deps, ref, LIVE);
+    await expect(processLogObject({ ...deps, windows: crashing }, last, LIVE)).rejects.toThrow(
+      'the process died',
+    );
+    const late = memoryObjects({
+      'AWSLogs/111122223333/CloudTrail/region-9/2026/11/28/111122223333_CloudTrail_region-9_20261128T1005Z_late.json.gz':
+        [cloudTrailEvent({ arn: ARN, eventTime: '2026-11-28T10:00:40Z', awsRegion: 'region-late' })],
+    });
+    const lateRef = late.refs[0];
+    if (lateRef === undefined) throw new Error('no object');
+
+    // Act: after the dead claim's lease, a late object adds to the offset window [:15, :45).
+    await deps.sleep(2 * HOPPING.alertLeaseMs);
+    const outcome = await processLogObject({ ...deps, objects: late }, lateRef, LIVE);
+
+    // Assess: the offset window is covered by the aligned window's alert; only that one message went out.
+    expect(outcome.status === 'processed' && outcome.alerts.map((a) => a.outcome)).toEqual(['covered']);
+    expect(publisher.published.map(({ finding }) => finding.window)).toEqual(['aligned']);
   });
 });
