@@ -1,5 +1,4 @@
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
 import { hoppingCorpusPlanArb } from './corpus-arbitrary';
 import {
@@ -7,9 +6,8 @@ import {
   assertStoredCountsEqualModel,
   type CaseRun,
   caseArbitrary,
+  itHoldsForEveryCase,
   nameOfFinding,
-  PROPERTY_TIMEOUT_MS,
-  runs,
   usePropertyRig,
   windowOfFinding,
 } from './pipeline-rig';
@@ -65,67 +63,49 @@ function lostFiringWindows(run: CaseRun): string[] {
  * property draws the same cases, so each case is delivered once and checked by all four.
  */
 function hoppingProperties(kind: DynamoDbStandInKind, numRuns: number, seed: number): void {
-  const { deliver, rig } = usePropertyRig(kind, 'hopping');
+  const block = usePropertyRig(kind, 'hopping');
+  const { rig } = block;
+  const draw = { numRuns, seed };
 
-  it('every alert is of an aligned or offset window the model fires, its counts between the thresholds and the model', {
-    timeout: PROPERTY_TIMEOUT_MS,
-  }, async () => {
-    await fc.assert(
-      fc.asyncProperty(caseArb, async (testCase) => {
-        // Act
-        const run = await deliver(testCase);
+  itHoldsForEveryCase(
+    'every alert is of an aligned or offset window the model fires, its counts between the thresholds and the model',
+    caseArb,
+    block,
+    draw,
+    (run) => {
+      assertAlertCountsWithinModel(run);
+    },
+  );
 
-        // Assess
-        assertAlertCountsWithinModel(run);
-      }),
-      runs(numRuns, seed),
-    );
-  });
+  itHoldsForEveryCase(
+    'no two alerts of a group are for overlapping windows, but the repeat of a window whose publish a crash followed',
+    caseArb,
+    block,
+    draw,
+    (run, testCase) => {
+      expect(overlappingAlertPairs(run, testCase.delivery.crash.step)).toEqual([]);
+    },
+  );
 
-  it('no two alerts of a group are for overlapping windows, but the repeat of a window whose publish a crash followed', {
-    timeout: PROPERTY_TIMEOUT_MS,
-  }, async () => {
-    await fc.assert(
-      fc.asyncProperty(caseArb, async (testCase) => {
-        // Act
-        const run = await deliver(testCase);
+  itHoldsForEveryCase(
+    'no firing window is lost: each alerted or overlaps a window of its group that alerted',
+    caseArb,
+    block,
+    draw,
+    (run) => {
+      expect(lostFiringWindows(run)).toEqual([]);
+    },
+  );
 
-        // Assess
-        expect(overlappingAlertPairs(run, testCase.delivery.crash.step)).toEqual([]);
-      }),
-      runs(numRuns, seed),
-    );
-  });
-
-  it('no firing window is lost: each alerted or overlaps a window of its group that alerted', {
-    timeout: PROPERTY_TIMEOUT_MS,
-  }, async () => {
-    await fc.assert(
-      fc.asyncProperty(caseArb, async (testCase) => {
-        // Act
-        const run = await deliver(testCase);
-
-        // Assess
-        expect(lostFiringWindows(run)).toEqual([]);
-      }),
-      runs(numRuns, seed),
-    );
-  });
-
-  it('every object counts once in both its windows: stored counts equal the model for every aligned and offset window', {
-    timeout: PROPERTY_TIMEOUT_MS,
-  }, async () => {
-    await fc.assert(
-      fc.asyncProperty(caseArb, async (testCase) => {
-        // Act
-        const run = await deliver(testCase);
-
-        // Assess
-        await assertStoredCountsEqualModel(rig(), run);
-      }),
-      runs(numRuns, seed),
-    );
-  });
+  itHoldsForEveryCase(
+    'every object counts once in both its windows: stored counts equal the model for every aligned and offset window',
+    caseArb,
+    block,
+    draw,
+    async (run) => {
+      await assertStoredCountsEqualModel(rig(), run);
+    },
+  );
 }
 
 describe('hopping-window invariance on dynalite: real handler, shuffled redelivery at concurrency 1..16, one crash', () => {

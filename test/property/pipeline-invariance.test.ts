@@ -1,5 +1,4 @@
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { DynamoDbStandInKind } from '../../lib/local/dynamodb-standin';
 import { javaAvailable } from '../../lib/local/dynamodb-standin';
 import { corpusPlanArb } from './corpus-arbitrary';
@@ -8,9 +7,8 @@ import {
   assertStoredCountsEqualModel,
   type CaseRun,
   caseArbitrary,
+  itHoldsForEveryCase,
   nameOfFinding,
-  PROPERTY_TIMEOUT_MS,
-  runs,
   usePropertyRig,
   windowOfPublish,
 } from './pipeline-rig';
@@ -40,52 +38,39 @@ function assertOneMessagePerFiringWindow(run: CaseRun): void {
  * outcome checked by all three; a shrunk case is new and runs afresh.
  */
 function pipelineProperties(kind: DynamoDbStandInKind, numRuns: number, seed: number): void {
-  const { deliver, rig } = usePropertyRig(kind, 'tumbling');
+  const block = usePropertyRig(kind, 'tumbling');
+  const { rig } = block;
+  const draw = { numRuns, seed };
 
-  it('one message per window the model fires and none for any other; a crash after a publish may repeat that one', {
-    timeout: PROPERTY_TIMEOUT_MS,
-  }, async () => {
-    await fc.assert(
-      fc.asyncProperty(caseArb, async (testCase) => {
-        // Act
-        const run = await deliver(testCase);
+  itHoldsForEveryCase(
+    'one message per window the model fires and none for any other; a crash after a publish may repeat that one',
+    caseArb,
+    block,
+    draw,
+    (run) => {
+      assertOneMessagePerFiringWindow(run);
+    },
+  );
 
-        // Assess
-        assertOneMessagePerFiringWindow(run);
-      }),
-      runs(numRuns, seed),
-    );
-  });
+  itHoldsForEveryCase(
+    'alert counts lie between the thresholds and the model counts of their window',
+    caseArb,
+    block,
+    draw,
+    (run) => {
+      assertAlertCountsWithinModel(run);
+    },
+  );
 
-  it('alert counts lie between the thresholds and the model counts of their window', {
-    timeout: PROPERTY_TIMEOUT_MS,
-  }, async () => {
-    await fc.assert(
-      fc.asyncProperty(caseArb, async (testCase) => {
-        // Act
-        const run = await deliver(testCase);
-
-        // Assess
-        assertAlertCountsWithinModel(run);
-      }),
-      runs(numRuns, seed),
-    );
-  });
-
-  it('every object counts once: stored counts equal the model for every group, and no other group is stored', {
-    timeout: PROPERTY_TIMEOUT_MS,
-  }, async () => {
-    await fc.assert(
-      fc.asyncProperty(caseArb, async (testCase) => {
-        // Act
-        const run = await deliver(testCase);
-
-        // Assess
-        await assertStoredCountsEqualModel(rig(), run);
-      }),
-      runs(numRuns, seed),
-    );
-  });
+  itHoldsForEveryCase(
+    'every object counts once: stored counts equal the model for every group, and no other group is stored',
+    caseArb,
+    block,
+    draw,
+    async (run) => {
+      await assertStoredCountsEqualModel(rig(), run);
+    },
+  );
 }
 
 describe('pipeline invariance on dynalite: real handler, shuffled redelivery at concurrency 1..16, one crash', () => {

@@ -1,7 +1,7 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DynamoDbWindowStore, windowItemKey } from '../../lambda/adapters/dynamodb-window-store';
 import { loadPipelineSettings } from '../../lambda/config';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
@@ -449,6 +449,31 @@ async function storedCounts(rig: Rig, group: ModelGroup) {
 /** fast-check parameters: `numRuns` cases from a fixed seed (a failure names a case that replays). */
 export function runs(numRuns: number, seed: number): fc.Parameters<[PipelineCase]> {
   return { numRuns, seed, endOnFailure: true };
+}
+
+/**
+ * Declares one property of a rig's block: for each case `cases` draws (`numRuns` of them from `seed`), the
+ * case is delivered (once per block, see usePropertyRig) and `check` must hold on its run.
+ */
+export function itHoldsForEveryCase(
+  name: string,
+  cases: fc.Arbitrary<PipelineCase>,
+  { deliver }: PropertyRig,
+  draw: { readonly numRuns: number; readonly seed: number },
+  check: (run: CaseRun, testCase: PipelineCase) => void | Promise<void>,
+): void {
+  it(name, { timeout: PROPERTY_TIMEOUT_MS }, async () => {
+    await fc.assert(
+      fc.asyncProperty(cases, async (testCase) => {
+        // Act
+        const run = await deliver(testCase);
+
+        // Assess
+        await check(run, testCase);
+      }),
+      runs(draw.numRuns, draw.seed),
+    );
+  });
 }
 
 /** A rig for one describe block, and its cases delivered once each. */
