@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli, SAMPLE_TRAIL } from '../../lib/cli/commands';
 import { sweep } from '../fixtures/events';
 
-const REAL_EVENTS = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'real-events');
+const REAL_EVENTS = join(import.meta.dirname, '..', 'fixtures', 'real-events');
 
 async function run(argv: string[]) {
   const out: string[] = [];

@@ -7,7 +7,7 @@ import { readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
 import { matchesFilter, prefilterNeedles } from '../../lambda/domain/rule';
 import { chunked, gzip, logFile, randomSizes, readAll } from './cloudtrail-reader-helpers';
 
-const REAL_EVENTS = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'real-events');
+const REAL_EVENTS = join(import.meta.dirname, '..', 'fixtures', 'real-events');
 const realFiles = readdirSync(REAL_EVENTS)
   .filter((name) => name.endsWith('.json.gz'))
   .sort();
