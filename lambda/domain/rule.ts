@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { ConfigError } from './errors';
 
 /**
@@ -13,7 +14,10 @@ export interface FieldCondition {
   readonly notEquals?: readonly string[];
   /** The value starts with one of these (ES|QL `starts_with`, `LIKE "x*"`). */
   readonly startsWith?: readonly string[];
-  /** The value matches this regular expression (JavaScript syntax, unanchored unless it says so). */
+  /**
+   * The value matches this regular expression, unanchored unless it says so. RE2 syntax (no lookaround, no
+   * backreferences), run by a linear-time engine: a log value can never make a pattern backtrack.
+   */
   readonly matches?: string;
   /** true: the field holds a value (`IS NOT NULL`); false: it holds none (`IS NULL`). */
   readonly present?: boolean;
@@ -123,12 +127,24 @@ function validateCondition(where: string, condition: FieldCondition): void {
   if (condition.present === false && stringTests > 0) {
     throw new ConfigError(`${at}: present: false cannot be combined with a value test`);
   }
-  if (condition.matches !== undefined) {
-    try {
-      new RegExp(condition.matches, 'u');
-    } catch (error) {
-      throw new ConfigError(`${at}: matches is not a regular expression`, { cause: error });
-    }
+  if (condition.matches !== undefined) compilePattern(at, condition.matches);
+}
+
+/**
+ * Compiles a `matches` pattern with re2js, a pure JavaScript port of RE2: matching takes time linear in the
+ * value whatever the pattern (V8's backtracking engine takes seconds on `^(a+)+$` and a 30-character user
+ * agent). RE2 refuses what needs backtracking (lookaround, backreferences): such a pattern is refused here,
+ * when rules load and at synth, never met at run time.
+ */
+export function compilePattern(where: string, pattern: string): RE2JS {
+  try {
+    return RE2JS.compile(pattern);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      `${where}: matches ${JSON.stringify(pattern)} is not a regular expression RE2 accepts (${reason}); lookaround and backreferences are not supported`,
+      { cause: error },
+    );
   }
 }
 
@@ -186,7 +202,7 @@ export function matchesFilter(record: unknown, rule: RuleDefinition): boolean {
 
 function compileCondition(condition: FieldCondition): RecordTest {
   const { field, equals, notEquals, startsWith, matches, present } = condition;
-  const pattern = matches === undefined ? undefined : new RegExp(matches, 'u');
+  const pattern = matches === undefined ? undefined : compilePattern(`condition on ${field}`, matches);
   const hasStringTest = equals ?? notEquals ?? startsWith ?? pattern;
   return (record) => {
     const values = fieldValues(record, field);

@@ -63,6 +63,21 @@ describe('RegionSweepDetector props validation', () => {
       message: /groupBy must start with userIdentity.arn/,
     },
     {
+      case: 'a custom rule whose matches pattern needs backtracking (RE2 refuses lookahead)',
+      props: {
+        ...bucket,
+        customRules: [
+          {
+            ...S3_RAPID_BUCKET_POSTURE_API_CALLS,
+            id: 'mine',
+            slug: 'mine',
+            filter: [{ field: 'userAgent', matches: '^(?!aws-cli/)' }],
+          },
+        ],
+      },
+      message: /matches "\^\(\?!aws-cli\/\)" is not a regular expression RE2 accepts/,
+    },
+    {
       case: 'custom rules too large for the function environment',
       props: {
         ...bucket,
