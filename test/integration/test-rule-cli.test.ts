@@ -238,4 +238,15 @@ describe('regionsweep rules', () => {
     for (const rule of BUILT_IN_RULES) expect(result.stdout).toContain(`${rule.slug}`);
     expect(result.stdout).toContain('fires at:  16 or more distinct resources.ARN and 1 or more events');
   });
+
+  it('names the Elastic version and query date each built-in rule follows', async () => {
+    // Act
+    const result = await run(['rules']);
+
+    // Assess
+    expect(result.stdout).toContain(
+      '  follows:   Elastic rule 74f45152-9aee-11ef-b0a5-f661ea17fbcd, query of 2026-07-20 (elastic/detection-rules@14cf530f0d)\n',
+    );
+    expect(result.stdout).toContain('grouped by userIdentity.arn, sourceIPAddress (as ip)\n');
+  });
 });
