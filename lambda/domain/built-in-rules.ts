@@ -261,9 +261,23 @@ export function selectRules(
 }
 
 /**
- * Parses user rule definitions from JSON text: one definition or an array of them. `windowMode` defaults to
- * tumbling, `groupBy` to the identity alone; a string `groupBy` is one field; `presentation` is optional (alerts
- * then use the name and the distinct field). Every field is checked, unknown fields are refused, and each definition is validated; errors name `source` and the rule.
+ * Parses user rule definitions from JSON text: one definition or an array of them. Every field is checked,
+ * unknown fields are refused, and each definition is validated; errors name `source` and the rule.
+ *
+ * The format (see RuleDefinition and FieldCondition for the semantics):
+ * - `id`, `name`, `filter`, `windowSeconds`, `distinctField`, `minDistinct`: required.
+ * - `slug` (defaults to `id`), `severity` (`low`), `windowMode` (`tumbling`), `groupBy` (the identity alone;
+ *   a string is one field; the first field is always `userIdentity.arn`), `minEvents` (1), `technique`,
+ *   `presentation` (alerts then use the name and the distinct field).
+ * - `groupAs`: `{ "<further groupBy field>": "<view>" }`, the view a group value is read through
+ *   (`{ "sourceIPAddress": "ip" }`: spellings of one address are one group, a non-address a null group).
+ * - `follows`: `{ "ruleId", "version", "queryDate": "YYYY-MM-DD" }`, the upstream rule the rule follows.
+ * - A condition: `field` (a dotted path, or an array of paths: the first that holds a value), optionally
+ *   `as` (a view: `ip`, `userAgentName`, `flattened`), and tests that must all hold: `equals`, `notEquals`,
+ *   `startsWith` (lists of strings, never empty ones), `matches` (a regular expression, unanchored unless
+ *   it says so), `present` (true or false). `as: "userAgentName"` allows `equals`, `notEquals` and `present`
+ *   with AWS client names (AWS_CLIENT_NAMES); `as: "ip"` compares addresses written as Elastic prints them
+ *   (`2001:db8::1`, not `2001:DB8:0::1`).
  */
 export function parseRuleDefinitions(json: string, source: string): RuleDefinition[] {
   let value: unknown;
