@@ -125,6 +125,28 @@ describe('the handler, on every delivery path', () => {
     expect(await eventsInWindow('2026-11-28T10:00:00Z', arn)).toBe(3);
   });
 
+  it.each([
+    { case: 'one key, enveloped', keys: 1, wrap: (n: unknown) => snsEnvelope(n) },
+    { case: 'three keys, enveloped', keys: 3, wrap: (n: unknown) => snsEnvelope(n) },
+    { case: 'one key, raw', keys: 1, wrap: (n: unknown) => n },
+    { case: 'three keys, raw', keys: 3, wrap: (n: unknown) => n },
+  ])("a trail's own SNS notification in SQS, $case: every object is counted", async ({ keys, wrap }) => {
+    // Prepare: each object holds two events of the identity, so the window counts 2 per key read.
+    const arn = `arn:aws:iam::111122223333:user/trail-topic-${counter}`;
+    const objects = [];
+    for (let index = 0; index < keys; index += 1) {
+      objects.push(await upload(sweep(2, `2026-11-28T10:00:0${index}Z`, { arn })));
+    }
+    const notification = { s3Bucket: environment.bucket, s3ObjectKey: objects.map(({ key }) => key) };
+
+    // Act
+    const result = await handler(sqs({ id: 'trail', body: wrap(notification) }));
+
+    // Assess
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(await eventsInWindow('2026-11-28T10:00:00Z', arn)).toBe(2 * keys);
+  });
+
   it('EventBridge "Object Created": the object is counted', async () => {
     // Prepare
     const arn = 'arn:aws:iam::111122223333:user/eventbridge';
