@@ -732,7 +732,7 @@ const TABLE_NAME_ALLOWANCE = 't'.repeat(255);
 const TOPIC_ARN_ALLOWANCE = `arn:aws-us-gov:sns:us-gov-west-1:000000000000:${'t'.repeat(256)}`;
 
 /** `logs` and `logs/` both mean the objects live under `logs/AWSLogs/`, as CloudTrail's S3KeyPrefix does. */
-function normalisePrefix(keyPrefix: string | undefined): string {
+export function normalisePrefix(keyPrefix: string | undefined): string {
   if (keyPrefix === undefined || keyPrefix === '') return '';
   return keyPrefix.endsWith('/') ? keyPrefix : `${keyPrefix}/`;
 }
