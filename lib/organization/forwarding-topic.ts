@@ -29,6 +29,9 @@ export interface ForwardingTopicProps {
  *   (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
  * - Both the publish and the key statements carry `aws:SourceArn` and `aws:SourceAccount`, so no other
  *   bucket or trail can use them (confused deputy).
+ * - TLS only (cdk-nag SNS3): publishing to an encrypted topic already requires HTTPS and Signature
+ *   Version 4 (https://docs.aws.amazon.com/sns/latest/dg/sns-server-side-encryption.html), so the deny on
+ *   `aws:SecureTransport: false` refuses nothing S3 or CloudTrail sends.
  */
 export class ForwardingTopic extends Construct {
   readonly topic: sns.Topic;
