@@ -215,6 +215,31 @@ describe('the handler, on every delivery path', () => {
     expect(await eventsInWindow('2026-11-28T10:00:00Z', arn)).toBe(3);
   });
 
+  it('an object deleted before it is read is dropped as gone, not retried into the failure queue', async () => {
+    // Prepare: the stand-in answers 404 NoSuchKey, as S3 answers a role holding s3:ListBucket on the prefix
+    // (which the stack grants; without it S3 would answer 403 and the message would be retried).
+    const arn = 'arn:aws:iam::111122223333:user/deleted';
+    const kept = await upload(sweep(2, '2026-11-28T10:00:01Z', { arn }));
+    const deletedKey = cloudTrailKey(
+      '111122223333',
+      'eu-west-1',
+      new Date('2026-11-28T10:05:00Z'),
+      'deleted',
+    );
+
+    // Act
+    const result = await handler(
+      sqs(
+        { id: 'kept', body: s3Notification(environment.bucket, kept.key, kept.size) },
+        { id: 'deleted', body: s3Notification(environment.bucket, deletedKey, 20) },
+      ),
+    );
+
+    // Assess
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(await eventsInWindow('2026-11-28T10:00:00Z', arn)).toBe(2);
+  });
+
   it('a direct invocation with a transient failure throws, after processing the other objects', async () => {
     // Prepare
     const arn = 'arn:aws:iam::111122223333:user/direct-retry';
