@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { parseAllowlist } from '../lambda/domain/allowlist';
 import type { WindowMode } from '../lambda/domain/rule';
+import { DEAF_ALARM_MINUTES } from './deaf-detector-alarm';
 import { type DeliveryMode, PROP_PATTERNS, type RegionSweepDetectorProps } from './region-sweep-detector';
 
 /**
@@ -173,7 +174,7 @@ export function parseStackContext(read: ContextReader): StackSettings {
     suppressionMinutes: wholeNumber(read, CONTEXT_KEYS.suppressionMinutes, 0),
     reservedConcurrentExecutions: wholeNumber(read, CONTEXT_KEYS.reservedConcurrency, 1),
     backfillConcurrency: wholeNumber(read, CONTEXT_KEYS.backfillConcurrency, 2),
-    deafAlarmPeriod: minutes(wholeNumber(read, CONTEXT_KEYS.deafAlarmMinutes, 1)),
+    deafAlarmPeriod: minutes(wholeNumber(read, CONTEXT_KEYS.deafAlarmMinutes, DEAF_ALARM_MINUTES.min)),
     allowlist: allowlist(read),
   };
   return {

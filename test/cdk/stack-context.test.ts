@@ -241,6 +241,13 @@ describe('parseStackContext: deafAlarmMinutes', () => {
     expect(settings.detector.deafAlarmPeriod?.toSeconds()).toBe(45 * 60);
   });
 
+  it('refuses fewer than 5 minutes, naming the key', () => {
+    // Act
+    const error = thrownBy(() => parseStackContext(reader({ deafAlarmMinutes: '2' })));
+    // Assess
+    expect(error).toMatchObject({ key: 'deafAlarmMinutes', message: expect.stringMatching(/>= 5/) });
+  });
+
   it('leaves the period to the construct default when absent', () => {
     // Act
     const settings = parseStackContext(reader({}));
