@@ -185,32 +185,57 @@ export class DynamoDbWindowStore implements WindowStore {
     );
   }
 
-  /** Wins only on an existing item with no message id, not suppressed, and no lease running at `now`. */
+  /**
+   * Wins only on an existing item with no message id, not suppressed, and no lease running at `now`.
+   * Idempotent under a lost response: when the write is applied but its reply is lost (a 5xx or a time-out)
+   * and the SDK sends it again, the retry fails its condition on the lease the first attempt wrote. The item
+   * as it was then (ALL_OLD; a consistent read where the stand-in returns none, as dynalite does) holds this
+   * claim's own token: the claim is won. Tokens are unique per attempt, so no other claimant can match.
+   */
   async claimAlert(key: GroupKey, claimToken: string, now: number, leaseUntil: number): Promise<boolean> {
+    const itemKey = windowItemKey(key);
     const conditions = {
       itemExists: `attribute_exists(#pk)`,
       notAlerted: `attribute_not_exists(#messageId)`,
       notSuppressed: `attribute_not_exists(#suppressed)`,
       noLiveLease: `(attribute_not_exists(#leaseUntil) OR #leaseUntil <= :now)`,
     };
-    return this.conditionalUpdate({
-      TableName: this.tableName,
-      Key: windowItemKey(key),
-      UpdateExpression: 'SET #claimToken = :token, #leaseUntil = :leaseUntil',
-      ConditionExpression: joinConditions(conditions),
-      ExpressionAttributeNames: {
-        '#pk': A.pk,
-        '#messageId': A.messageId,
-        '#suppressed': A.suppressed,
-        '#leaseUntil': A.leaseUntil,
-        '#claimToken': A.claimToken,
+    return this.conditionalUpdate(
+      {
+        TableName: this.tableName,
+        Key: itemKey,
+        UpdateExpression: 'SET #claimToken = :token, #leaseUntil = :leaseUntil',
+        ConditionExpression: joinConditions(conditions),
+        ExpressionAttributeNames: {
+          '#pk': A.pk,
+          '#messageId': A.messageId,
+          '#suppressed': A.suppressed,
+          '#leaseUntil': A.leaseUntil,
+          '#claimToken': A.claimToken,
+        },
+        ExpressionAttributeValues: {
+          ':now': num(now),
+          ':leaseUntil': num(leaseUntil),
+          ':token': { S: claimToken },
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
-      ExpressionAttributeValues: {
-        ':now': num(now),
-        ':leaseUntil': num(leaseUntil),
-        ':token': { S: claimToken },
-      },
-    });
+      (old) => isOwnClaim(old, claimToken, leaseUntil),
+    );
+  }
+
+  /**
+   * The fence before a publish: a consistent read of the claim. Only the lease of this token, on a window
+   * that has neither alerted nor been suppressed, is returned.
+   */
+  async heldClaim(key: GroupKey, claimToken: string): Promise<{ readonly leaseUntil: number } | undefined> {
+    const item = await this.read(windowItemKey(key));
+    if (item === undefined || item[A.messageId] !== undefined || item[A.suppressed] !== undefined) {
+      return undefined;
+    }
+    const leaseUntil = item[A.leaseUntil]?.N;
+    if (item[A.claimToken]?.S !== claimToken || leaseUntil === undefined) return undefined;
+    return { leaseUntil: Number(leaseUntil) };
   }
 
   /** Removes this token's claim (and its lease) unless the window alerted or another claim took over. */
@@ -386,16 +411,22 @@ export class DynamoDbWindowStore implements WindowStore {
     );
   }
 
-  /** Removes owner and lease while this window owns the slot and has not alerted; otherwise changes nothing. */
-  async releaseHalfSlot(key: HalfSlotKey, ownerWindowStart: number): Promise<void> {
+  /**
+   * Removes owner and lease while this window owns the slot and (unless `evenIfMarked`) has not marked it;
+   * otherwise changes nothing. A lost response is harmless: the retry finds the slot no longer this window's.
+   */
+  async releaseHalfSlot(
+    key: HalfSlotKey,
+    ownerWindowStart: number,
+    options: { readonly evenIfMarked: boolean },
+  ): Promise<void> {
+    const conditions: Record<string, string> = { ownedByThisWindow: '#owner = :owner' };
+    if (!options.evenIfMarked) conditions.notMarked = 'attribute_not_exists(#alerted)';
     await this.conditionalUpdate({
       TableName: this.tableName,
       Key: halfSlotItemKey(key),
-      UpdateExpression: 'REMOVE #owner, #leaseUntil',
-      ConditionExpression: joinConditions({
-        ownedByThisWindow: '#owner = :owner',
-        notAlerted: 'attribute_not_exists(#alerted)',
-      }),
+      UpdateExpression: 'REMOVE #owner, #leaseUntil, #alerted',
+      ConditionExpression: joinConditions(conditions),
       ExpressionAttributeNames: {
         '#owner': A.ownerWindowStart,
         '#leaseUntil': A.leaseUntil,
@@ -406,11 +437,12 @@ export class DynamoDbWindowStore implements WindowStore {
   }
 
   /**
-   * Marks the slot alerted while this window owns it. A slot another window took over (after this window's
-   * lease ended) is left to that window: a no-op, as the port documents.
+   * Marks the slot as publishing while this window owns it: true when it is (now or already) marked by this
+   * window, false when another window took it over (after this window's lease ended). The condition holds
+   * again for a retry of an applied write, so a lost response needs nothing more.
    */
-  async markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<void> {
-    await this.conditionalUpdate({
+  async markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<boolean> {
+    return this.conditionalUpdate({
       TableName: this.tableName,
       Key: halfSlotItemKey(key),
       UpdateExpression: 'SET #alerted = :true',
@@ -473,14 +505,23 @@ export class DynamoDbWindowStore implements WindowStore {
     });
   }
 
-  /** Sends a conditional UpdateItem: true when written, false when its condition failed; all else throws. */
-  private async conditionalUpdate(input: UpdateItemCommandInput): Promise<boolean> {
+  /**
+   * Sends a conditional UpdateItem: true when written, false when its condition failed; all else throws.
+   * `isOwnWrite`, given the item as it was when the condition failed (ALL_OLD, or a consistent read where
+   * the stand-in returns none), recognises this very write applied by an earlier attempt whose response was
+   * lost: that counts as written.
+   */
+  private async conditionalUpdate(
+    input: UpdateItemCommandInput,
+    isOwnWrite?: (old: Item | undefined) => boolean,
+  ): Promise<boolean> {
     try {
       await this.client.send(new UpdateItemCommand(input));
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
+      if (isOwnWrite === undefined) return false;
+      return isOwnWrite(itemOf(error) ?? (input.Key === undefined ? undefined : await this.read(input.Key)));
     }
   }
 
@@ -676,6 +717,16 @@ function halfSlotBlocker(item: Item | undefined, now: number): HalfSlotClaim | u
   const leaseUntil = numberOf(item, A.leaseUntil, Number.NEGATIVE_INFINITY);
   if (leaseUntil > now) return { kind: 'leased', ownerWindowStart: Number(owner), leaseUntil };
   return undefined;
+}
+
+/** True when `item` holds the claim `claimToken` wrote (the same token and lease), not yet alerted. */
+function isOwnClaim(item: Item | undefined, claimToken: string, leaseUntil: number): boolean {
+  return (
+    item?.[A.claimToken]?.S === claimToken &&
+    item[A.leaseUntil]?.N === String(leaseUntil) &&
+    item[A.messageId] === undefined &&
+    item[A.suppressed] === undefined
+  );
 }
 
 function isConditionFailure(error: unknown): boolean {
