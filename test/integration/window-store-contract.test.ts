@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
+  GetItemCommand,
   ProvisionedThroughputExceededException,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -459,6 +460,42 @@ function contract(kind: StoreKind): void {
       return { store, key };
     }
 
+    it('the same claim sent again (its response lost, the request retried) is won again', async () => {
+      // Prepare
+      const { store, key } = await storeWithWindow();
+      const leaseUntil = WINDOW_START + 60_000;
+      await store.claimAlert(key, 'first', WINDOW_START, leaseUntil);
+      // Act
+      const retried = await store.claimAlert(key, 'first', WINDOW_START, leaseUntil);
+      const other = await store.claimAlert(key, 'second', WINDOW_START, leaseUntil);
+      // Assess
+      expect([retried, other]).toEqual([true, false]);
+    });
+
+    it("heldClaim gives the holder's lease, and nothing to another token or after the alert", async () => {
+      // Prepare
+      const { store, key } = await storeWithWindow();
+      const leaseUntil = WINDOW_START + 60_000;
+      await store.claimAlert(key, 'first', WINDOW_START, leaseUntil);
+      // Act
+      const held = [await store.heldClaim(key, 'first'), await store.heldClaim(key, 'second')];
+      await store.recordAlert(key, 'first', 'message-1');
+      const afterAlert = await store.heldClaim(key, 'first');
+      // Assess
+      expect([...held, afterAlert]).toEqual([{ leaseUntil }, undefined, undefined]);
+    });
+
+    it('heldClaim gives nothing to a holder whose claim was taken over after its lease', async () => {
+      // Prepare
+      const { store, key } = await storeWithWindow();
+      await store.claimAlert(key, 'stalled', WINDOW_START, WINDOW_START + 60_000);
+      await store.claimAlert(key, 'replay', WINDOW_START + 60_000, WINDOW_START + 120_000);
+      // Act
+      const held = await store.heldClaim(key, 'stalled');
+      // Assess
+      expect(held).toBeUndefined();
+    });
+
     it('a released claim can be taken again at once; another token cannot release it', async () => {
       // Prepare
       const { store, key } = await storeWithWindow();
@@ -835,6 +872,28 @@ describe('DynamoDbWindowStore failure injection', () => {
     const outcome = store.apply(contribution(key), 'object-1', 0);
     // Assess
     await expect(outcome).rejects.toBeInstanceOf(ProvisionedThroughputExceededException);
+  });
+
+  it.each([
+    { case: 'in the old image returned with the failure (DynamoDB)', oldImage: true },
+    { case: 'by a consistent read where no old image comes back (dynalite)', oldImage: false },
+  ])('recognises its own claim, applied before its response was lost, $case', async ({ oldImage }) => {
+    // Prepare: the first attempt's reply is a 500 after the write; the SDK's retry fails its condition.
+    dynamo.reset();
+    const own = { claimToken: { S: 'token-1' }, leaseUntil: { N: '61000' } };
+    dynamo.on(UpdateItemCommand).rejects(
+      new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+        ...(oldImage ? { Item: own } : {}),
+      }),
+    );
+    dynamo.on(GetItemCommand).resolves({ Item: own });
+    // Act
+    const won = await store.claimAlert(key, 'token-1', 1_000, 61_000);
+    const lost = await store.claimAlert(key, 'token-2', 1_000, 61_000);
+    // Assess
+    expect([won, lost]).toEqual([true, false]);
   });
 
   it('gives up with WindowContentionError when every condition is lost to another writer', async () => {
