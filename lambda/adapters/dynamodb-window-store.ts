@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
@@ -16,6 +17,7 @@ import {
   groupValueId,
   type StateLimits,
   sampleOffers,
+  utf8Length,
 } from '../domain/window-state';
 import type { AlertStatus, HalfSlotClaim, HalfSlotKey, StoredWindow, WindowStore } from '../ports';
 import { WINDOW_TABLE_SCHEMA } from './window-table-schema';
@@ -78,7 +80,7 @@ export function windowItemKey(key: GroupKey): Item {
 /** The key of a (rule, identity)'s suppression item: `S#<ruleId>` / `A#<arn>` (`N#` for the null ARN). */
 export function suppressionItemKey(key: GroupKey): Item {
   // Suppression is per identity: further group values (a source IP) do not open another slot.
-  return { [A.pk]: { S: `S#${key.ruleId}` }, [A.sk]: { S: groupValueId({ arn: key.arn }) } };
+  return { [A.pk]: { S: `S#${key.ruleId}` }, [A.sk]: { S: groupSortKey({ arn: key.arn }) } };
 }
 
 /**
@@ -96,9 +98,23 @@ function windowPartitionKey(key: GroupKey): string {
   return `W#${key.ruleId}#${new Date(key.windowStart).toISOString()}`;
 }
 
-/** `A#<arn>` (`N#` for the null ARN), or `G#<JSON of identity and further group values>` for multi-field groups. */
+/**
+ * Longest group id kept readable in a sort key, in UTF-8 bytes: DynamoDB caps a sort key at 1,024 bytes
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-partition-sort-keys),
+ * and shard keys prefix it.
+ */
+const MAX_READABLE_GROUP_BYTES = 512;
+
+/**
+ * `A#<arn>` (`N#` for the null ARN), or `G#<JSON of identity and further group values>` for multi-field
+ * groups; a longer id than MAX_READABLE_GROUP_BYTES (an ARN or group-by value a log or rule made long) is
+ * `X#<SHA-256 of the id>`, so every key stays within DynamoDB's bound whatever the log holds. The alert
+ * takes the group's values from the contribution, never from the key.
+ */
 export function groupSortKey(key: Pick<GroupKey, 'arn' | 'by'>): string {
-  return groupValueId(key);
+  const id = groupValueId(key);
+  if (utf8Length(id) <= MAX_READABLE_GROUP_BYTES) return id;
+  return `X#${createHash('sha256').update(id).digest('base64url')}`;
 }
 
 /** A bounded String Set on the window item and what one contribution adds to it. */

@@ -408,6 +408,24 @@ function faultInjectionSuite(kind: DynamoDbStandInKind): void {
       },
     );
 
+    it("a persistent fault on one group leaves the object's other groups counted and alerted before it fails", async () => {
+      // Prepare: the failing group comes first in the object (groups are written in ARN order).
+      const [first, second] = [newArn(), newArn()];
+      const object = await upload([...sweepRecords(first), ...sweepRecords(second)]);
+      dynamoProxy.setRule(always((request) => isStep(request, 'apply', first), dynamoDbFault.internal));
+
+      // Act
+      const error = await rejectionOf(handler(object.notification));
+
+      // Assess
+      expect(error.name).toBe('TransientObjectFailure');
+      expect([(await countsOf(first))?.counts, (await countsOf(second))?.counts]).toEqual([
+        undefined,
+        EXPECTED_COUNTS,
+      ]);
+      expect([alertsFor(first).length, alertsFor(second).length]).toEqual([0, 1]);
+    });
+
     it("the platform's retry after a persistent fault on one group counts both groups once, one alert each", async () => {
       // Prepare
       const [first, second] = [newArn(), newArn()];

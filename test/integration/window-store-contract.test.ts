@@ -149,6 +149,28 @@ function contract(kind: StoreKind): void {
       expect(result).toMatchObject({ applied: true, state: { arn: null, contributors: ['object-1'] } });
     });
 
+    it.each([
+      { case: 'a 2 KB ARN', group: (long: string) => ({ arn: long }) },
+      { case: 'a 2 KB group-by value', group: (long: string) => ({ arn: ALICE, by: [long] }) },
+    ])('stores $case, and keeps two that differ only at the end apart', async ({ group }) => {
+      // Prepare: group ids far past DynamoDB's 1,024-byte sort key.
+      const store = harness.store();
+      const ruleId = `rule-${randomUUID()}`;
+      const long = 'v'.repeat(2048);
+      const keys = [`${long}1`, `${long}2`].map((value) => ({
+        ruleId,
+        windowStart: WINDOW_START,
+        ...group(value),
+      }));
+      // Act
+      for (const [i, key] of keys.entries()) {
+        await store.apply(contribution(key, { distinctValues: [`region-${i}`] }), 'object-1', WINDOW_START);
+      }
+      // Assess
+      const stored = await Promise.all(keys.map((key) => store.get(key)));
+      expect(stored.map((state) => state?.distinctValues)).toEqual([['region-0'], ['region-1']]);
+    });
+
     it('ignores a replayed contributor and returns the state as found', async () => {
       // Prepare
       const store = harness.store();
