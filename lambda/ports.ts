@@ -60,7 +60,9 @@ export type HalfSlotClaim =
 export interface WindowStore {
   /**
    * Adds the contribution of object `contributorId` to its group, unless that object already contributed.
-   * Returns the state after the write, or as found when nothing was applied.
+   * Returns the state after the write, or as found when nothing was applied. On DynamoDB, a window past the
+   * contributors its item holds, and that already alerted or was suppressed, is returned without the counts
+   * of its shard items (no decision reads them then; `get` always adds them).
    */
   apply(
     contribution: GroupContribution,

@@ -4,6 +4,7 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
@@ -31,15 +32,26 @@ export interface DynamoDbWindowStoreOptions {
   readonly limits: StateLimits;
   /** How long an item outlives its window (and its last write), via the table's TTL attribute. */
   readonly retentionSeconds: number;
-  /** Contributors one window item may hold before `apply` throws WindowItemFullError (tests lower it). */
+  /** Contributors the window item holds before further ones spill to shard items (tests lower it). */
   readonly maxContributors?: number;
 }
 
 /**
- * Contributors per window item. An ARN's events come from its own account's log files (regions x ~2 objects
- * per 30 s window), so real items hold tens; at 10,000 ids of ~20 bytes the item is still far below 400 KB.
+ * Contributors kept on a window item. An ARN's events come from its own account's log files (regions x ~2
+ * objects per 30 s window), so ordinary items hold tens and every contribution is one write. Past this
+ * bound (an organization trail's null-ARN group, or one identity sweeping hundreds of accounts), further
+ * contributors spill to the group's shard items: the window item stays small (16 KB of ids; DynamoDB bills
+ * a write per KB of the item), and the bound is not one an organization can reach.
  */
-export const MAX_CONTRIBUTORS = 10_000;
+export const MAX_CONTRIBUTORS = 1_000;
+
+/**
+ * Shard items per (rule, window, group), each holding up to MAX_SHARD_CONTRIBUTORS: 160,000 contributors
+ * past the window item's own, against the 17,000 (34,000 at two objects per window) of an organization of
+ * 1,000 accounts in 17 regions. A shard item holds 16-byte ids and two counters: 160 KB at most.
+ */
+export const SPILL_SHARDS = 16;
+export const MAX_SHARD_CONTRIBUTORS = 10_000;
 
 /**
  * A retry is planned from the item as it was when its condition failed, so the next failure needs yet
@@ -71,6 +83,26 @@ const A = {
   ownerWindowStart: 'ownerWindowStart',
   alerted: 'alerted',
 } as const;
+
+/**
+ * The key of one of a group's shard items: the window's partition key, `C#<SHA-256 of the group's sort key,
+ * 22 characters>#<shard>`: fixed-width, so one group's shards are exactly the items under its prefix.
+ */
+function shardItemKey(key: GroupKey, shard: number): Item {
+  return {
+    [A.pk]: { S: windowPartitionKey(key) },
+    [A.sk]: { S: `${shardPrefix(key)}${String(shard).padStart(2, '0')}` },
+  };
+}
+
+function shardPrefix(key: GroupKey): string {
+  return `C#${createHash('sha256').update(groupSortKey(key)).digest('base64url').slice(0, 22)}#`;
+}
+
+/** The shard a spilled contributor belongs to, fixed by its id (so its replays find it there). */
+export function shardOf(contributorId: string): number {
+  return createHash('sha256').update(contributorId).digest().readUInt32BE(0) % SPILL_SHARDS;
+}
 
 /** The key of a group's window item: `W#<ruleId>#<windowStart ISO>` / `A#<arn>` (`N#` for the null ARN). */
 export function windowItemKey(key: GroupKey): Item {
@@ -142,6 +174,11 @@ export class DynamoDbWindowStore implements WindowStore {
   private readonly limits: StateLimits;
   private readonly retentionSeconds: number;
   private readonly maxContributors: number;
+  /**
+   * Window items this store saw full: a hint that lets a contribution go straight to the spill write, whose
+   * condition re-checks it (items never shrink, so the hint never turns wrong). Bounded: cleared past 10,000.
+   */
+  private readonly fullItems = new Set<string>();
 
   constructor(options: DynamoDbWindowStoreOptions) {
     this.client = options.client;
@@ -158,12 +195,15 @@ export class DynamoDbWindowStore implements WindowStore {
    *    every contribution ADDs its first and last (min and max are taken on read), so no order of arrival
    *    needs a second write.
    * 2. On a failed condition, read the item as it was (ALL_OLD, or a consistent GetItem where the stand-in
-   *    returns no item). Contributor present: nothing to do (replay). Item full: WindowItemFullError.
+   *    returns no item). Contributor present: nothing to do (a replay, or this very write retried by the SDK
+   *    after its response was lost). Item full: spill (applySpilled).
    * 3. Otherwise a set reached its bound: plan the write without the full sets and retry. Sets only fill, so
    *    a plan stays right while its conditions hold, and a failed condition means another writer made
    *    progress. This second write happens only once a set of the item is full: 20 values of a context list
    *    (user agents, source IPs, ...), 64 distinct values or 1,000 event ids. Sample event ids take no
    *    condition (the first contribution's are kept), so an ordinary window never needs it.
+   * Routing is exact under replays: a contributor on the item stays there, and an item once full stays full
+   * (contributors are never removed), so every replay of a contributor reaches the item it was counted on.
    */
   async apply(
     contribution: GroupContribution,
@@ -171,6 +211,9 @@ export class DynamoDbWindowStore implements WindowStore {
     now: number,
   ): Promise<{ state: StoredWindow; applied: boolean }> {
     const sets = boundedSets(contribution, this.limits);
+    if (this.fullItems.has(describeKey(contribution))) {
+      return this.applySpilled(contribution, contributorId, now, sets, undefined);
+    }
     let plan: ApplyPlan = { openSets: sets };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       try {
@@ -184,13 +227,12 @@ export class DynamoDbWindowStore implements WindowStore {
         if (found !== undefined) {
           const contributors = stringsOf(found, A.contributors);
           if (contributors.includes(contributorId)) {
-            return { applied: false, state: toStoredWindow(contribution, found) };
+            return { applied: false, state: await this.stateOf(contribution, found) };
           }
           if (contributors.length >= this.maxContributors) {
-            throw new WindowItemFullError(
-              `window item ${describeKey(contribution)} holds ${contributors.length} contributors`,
-              { cause: error },
-            );
+            if (this.fullItems.size >= 10_000) this.fullItems.clear();
+            this.fullItems.add(describeKey(contribution));
+            return this.applySpilled(contribution, contributorId, now, sets, found);
           }
         }
         plan = planFrom(sets, found);
@@ -199,6 +241,91 @@ export class DynamoDbWindowStore implements WindowStore {
     throw new WindowContentionError(
       `window item ${describeKey(contribution)}: condition lost ${MAX_ATTEMPTS} times to concurrent writers`,
     );
+  }
+
+  /**
+   * A contribution to a window whose item is full (`seen`, as found), in two writes:
+   * 1. The sets go to the window item (idempotent unions, bounded as in apply), on condition that the item
+   *    is full and does not hold this contributor.
+   * 2. The contributor and its counters go to its shard item, on condition that the shard does not hold it.
+   *    Events whose id hash the window item now holds are counted there; the others (past the hash bound)
+   *    add to the shard's overflow count.
+   * A crash between 1 and 2 leaves only sets written, which the retry writes again unchanged; a replay of
+   * an applied contribution finds its contributor in the shard (2 refused): nothing is counted twice. A
+   * contributor found on the window item itself (`seen` undefined: sent on the full-item hint) is a replay.
+   */
+  private async applySpilled(
+    contribution: GroupContribution,
+    contributorId: string,
+    now: number,
+    sets: readonly BoundedSet[],
+    seen: Item | undefined,
+  ): Promise<{ state: StoredWindow; applied: boolean }> {
+    let plan = planFrom(sets, seen);
+    let window: Item | undefined;
+    for (let attempt = 0; window === undefined && attempt < MAX_ATTEMPTS; attempt += 1) {
+      try {
+        const output = await this.client.send(
+          new UpdateItemCommand(this.mergeInput(contribution, contributorId, now, plan, 'spill')),
+        );
+        window = output.Attributes ?? {};
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        const found = itemOf(error) ?? (await this.read(windowItemKey(contribution)));
+        if (found !== undefined && stringsOf(found, A.contributors).includes(contributorId)) {
+          return { applied: false, state: await this.stateOf(contribution, found) };
+        }
+        plan = planFrom(sets, found);
+      }
+    }
+    if (window === undefined) {
+      throw new WindowContentionError(
+        `window item ${describeKey(contribution)}: condition lost ${MAX_ATTEMPTS} times to concurrent writers`,
+      );
+    }
+    const held = new Set(stringsOf(window, A.eventIdHashes));
+    const counted = contribution.eventIdHashes.filter((hash) => held.has(hash)).length;
+    const shardKey = shardItemKey(contribution, shardOf(contributorId));
+    const applied = await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: shardKey,
+      UpdateExpression:
+        'ADD #contributors :contributorSet, #overflowEventCount :overflow, #failedCount :failedCount ' +
+        'SET #expiresAt = :expiresAt',
+      ConditionExpression: joinConditions({
+        contributorIsNew: 'NOT contains(#contributors, :contributor)',
+        shardHasRoom: '(attribute_not_exists(#contributors) OR size(#contributors) < :maxShard)',
+      }),
+      ExpressionAttributeNames: {
+        '#contributors': A.contributors,
+        '#overflowEventCount': A.overflowEventCount,
+        '#failedCount': A.failedCount,
+        '#expiresAt': A.expiresAt,
+      },
+      ExpressionAttributeValues: {
+        ':contributorSet': { SS: [contributorId] },
+        ':contributor': { S: contributorId },
+        ':overflow': num(contribution.eventCount - counted),
+        ':failedCount': num(contribution.failedCount),
+        ':maxShard': num(MAX_SHARD_CONTRIBUTORS),
+        ':expiresAt': num(epochSeconds(Math.max(contribution.windowEnd, now)) + this.retentionSeconds),
+      },
+    });
+    if (!applied) {
+      const shard = await this.read(shardKey);
+      const contributors = stringsOf(shard ?? {}, A.contributors);
+      if (!contributors.includes(contributorId)) {
+        throw new WindowItemFullError(
+          `window ${describeKey(contribution)}: shard item holds ${contributors.length} contributors`,
+        );
+      }
+    }
+    // Once the window alerted (or was suppressed) no decision reads its counts: the shards' are left out.
+    const decided = window[A.messageId] !== undefined || window[A.suppressed] !== undefined;
+    return {
+      applied,
+      state: decided ? toStoredWindow(contribution, window) : await this.stateOf(contribution, window),
+    };
   }
 
   /**
@@ -543,7 +670,50 @@ export class DynamoDbWindowStore implements WindowStore {
 
   async get(key: GroupKey): Promise<StoredWindow | undefined> {
     const item = await this.read(windowItemKey(key));
-    return item === undefined ? undefined : toStoredWindow(key, item);
+    return item === undefined ? undefined : this.stateOf(key, item);
+  }
+
+  /**
+   * The window's state from its item: with the shards' counters added once the item is full (a Query of
+   * the group's shard items, counters only).
+   */
+  private async stateOf(key: GroupKey, item: Item): Promise<StoredWindow> {
+    const state = toStoredWindow(key, item);
+    if (state.contributors.length < this.maxContributors) return state;
+    let overflow = 0;
+    let failed = 0;
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: {
+            '#pk': A.pk,
+            '#sk': A.sk,
+            '#overflow': A.overflowEventCount,
+            '#failed': A.failedCount,
+          },
+          ExpressionAttributeValues: {
+            ':pk': { S: windowPartitionKey(key) },
+            ':prefix': { S: shardPrefix(key) },
+          },
+          ProjectionExpression: '#overflow, #failed',
+          ConsistentRead: true,
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      );
+      for (const shard of page.Items ?? []) {
+        overflow += numberOf(shard, A.overflowEventCount, 0);
+        failed += numberOf(shard, A.failedCount, 0);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return {
+      ...state,
+      overflowEventCount: state.overflowEventCount + overflow,
+      failedCount: state.failedCount + failed,
+    };
   }
 
   private async read(key: Item): Promise<Item | undefined> {
@@ -553,13 +723,20 @@ export class DynamoDbWindowStore implements WindowStore {
     return output.Item;
   }
 
+  /**
+   * The window item's UpdateItem for a contribution: in `main` mode it adds the contributor and the counters
+   * under the contributor-is-new and item-has-room conditions; in `spill` mode (the item is full) it adds
+   * the sets only, on condition that the item is full and does not hold the contributor (the routing rule
+   * of apply, checked by the write itself).
+   */
   private mergeInput(
     contribution: GroupContribution,
     contributorId: string,
     now: number,
     plan: ApplyPlan,
+    mode: 'main' | 'spill' = 'main',
   ): UpdateItemCommandInput {
-    const names: Record<string, string> = {
+    let names: Record<string, string> = {
       '#contributors': A.contributors,
       '#failedCount': A.failedCount,
       '#overflowEventCount': A.overflowEventCount,
@@ -569,7 +746,7 @@ export class DynamoDbWindowStore implements WindowStore {
     const hashesKept = plan.openSets.some((set) => set.attribute === A.eventIdHashes)
       ? contribution.eventIdHashes.length
       : 0;
-    const values: Item = {
+    let values: Item = {
       ':contributorSet': { SS: [contributorId] },
       ':contributor': { S: contributorId },
       ':maxContributors': num(this.maxContributors),
@@ -594,6 +771,18 @@ export class DynamoDbWindowStore implements WindowStore {
       '#overflowEventCount :overflow',
       '#eventTimes :eventTimes',
     ];
+    if (mode === 'spill') {
+      // The contributor and its counters go to its shard item (applySpilled); the item must be full.
+      conditions.itemHasRoom = 'size(#contributors) >= :maxContributors';
+      adds.splice(0, adds.length, '#eventTimes :eventTimes');
+      names = { '#contributors': A.contributors, '#eventTimes': A.eventTimes, '#expiresAt': A.expiresAt };
+      values = {
+        ':contributor': values[':contributor'] as AttributeValue,
+        ':maxContributors': values[':maxContributors'] as AttributeValue,
+        ':eventTimes': values[':eventTimes'] as AttributeValue,
+        ':expiresAt': values[':expiresAt'] as AttributeValue,
+      };
+    }
     // Sample slots take no condition (see mergeContribution): a window with more than a handful of events
     // never costs a refused write.
     const sets = ['#expiresAt = :expiresAt'];

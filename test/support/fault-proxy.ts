@@ -337,6 +337,8 @@ export const WINDOW_STORE_WRITE_STEPS = [
 /** What the UpdateExpression of each write step starts with, placeholders resolved to attribute names. */
 const STEP_EXPRESSIONS: readonly (readonly [RegExp, WindowStoreStep])[] = [
   [/^ADD contributors\b/, 'apply'],
+  // A contribution to a full window item: its sets on the item, then its contributor on a shard item.
+  [/^ADD eventTimes\b/, 'apply'],
   [/^SET claimToken = /, 'claim'],
   [/^REMOVE claimToken\b/, 'release'],
   [/^SET messageId = /, 'record-alert'],
