@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -722,6 +723,27 @@ function faultInjectionSuite(kind: DynamoDbStandInKind): void {
         await check({ arn, failedInvocations: failed.length, run });
       },
     );
+
+    it('claim: a reply held past the 5 s request time-out (the SDK gives up and sends the claim again): ' +
+      'the claim is won, one alert', { timeout: 30_000 }, async () => {
+      // Prepare: the first claim is applied, its reply held until after the DynamoDB client's time-out.
+      const arn = newArn();
+      const object = await upload(sweepRecords(arn));
+      dynamoProxy.setRule(
+        firstN(
+          1,
+          (request) => isStep(request, 'claim', arn),
+          () => ({ kind: 'forward-then-hold', until: sleep(6_000) }),
+        ),
+      );
+
+      // Act
+      await newHandler()(object.notification);
+
+      // Assess
+      expect(dynamoProxy.requests.filter((request) => isStep(request, 'claim', arn))).toHaveLength(2);
+      expect(alertsFor(arn)).toHaveLength(1);
+    });
   });
 
   describe('hopping windows: a retry that comes after the lease (the issue 11 reproduction)', () => {
