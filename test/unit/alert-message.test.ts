@@ -436,7 +436,7 @@ describe('chatbot body', () => {
     expect(slack.content.description).toContain(text);
   });
 
-  it('the SNS message carries the chatbot JSON as default, the email body, and the document for machines', () => {
+  it('the SNS message gives https (Amazon Q Developer) the notification, email its text, and machines the document', () => {
     // Act
     const rendered = renderAlert(alert());
 
@@ -444,18 +444,18 @@ describe('chatbot body', () => {
     const parsed = JSON.parse(rendered.message) as Record<string, string>;
     expect({
       keys: Object.keys(parsed).sort(),
-      slack: JSON.parse(parsed.default ?? ''),
+      https: JSON.parse(parsed.https ?? ''),
       email: parsed.email,
       sqs: JSON.parse(parsed.sqs ?? ''),
       lambda: parsed.lambda,
-      https: parsed.https,
+      default: parsed.default,
     }).toEqual({
       keys: ['default', 'email', 'https', 'lambda', 'sqs'],
-      slack: rendered.slack,
+      https: rendered.slack,
       email: rendered.email,
       sqs: rendered.document,
       lambda: parsed.sqs,
-      https: parsed.sqs,
+      default: parsed.sqs,
     });
   });
 
