@@ -1,4 +1,4 @@
-import { createSign, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
+import { createSign, generateKeyPair, type KeyObject, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -56,8 +56,6 @@ export interface SnsRecorder {
   ): Subscription;
   /** The topic's subscriptions, oldest first. */
   subscriptions(topicArn: string): Subscription[];
-  /** The PEM public key that verifies the `Signature` of every envelope (served at `SigningCertURL`). */
-  signingKeyPem(): string;
   /** The next `count` Publish requests fail as `kind` and are not recorded (SDK retries consume them too). */
   failNext(count: number, kind: InjectedFailure): void;
   /** Closes the server, dropping held and idle connections. */
@@ -118,22 +116,25 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
   const subscriptions: Subscription[] = [];
   const records: RecordedPublish[] = [];
   const failures: InjectedFailure[] = [];
-  // Generated on first use: most recorders have no subscription and never sign anything.
-  let signingKey: { readonly privateKey: KeyObject; readonly publicKeyPem: string } | undefined;
-  const key = () => {
-    if (signingKey === undefined) {
-      const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      signingKey = {
-        privateKey: pair.privateKey,
-        publicKeyPem: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      };
-    }
+  // Made off the event loop when the first subscription arrives (a 2048-bit key takes a CPU-bound fraction of
+  // a second); requests that may need it wait for it. Most recorders have no subscription and never sign.
+  let signingKey: Promise<SigningKey> | undefined;
+  let readyKey: SigningKey | undefined;
+  const keyPair = (): Promise<SigningKey> => {
+    signingKey ??= makeSigningKey().then((made) => {
+      readyKey = made;
+      return made;
+    });
     return signingKey;
   };
   let endpoint = '';
   const signer: NotificationSigner = {
     signatureVersion: '1',
-    sign: (text) => createSign('RSA-SHA1').update(text, 'utf8').sign(key().privateKey, 'base64'),
+    sign: (text) => {
+      // Only called while handling a Publish to a topic with subscriptions, after the key was awaited.
+      if (readyKey === undefined) throw new Error('SNS recorder: signing key not ready');
+      return createSign('RSA-SHA1').update(text, 'utf8').sign(readyKey.privateKey, 'base64');
+    },
     get signingCertUrl() {
       return `${endpoint}${SIGNING_KEY_PATH}`;
     },
@@ -167,6 +168,7 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
       rawMessageDelivery,
     };
     subscriptions.push(subscription);
+    void keyPair();
     return subscription;
   };
 
@@ -253,12 +255,15 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://recorder');
     if (request.method === 'GET' && url.pathname === SIGNING_KEY_PATH) {
-      response.writeHead(200, { 'content-type': 'application/x-pem-file' });
-      response.end(key().publicKeyPem);
+      void keyPair().then(({ publicKeyPem }) => {
+        response.writeHead(200, { 'content-type': 'application/x-pem-file' });
+        response.end(publicKeyPem);
+      });
       return;
     }
     readForm(request)
-      .then((form) => {
+      .then(async (form) => {
+        if (subscriptions.length > 0) await keyPair();
         // An UnsubscribeURL is followed with GET: its parameters are in the query string.
         const params = new URLSearchParams([...url.searchParams, ...form]);
         const body = handle(params);
@@ -282,7 +287,6 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
     createTopic,
     subscribe,
     subscriptions: (topicArn) => subscriptions.filter((s) => s.topicArn === topicArn),
-    signingKeyPem: () => key().publicKeyPem,
     failNext(count, kind) {
       for (let i = 0; i < count; i += 1) failures.push(kind);
     },
@@ -292,6 +296,22 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
         server.closeAllConnections();
       }),
   };
+}
+
+interface SigningKey {
+  readonly privateKey: KeyObject;
+  /** The public key that verifies every envelope's `Signature`, served at `SigningCertURL`. */
+  readonly publicKeyPem: string;
+}
+
+function makeSigningKey(): Promise<SigningKey> {
+  return new Promise((resolve, reject) => {
+    generateKeyPair('rsa', { modulusLength: 2048 }, (error, publicKey, privateKey) => {
+      if (error !== null) reject(error);
+      else
+        resolve({ privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
+    });
+  });
 }
 
 function validateSubject(subject: string): void {
