@@ -533,12 +533,9 @@ function renderChatbot({ finding, origin, suppressedWindows }: AlertToPublish): 
   const { title, distinctNoun } = shownPresentation(finding);
   const arn = finding.arn === null ? NO_ARN : neutralise(finding.arn, LIMITS.arn);
   const headline = `${title}: ${finding.distinctCount} ${distinctNoun}`;
-  const descriptions = CHAT_STEPS.map(
-    (step) => () => chatDescription(finding, origin, suppressedWindows, step),
-  );
   let description = '';
-  for (const render of descriptions) {
-    description = render();
+  for (const step of CHAT_STEPS) {
+    description = chatDescription(finding, origin, suppressedWindows, step);
     if (description.length <= CHAT_LIMITS.description) break;
   }
   return {

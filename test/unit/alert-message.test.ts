@@ -421,6 +421,25 @@ describe('chatbot body', () => {
     });
   });
 
+  it('cuts a description that would not fit a Slack section, keeping its lines and saying how many more', () => {
+    // Prepare
+    const regions = Array.from(
+      { length: 64 },
+      (_, i) => `region-${String(i).padStart(2, '0')}-${'x'.repeat(120)}`,
+    );
+
+    // Act
+    const { slack } = renderAlert(alert({ distinctValues: regions, distinctCount: 64 }));
+
+    // Assess
+    const lines = slack.content.description.split('\n');
+    expect({
+      fits: slack.content.description.length <= 3000,
+      regionsLine: lines.find((line) => line.startsWith('*Regions (64):*'))?.endsWith('more'),
+      identity: lines[0],
+    }).toEqual({ fits: true, regionsLine: true, identity: `*Identity:* ${ARN}` });
+  });
+
   it.each([
     { case: 'identity', text: ARN },
     { case: 'regions', text: 'ap-south-1, eu-west-1, us-west-2' },
