@@ -87,7 +87,7 @@ export async function startLocalEnvironment(dynamodbKind: DynamoDbStandInKind): 
     await createWindowTable(dynamodb, LOCAL_NAMES.table);
     const topicArn = recorder.createTopic(LOCAL_NAMES.topic);
     for (const { protocol, endpoint, rawMessageDelivery } of LOCAL_SUBSCRIPTIONS) {
-      recorder.subscribe(topicArn, protocol, endpoint, { rawMessageDelivery });
+      await recorder.subscribe(topicArn, protocol, endpoint, { rawMessageDelivery });
     }
 
     return {

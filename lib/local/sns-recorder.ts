@@ -46,14 +46,15 @@ export interface SnsRecorder {
   createTopic(name: string): string;
   /**
    * Subscribes an endpoint (confirmed at once: nothing is sent to it). Later publishes record what it receives.
-   * Raw message delivery is refused where SNS refuses it (email, email-json, lambda).
+   * Raw message delivery is refused where SNS refuses it (email, email-json, lambda). Resolves once the key
+   * that signs the envelopes exists, so no Publish ever waits for it.
    */
   subscribe(
     topicArn: string,
     protocol: SubscriptionProtocol,
     endpoint: string,
     options?: { readonly rawMessageDelivery?: boolean },
-  ): Subscription;
+  ): Promise<Subscription>;
   /** The topic's subscriptions, oldest first. */
   subscriptions(topicArn: string): Subscription[];
   /** The next `count` Publish requests fail as `kind` and are not recorded (SDK retries consume them too). */
@@ -117,7 +118,7 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
   const records: RecordedPublish[] = [];
   const failures: InjectedFailure[] = [];
   // Made off the event loop when the first subscription arrives (a 2048-bit key takes a CPU-bound fraction of
-  // a second); requests that may need it wait for it. Most recorders have no subscription and never sign.
+  // a second), before subscribe resolves. Most recorders have no subscription and never sign.
   let signingKey: Promise<SigningKey> | undefined;
   let readyKey: SigningKey | undefined;
   const keyPair = (): Promise<SigningKey> => {
@@ -131,7 +132,7 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
   const signer: NotificationSigner = {
     signatureVersion: '1',
     sign: (text) => {
-      // Only called while handling a Publish to a topic with subscriptions, after the key was awaited.
+      // Only called for a topic with subscriptions, and subscribe resolves only once the key exists.
       if (readyKey === undefined) throw new Error('SNS recorder: signing key not ready');
       return createSign('RSA-SHA1').update(text, 'utf8').sign(readyKey.privateKey, 'base64');
     },
@@ -142,12 +143,12 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
       `${endpoint}/?Action=Unsubscribe&SubscriptionArn=${encodeURIComponent(subscriptionArn)}`,
   };
 
-  const subscribe = (
+  const subscribe = async (
     topicArn: string,
     protocol: SubscriptionProtocol,
     subscriber: string,
     options: { readonly rawMessageDelivery?: boolean } = {},
-  ): Subscription => {
+  ): Promise<Subscription> => {
     if (!topics.has(topicArn)) throw new SnsFault(404, 'NotFound', 'Topic does not exist');
     if (!(SUBSCRIPTION_PROTOCOLS as readonly string[]).includes(protocol)) {
       throw invalidParameter(
@@ -167,8 +168,8 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
       endpoint: subscriber,
       rawMessageDelivery,
     };
+    await keyPair();
     subscriptions.push(subscription);
-    void keyPair();
     return subscription;
   };
 
@@ -262,8 +263,7 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
       return;
     }
     readForm(request)
-      .then(async (form) => {
-        if (subscriptions.length > 0) await keyPair();
+      .then((form) => {
         // An UnsubscribeURL is followed with GET: its parameters are in the query string.
         const params = new URLSearchParams([...url.searchParams, ...form]);
         const body = handle(params);

@@ -19,7 +19,7 @@ beforeAll(async () => {
   recorder = await startSnsRecorder();
   const topicArn = recorder.createTopic('regionsweep-alerts');
   for (const { protocol, endpoint, rawMessageDelivery } of LOCAL_SUBSCRIPTIONS) {
-    recorder.subscribe(topicArn, protocol, endpoint, { rawMessageDelivery });
+    await recorder.subscribe(topicArn, protocol, endpoint, { rawMessageDelivery });
   }
   client = new SNSClient({
     region: 'us-east-1',

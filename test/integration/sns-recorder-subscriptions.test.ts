@@ -45,9 +45,11 @@ describe('SNS recorder subscriptions', () => {
     // Prepare
     const topic = recorder.createTopic('fan-out');
     const other = recorder.createTopic('elsewhere');
-    recorder.subscribe(topic, 'https', 'https://global.sns-api.chatbot.amazonaws.com');
-    recorder.subscribe(topic, 'sqs', 'arn:aws:sqs:us-east-1:000000000000:q', { rawMessageDelivery: true });
-    recorder.subscribe(other, 'email', 'someone@example.com');
+    await recorder.subscribe(topic, 'https', 'https://global.sns-api.chatbot.amazonaws.com');
+    await recorder.subscribe(topic, 'sqs', 'arn:aws:sqs:us-east-1:000000000000:q', {
+      rawMessageDelivery: true,
+    });
+    await recorder.subscribe(other, 'email', 'someone@example.com');
 
     // Act
     const messageId = await publishTo(topic, { default: 'data', https: 'chat' });
@@ -80,29 +82,29 @@ describe('SNS recorder subscriptions', () => {
     { case: 'lambda', protocol: 'lambda' },
     { case: 'email', protocol: 'email' },
     { case: 'email-json', protocol: 'email-json' },
-  ] as const)('refuses raw message delivery on $case, as SNS does', ({ protocol }) => {
+  ] as const)('refuses raw message delivery on $case, as SNS does', async ({ protocol }) => {
     // Prepare
     const topic = recorder.createTopic('raw-refused');
 
     // Act
-    const subscribe = () => recorder.subscribe(topic, protocol, 'x', { rawMessageDelivery: true });
+    const subscribed = recorder.subscribe(topic, protocol, 'x', { rawMessageDelivery: true });
 
     // Assess
-    expect(subscribe).toThrow(/does not support raw message delivery/);
+    await expect(subscribed).rejects.toThrow(/does not support raw message delivery/);
   });
 
-  it('refuses a subscription to a topic that does not exist', () => {
+  it('refuses a subscription to a topic that does not exist', async () => {
     // Act
-    const subscribe = () => recorder.subscribe('arn:aws:sns:us-east-1:000000000000:missing', 'sqs', 'x');
+    const subscribed = recorder.subscribe('arn:aws:sns:us-east-1:000000000000:missing', 'sqs', 'x');
 
     // Assess
-    expect(subscribe).toThrow(/Topic does not exist/);
+    await expect(subscribed).rejects.toThrow(/Topic does not exist/);
   });
 
   it('signs envelopes with the key served at SigningCertURL', async () => {
     // Prepare
     const topic = recorder.createTopic('signed');
-    recorder.subscribe(topic, 'http', 'http://webhook.example.com/');
+    await recorder.subscribe(topic, 'http', 'http://webhook.example.com/');
     const messageId = await publishTo(topic, { default: 'data' });
     const [delivery] = recorded(messageId).deliveries;
     const envelope = JSON.parse(delivery?.body ?? '{}') as Record<string, string>;
@@ -124,7 +126,7 @@ describe('SNS recorder subscriptions', () => {
   it('stops delivering to a subscription once its UnsubscribeURL is visited', async () => {
     // Prepare
     const topic = recorder.createTopic('leaving');
-    recorder.subscribe(topic, 'https', 'https://hooks.example.com/');
+    await recorder.subscribe(topic, 'https', 'https://hooks.example.com/');
     const first = await publishTo(topic, { default: 'data' });
     const [delivery] = recorded(first).deliveries;
     const envelope = JSON.parse(delivery?.body ?? '{}') as { UnsubscribeURL: string };
