@@ -399,6 +399,7 @@ export function windowOfPublish(request: ProxiedRequest): string {
       messageStructure: form.get('MessageStructure') ?? undefined,
       attributes: {},
       receivedAt: new Date(0),
+      deliveries: [],
     },
   ]);
   if (alert === undefined) throw new Error('the crashed Publish carried no alert');
