@@ -6,10 +6,17 @@ import { METRIC } from './metric-names';
 import type { ObjectRef, Origin } from './ports';
 import { type ObjectOutcome, objectName, type PipelineDeps, processLogObject } from './process-log-object';
 
+/** The part of Powertools Metrics the handler uses (`local` counts nothing). */
+export interface MetricsPort {
+  addMetric(...metric: Parameters<Metrics['addMetric']>): unknown;
+  hasStoredMetrics(): boolean;
+  publishStoredMetrics(): unknown;
+}
+
 /** The handler's dependencies: the pipeline plus its logger and metrics. */
 export interface InvocationDeps extends PipelineDeps {
   readonly logger: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: MetricsPort;
 }
 
 /** SQS partial batch response: only transiently failed messages are redelivered. */

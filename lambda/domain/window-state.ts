@@ -299,6 +299,11 @@ export function findingUnder(state: WindowState, rules: readonly RuleDefinition[
   return rule === undefined ? undefined : findingOf(state, rule);
 }
 
+/** The findings among `states` (windows crossing their rule's thresholds), newest window first. */
+export function findingsAmong(states: readonly WindowState[], rules: readonly RuleDefinition[]): Finding[] {
+  return states.flatMap((state) => findingUnder(state, rules) ?? []).sort(compareFindings);
+}
+
 /** Order of findings everywhere: newest window first, then ARN (null last), as the ES|QL rule sorts. */
 export function compareFindings(a: Finding, b: Finding): number {
   if (a.windowStart !== b.windowStart) return a.windowStart < b.windowStart ? 1 : -1;

@@ -1,18 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDbWindowStore, type WindowTableClient } from '../../lambda/adapters/dynamodb-window-store';
-import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
-import { type S3GetObjectPort, S3ObjectSource } from '../../lambda/adapters/s3-object-source';
-import { SnsAlertPublisher, type SnsPublishPort } from '../../lambda/adapters/sns-alert-publisher';
 import type { PipelineSettings } from '../../lambda/config';
-import { compareFindings, findingUnder } from '../../lambda/domain/window-state';
+import {
+  awsClients,
+  buildPipeline,
+  type MemoryPipeline,
+  memoryPipeline,
+  type PipelineClients,
+  s3LogObjects,
+} from '../../lambda/pipeline';
 import { objectName, type PipelineDeps } from '../../lambda/process-log-object';
 import { Checkpoint } from '../backfill/checkpoint';
 import {
@@ -95,10 +93,8 @@ export type BackfillTarget =
   | { readonly queueUrl: string };
 
 /** The AWS clients a backfill uses, as narrow ports; tests replace some of them. */
-export interface BackfillClients {
-  readonly s3: S3ListPort & S3GetObjectPort;
-  readonly dynamodb: WindowTableClient;
-  readonly sns: SnsPublishPort;
+export interface BackfillClients extends PipelineClients {
+  readonly s3: S3ListPort & PipelineClients['s3'];
   readonly sqs: SqsSendBatchPort;
   readonly cloudformation: DescribeStacksPort;
 }
@@ -106,8 +102,9 @@ export interface BackfillClients {
 /**
  * SDK clients from the process environment: region, credentials and the standard endpoint variables
  * (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_DYNAMODB`, ...), which is how a backfill runs against the
- * stand-ins of `regionsweep local --serve`. S3 requests are path-style when asked, or when a custom S3
- * endpoint is set (stand-ins and S3-compatible stores rarely resolve virtual-hosted bucket names).
+ * stand-ins of `regionsweep local --serve`. The pipeline's clients are the function's, with the same request
+ * time-outs. S3 requests are path-style when asked, or when a custom S3 endpoint is set (stand-ins and
+ * S3-compatible stores rarely resolve virtual-hosted bucket names).
  */
 export function defaultClients(
   env: Readonly<Record<string, string | undefined>>,
@@ -115,9 +112,7 @@ export function defaultClients(
 ): BackfillClients {
   const customS3 = (env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL ?? '') !== '';
   return {
-    s3: new S3Client({ forcePathStyle: forcePathStyle || customS3, followRegionRedirects: true }),
-    dynamodb: new DynamoDBClient({}),
-    sns: new SNSClient({}),
+    ...awsClients({ s3ForcePathStyle: forcePathStyle || customS3, s3FollowRegionRedirects: true }),
     sqs: new SQSClient({}),
     cloudformation: new CloudFormationClient({}),
   };
@@ -277,12 +272,9 @@ export async function backfillCommand(
       return report.failures.length > 0 ? 1 : 0;
     }
 
-    const memory = noAlerts ? new MemoryWindowStore(settings.limits) : undefined;
-    const deps = pipelineDeps(clients, settings, target, memory, owner);
+    const { deps, memory } = directPipeline(settings, target, clients, owner);
     const findingsSoFar = (counters: RunCounters) =>
-      memory === undefined
-        ? counters.alertsPublished
-        : memory.states().filter((state) => findingUnder(state, settings.rules) !== undefined).length;
+      memory === undefined ? counters.alertsPublished : memory.findings().length;
     const reporter = startProgress(io, options, () => ({
       ...totals,
       ...counters,
@@ -296,10 +288,7 @@ export async function backfillCommand(
     }).finally(() => reporter.finish());
     listFailures(io, report.failures);
     if (memory !== undefined) {
-      const findings = memory
-        .states()
-        .flatMap((state) => findingUnder(state, settings.rules) ?? [])
-        .sort(compareFindings);
+      const findings = memory.findings();
       io.stdout.write(findingsAsJsonLines(findings));
       io.stderr.write(
         `backfill (no alerts): ${report.processed} processed, ${report.skipped} skipped, ` +
@@ -337,36 +326,22 @@ export function defaultCheckpointPath(cwd: string, selection: Selection, mode: s
   return join(cwd, `.regionsweep-backfill-${selectionHash(selection, mode)}.json`);
 }
 
-function pipelineDeps(
-  clients: BackfillClients,
+/**
+ * The pipeline of a direct run: against the table and topic, or (`--no-alerts`, no target) in memory, its
+ * findings read back at the end.
+ */
+function directPipeline(
   settings: PipelineSettings,
   target: BackfillTarget | undefined,
-  memory: MemoryWindowStore | undefined,
+  clients: BackfillClients,
   expectedBucketOwner: string | undefined,
-): PipelineDeps {
-  const common = {
-    settings,
-    objects: new S3ObjectSource({
-      client: clients.s3,
-      ...(expectedBucketOwner === undefined ? {} : { expectedBucketOwner }),
-    }),
-    clock: Date.now,
-    newClaimToken: randomUUID,
-    sleep,
-  };
-  if (memory !== undefined || target === undefined || !('tableName' in target)) {
-    return { ...common, windows: memory ?? new MemoryWindowStore(settings.limits) };
+): { readonly deps: PipelineDeps; readonly memory?: MemoryPipeline } {
+  if (target !== undefined && 'tableName' in target) {
+    const owner = expectedBucketOwner === undefined ? {} : { expectedBucketOwner };
+    return { deps: buildPipeline(settings, { ...target, ...owner }, clients) };
   }
-  return {
-    ...common,
-    windows: new DynamoDbWindowStore({
-      client: clients.dynamodb,
-      tableName: target.tableName,
-      limits: settings.limits,
-      retentionSeconds: settings.retentionSeconds,
-    }),
-    alerts: new SnsAlertPublisher({ client: clients.sns, topicArn: target.topicArn }),
-  };
+  const memory = memoryPipeline(settings, s3LogObjects(clients.s3, expectedBucketOwner));
+  return { deps: memory.deps, memory };
 }
 
 function startProgress(

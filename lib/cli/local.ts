@@ -2,12 +2,7 @@ import { createCipheriv, randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { type DeliveryReport, deliverNotifications } from '../local/delivery';
 import { javaAvailable } from '../local/dynamodb-standin';
-import {
-  functionEnvironment,
-  type LocalEnvironment,
-  startLocalEnvironment,
-  uploadFiles,
-} from '../local/environment';
+import { type LocalEnvironment, startLocalEnvironment, uploadFiles } from '../local/environment';
 import { type LocalFile, listLocalFiles } from '../local/file-object-source';
 import { type PublishedAlert, publishedAlerts } from '../local/published-alerts';
 import type { Delivery } from '../local/sns-delivery';
@@ -84,11 +79,11 @@ export async function localCommand(
       io.stderr.write(`local: stopped; ${alerts.length} alert(s) published while serving\n`);
       return 0;
     }
-    const functionEnv = functionEnvironment(environment, {
+    const runSettings = {
       ...settings,
       ...(suppression === undefined ? {} : { suppressionMs: suppression * 60_000 }),
-    });
-    const report = await deliverNotifications(environment, files, functionEnv, {
+    };
+    const report = await deliverNotifications(environment, files, runSettings, {
       concurrency,
       deliveries,
       seed,

@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
 import { ENV, loadPipelineSettings, type PipelineSettings } from '../../lambda/config';
 import { parseAllowlist } from '../../lambda/domain/allowlist';
-import { compareFindings, type Finding, findingUnder } from '../../lambda/domain/window-state';
+import type { Finding } from '../../lambda/domain/window-state';
+import { memoryPipeline } from '../../lambda/pipeline';
 import { processLogObject } from '../../lambda/process-log-object';
 import { fileObjectSource, type LocalFile, listLocalFiles, localFileRef } from '../local/file-object-source';
 import { loadRuleFiles } from '../rules/rule-files';
@@ -124,18 +122,10 @@ export async function scanFiles(
   settings: PipelineSettings,
   io: CliIo,
 ): Promise<{ findings: Finding[]; totals: RunTotals }> {
-  const store = new MemoryWindowStore(settings.limits);
-  const deps = {
-    objects: fileObjectSource,
-    windows: store,
-    settings,
-    clock: Date.now,
-    newClaimToken: randomUUID,
-    sleep,
-  };
+  const pipeline = memoryPipeline(settings, fileObjectSource);
   const totals: RunTotals = { objects: 0, skipped: 0, bad: 0, records: 0, matching: 0, invalidRecords: 0 };
   for (const file of files) {
-    const outcome = await processLogObject(deps, localFileRef(file), {
+    const outcome = await processLogObject(pipeline.deps, localFileRef(file), {
       origin: 'live',
       keyMode: 'lenient',
     }).catch((error: unknown) => ({ status: 'failed' as const, error }));
@@ -152,9 +142,5 @@ export async function scanFiles(
         io.stderr.write(`scan: ${file.path}: skipped a record: ${example}\n`);
     }
   }
-  const findings = store
-    .states()
-    .flatMap((state) => findingUnder(state, settings.rules) ?? [])
-    .sort(compareFindings);
-  return { findings, totals };
+  return { findings: pipeline.findings(), totals };
 }

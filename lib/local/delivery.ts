@@ -1,6 +1,10 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { PipelineSettings } from '../../lambda/config';
+import type { MetricsPort } from '../../lambda/invocation';
+import { SERVICE_NAME } from '../../lambda/metric-names';
+import { awsClients, buildInvocationHandler } from '../../lambda/pipeline';
 import { forEachConcurrently } from '../concurrency';
-import type { LocalEnvironment } from './environment';
-import { uploadFiles } from './environment';
+import { type LocalEnvironment, localHandlerConfig, uploadFiles } from './environment';
 import type { LocalFile } from './file-object-source';
 import { seededRandom } from './seeded-random';
 
@@ -23,26 +27,30 @@ export interface DeliveryReport {
 /** Lambda retries a failed asynchronous invocation twice. */
 const ASYNC_RETRIES = 2;
 
+/** A local run publishes no metrics (there is no CloudWatch to read them). */
+const NO_METRICS: MetricsPort = {
+  addMetric: () => undefined,
+  hasStoredMetrics: () => false,
+  publishStoredMetrics: () => undefined,
+};
+
 /**
- * Uploads the files and delivers their S3 notifications to the real handler, built for the stand-ins:
- * every notification `deliveries` times, in an order shuffled with `seed`, `concurrency` at a time.
- * The process environment holds the stand-in endpoints while the handler runs, and is restored after.
+ * Uploads the files and delivers their S3 notifications to the real handler, built for the stand-ins from
+ * `settings`: every notification `deliveries` times, in an order shuffled with `seed`, `concurrency` at a time.
  */
 export async function deliverNotifications(
   environment: LocalEnvironment,
   files: readonly LocalFile[],
-  functionEnv: Readonly<Record<string, string>>,
+  settings: PipelineSettings,
   options: DeliveryOptions,
 ): Promise<DeliveryReport> {
   await uploadFiles(environment, files);
-  const restore = setProcessEnv({
-    ...functionEnv,
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
+  const clients = awsClients(environment.clients);
   try {
-    const { buildHandler } = await import('../../lambda/handler');
-    const handler = buildHandler(process.env);
+    const handler = buildInvocationHandler(localHandlerConfig(environment, settings), clients, {
+      logger: new Logger({ serviceName: SERVICE_NAME, logLevel: 'WARN' }),
+      metrics: NO_METRICS,
+    });
     const notifications = shuffle(
       files.flatMap((file) =>
         Array.from({ length: options.deliveries }, () =>
@@ -77,7 +85,7 @@ export async function deliverNotifications(
       failedInvocations: failed,
     };
   } finally {
-    restore();
+    for (const client of Object.values(clients)) client.destroy();
   }
 }
 

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ENV, type PipelineSettings, settingsEnvironment } from '../../lambda/config';
+import { ENV, type HandlerConfig, type PipelineSettings, settingsEnvironment } from '../../lambda/config';
+import type { ClientOptions } from '../../lambda/pipeline';
 import { createWindowTable, type DynamoDbStandInKind, startDynamoDb } from './dynamodb-standin';
 import type { LocalFile } from './file-object-source';
 import { S3RVER_CLIENT_SETTINGS, S3RVER_CREDENTIALS, startS3 } from './s3-standin';
@@ -49,6 +50,8 @@ export interface LocalEnvironment {
   readonly recorder: SnsRecorder;
   readonly s3: S3Client;
   readonly dynamodb: DynamoDBClient;
+  /** Where the pipeline's clients reach the stand-ins (region, endpoints, dummy credentials). */
+  readonly clients: ClientOptions;
   /**
    * The process environment the real handler (and any SDK client) needs to talk to the stand-ins: endpoint
    * variables the SDK honours, dummy credentials, and the function's own variables.
@@ -99,6 +102,12 @@ export async function startLocalEnvironment(dynamodbKind: DynamoDbStandInKind): 
       recorder,
       s3,
       dynamodb,
+      clients: {
+        region: REGION,
+        credentials,
+        endpoints: { s3: s3StandIn.endpoint, dynamodb: dynamo.endpoint, sns: recorder.endpoint },
+        s3ForcePathStyle: true,
+      },
       env: {
         AWS_REGION: REGION,
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
@@ -133,7 +142,15 @@ export async function uploadFiles(environment: LocalEnvironment, files: readonly
   }
 }
 
-/** The function's environment for a local run: stand-in endpoints plus the rule and noise settings. */
+/** The function's configuration for a local run: the stand-in table and topic, and `settings`. */
+export function localHandlerConfig(environment: LocalEnvironment, settings: PipelineSettings): HandlerConfig {
+  return { ...settings, tableName: environment.tableName, topicArn: environment.topicArn };
+}
+
+/**
+ * The function's environment for a local run: stand-in endpoints plus the rule and noise settings, for tests
+ * of the Lambda entry itself (which parses its environment).
+ */
 export function functionEnvironment(
   environment: LocalEnvironment,
   settings: PipelineSettings,

@@ -47,15 +47,13 @@
  *   the rule's distinct field), `eventCount` (duplicate eventIDs once) and `failedCount` are checked when
  *   given. An empty list: the case must give no finding.
  */
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
 import { loadPipelineSettings } from '../../lambda/config';
 import { ConfigError } from '../../lambda/domain/errors';
 import { type RuleDefinition, type WindowMode, withOverrides } from '../../lambda/domain/rule';
 import { type Finding, findingUnder, type WindowState } from '../../lambda/domain/window-state';
+import { memoryPipeline } from '../../lambda/pipeline';
 import type { LogObjectSource } from '../../lambda/ports';
 import { processLogObject } from '../../lambda/process-log-object';
 
@@ -375,7 +373,6 @@ export async function runRuleTestCase(
     testCase.windowMode === undefined ? rule : withOverrides(rule, { windowMode: testCase.windowMode });
 
   const settings = { ...loadPipelineSettings({}), rules: [effective] };
-  const store = new MemoryWindowStore(settings.limits);
   const body = Buffer.from(JSON.stringify({ Records: testCase.events }));
   const objects: LogObjectSource = {
     async open() {
@@ -384,9 +381,9 @@ export async function runRuleTestCase(
       })();
     },
   };
-  const deps = { objects, windows: store, settings, clock: Date.now, newClaimToken: randomUUID, sleep };
+  const pipeline = memoryPipeline(settings, objects);
   const outcome = await processLogObject(
-    deps,
+    pipeline.deps,
     { bucket: '', key: 'rule-test-case.json', size: body.length },
     { origin: 'live', keyMode: 'lenient' },
   );
@@ -402,7 +399,7 @@ export async function runRuleTestCase(
     };
   }
 
-  const states = new Map(store.states().map((state) => [stateKey(state), state]));
+  const states = new Map(pipeline.states().map((state) => [stateKey(state), state]));
   const observed = new Map<string, ObservedFinding>();
   for (const state of states.values()) {
     const finding = findingUnder(state, [effective]);

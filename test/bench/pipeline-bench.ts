@@ -27,11 +27,7 @@ import { loadPipelineSettings } from '../../lambda/config';
 import { contributorIdOf } from '../../lambda/process-log-object';
 import { deliverNotifications } from '../../lib/local/delivery';
 import { javaAvailable } from '../../lib/local/dynamodb-standin';
-import {
-  functionEnvironment,
-  type LocalEnvironment,
-  startLocalEnvironment,
-} from '../../lib/local/environment';
+import { type LocalEnvironment, startLocalEnvironment } from '../../lib/local/environment';
 import { listLocalFiles } from '../../lib/local/file-object-source';
 import { publishedAlerts } from '../../lib/local/published-alerts';
 import type { CounterCommand, CounterMessage, Outcomes, RequestCounts } from './dynamodb-request-counter';
@@ -302,16 +298,19 @@ try {
   const uploads = watchUploads(environment, files.length, () => {
     handlerRunning = true;
   });
-  const functionEnv = {
-    ...functionEnvironment(environment, loadPipelineSettings({})),
-    AWS_ENDPOINT_URL_DYNAMODB: counter.url,
+  const counted = {
+    ...environment,
+    clients: {
+      ...environment.clients,
+      endpoints: { ...environment.clients.endpoints, dynamodb: counter.url },
+    },
   };
   const loadBefore = loadavg()[0] ?? 0;
   const proxyCpuBefore = (await counter.report()).cpuMicros;
   const javaCpuBefore = await javaChildCpuSeconds();
   const cpuBefore = process.cpuUsage();
   const runStart = performance.now();
-  const report = await deliverNotifications(environment, files, functionEnv, {
+  const report = await deliverNotifications(counted, files, loadPipelineSettings({}), {
     concurrency,
     deliveries: 1,
     seed,

@@ -9,11 +9,7 @@ import { type Finding, findingUnder } from '../../lambda/domain/window-state';
 import { scanFiles } from '../../lib/cli/scan';
 import { deliverNotifications } from '../../lib/local/delivery';
 import { javaAvailable } from '../../lib/local/dynamodb-standin';
-import {
-  functionEnvironment,
-  type LocalEnvironment,
-  startLocalEnvironment,
-} from '../../lib/local/environment';
+import { type LocalEnvironment, startLocalEnvironment } from '../../lib/local/environment';
 import { type LocalFile, listLocalFiles } from '../../lib/local/file-object-source';
 import { publishedAlerts } from '../../lib/local/published-alerts';
 import { writeCorpus } from '../fixtures/corpus';
@@ -60,16 +56,11 @@ describe.each([
       const environment: LocalEnvironment = await startLocalEnvironment(kind);
       try {
         // Act
-        const report = await deliverNotifications(
-          environment,
-          files,
-          functionEnvironment(environment, SETTINGS),
-          {
-            concurrency,
-            deliveries,
-            seed,
-          },
-        );
+        const report = await deliverNotifications(environment, files, SETTINGS, {
+          concurrency,
+          deliveries,
+          seed,
+        });
         const alerts = publishedAlerts(environment.recorder.published());
         const store = new DynamoDbWindowStore({
           client: environment.dynamodb,
