@@ -5,7 +5,13 @@ import {
   selectRules,
 } from './domain/built-in-rules';
 import { ConfigError } from './domain/errors';
-import { type RuleDefinition, type WindowMode, withOverrides } from './domain/rule';
+import {
+  isWindowMode,
+  type RuleDefinition,
+  type WindowMode,
+  windowModeMismatch,
+  withOverrides,
+} from './domain/rule';
 import { DEFAULT_STATE_LIMITS, type StateLimits } from './domain/window-state';
 
 /**
@@ -125,46 +131,90 @@ export function loadConfig(env: Env): HandlerConfig {
   };
 }
 
-/** The settings shared by the handler, `local` and `backfill`: defaults give Elastic parity. */
-export function loadPipelineSettings(env: Env): PipelineSettings {
-  const customJson = optional(env, ENV.customRules);
-  const custom = customJson === undefined ? [] : parseRuleDefinitions(customJson, ENV.customRules);
-  const selection = (optional(env, ENV.rules) ?? '')
-    .split(',')
-    .map((name) => name.trim())
-    .filter((name) => name !== '');
-  // MIN_REGIONS, MIN_EVENTS and WINDOW_SECONDS tune the EC2 rule (they predate the rule family);
-  // WINDOW_MODE applies to every enabled rule.
-  const ec2Overrides = {
-    minDistinct: integer(env, ENV.minRegions, 1, 64),
-    minEvents: integer(env, ENV.minEvents, 1, 1_000_000),
-    windowSeconds: integer(env, ENV.windowSeconds, 1, 3600),
+/**
+ * The rule and noise choices, typed: what the function's variables or the CLI's options say. Left out:
+ * the default (Elastic parity).
+ */
+export interface SettingsChoices {
+  /** Built-in rules to enable, by slug (none and no custom rule: the EC2 rule). */
+  readonly rules?: readonly string[];
+  /** User rule definitions, already checked; enabled too. */
+  readonly customRules?: readonly RuleDefinition[];
+  /** Overrides of the EC2 rule (they predate the rule family). */
+  readonly ec2?: {
+    readonly minDistinct?: number;
+    readonly minEvents?: number;
+    readonly windowSeconds?: number;
   };
-  const windowMode = windowModeOf(env);
-  const rules = selectRules(selection, custom).map((rule) =>
+  /** Applies to every enabled rule. */
+  readonly windowMode?: WindowMode;
+  readonly allowlist?: Allowlist;
+  readonly retentionDays?: number;
+  readonly alertLeaseSeconds?: number;
+  readonly suppressionMinutes?: number;
+  readonly reader?: PipelineSettings['reader'];
+}
+
+/** The settings for `choices`: the rules with their overrides applied, and every default filled in. */
+export function pipelineSettings(choices: SettingsChoices): PipelineSettings {
+  const { windowMode, ec2 = {} } = choices;
+  const rules = selectRules(choices.rules ?? [], choices.customRules ?? []).map((rule) =>
     withOverrides(rule, {
-      ...(rule.id === EC2_MULTI_REGION_DESCRIBE_INSTANCES.id ? ec2Overrides : {}),
+      ...(rule.id === EC2_MULTI_REGION_DESCRIBE_INSTANCES.id ? ec2 : {}),
       ...(windowMode === undefined ? {} : { windowMode }),
     }),
   );
-  const allowlistJson = optional(env, ENV.allowlist);
   return {
     rules,
-    allowlist: allowlistJson === undefined ? EMPTY_ALLOWLIST : parseAllowlist(allowlistJson, ENV.allowlist),
+    allowlist: choices.allowlist ?? EMPTY_ALLOWLIST,
     limits: DEFAULT_STATE_LIMITS,
-    retentionSeconds:
-      (integer(env, ENV.retentionDays, MIN_RETENTION_DAYS, 365, RETENTION_WHY) ?? MIN_RETENTION_DAYS) *
-      86_400,
-    alertLeaseMs:
-      (integer(env, ENV.alertLeaseSeconds, MIN_ALERT_LEASE_SECONDS, MAX_ALERT_LEASE_SECONDS, LEASE_WHY) ??
-        120) * 1000,
-    suppressionMs: (integer(env, ENV.suppressionMinutes, 0, 10_080) ?? 0) * 60_000,
+    retentionSeconds: (choices.retentionDays ?? MIN_RETENTION_DAYS) * 86_400,
+    alertLeaseMs: (choices.alertLeaseSeconds ?? 120) * 1000,
+    suppressionMs: (choices.suppressionMinutes ?? 0) * 60_000,
+    reader: choices.reader ?? {},
+  };
+}
+
+/** The slugs of a comma-separated rule selection (`RULES`, `--rules`). */
+export function ruleSelection(list: string | undefined): string[] {
+  return (list ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+}
+
+/** The settings shared by the handler, `local` and `backfill`, from the function's variables. */
+export function loadPipelineSettings(env: Env): PipelineSettings {
+  const customJson = optional(env, ENV.customRules);
+  const allowlistJson = optional(env, ENV.allowlist);
+  return pipelineSettings({
+    rules: (optional(env, ENV.rules) ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== ''),
+    customRules: customJson === undefined ? undefined : parseRuleDefinitions(customJson, ENV.customRules),
+    ec2: {
+      minDistinct: integer(env, ENV.minRegions, 1, 64),
+      minEvents: integer(env, ENV.minEvents, 1, 1_000_000),
+      windowSeconds: integer(env, ENV.windowSeconds, 1, 3600),
+    },
+    windowMode: windowModeOf(env),
+    allowlist: allowlistJson === undefined ? undefined : parseAllowlist(allowlistJson, ENV.allowlist),
+    retentionDays: integer(env, ENV.retentionDays, MIN_RETENTION_DAYS, 365, RETENTION_WHY),
+    alertLeaseSeconds: integer(
+      env,
+      ENV.alertLeaseSeconds,
+      MIN_ALERT_LEASE_SECONDS,
+      MAX_ALERT_LEASE_SECONDS,
+      LEASE_WHY,
+    ),
+    suppressionMinutes: integer(env, ENV.suppressionMinutes, 0, 10_080),
     reader: {
       maxDecompressedBytes: integer(env, ENV.maxDecompressedBytes, 1024, 2 ** 40),
       maxRecordBytes: integer(env, ENV.maxRecordBytes, 1024, 2 ** 30),
       maxRecords: integer(env, ENV.maxRecords, 1, 100_000_000),
     },
-  };
+  });
 }
 
 /**
@@ -189,8 +239,8 @@ export function settingsEnvironment(settings: PipelineSettings): Record<string, 
 
 function windowModeOf(env: Env): WindowMode | undefined {
   const mode = optional(env, ENV.windowMode);
-  if (mode === undefined || mode === 'tumbling' || mode === 'hopping') return mode;
-  throw new ConfigError(`${ENV.windowMode} must be tumbling or hopping, got "${mode}"`);
+  if (mode === undefined || isWindowMode(mode)) return mode;
+  throw new ConfigError(`${ENV.windowMode} ${windowModeMismatch(mode)}`);
 }
 
 function required(env: Env, name: string): string {

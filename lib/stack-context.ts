@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { MIN_RETENTION_DAYS } from '../lambda/config';
 import { parseAllowlist } from '../lambda/domain/allowlist';
-import type { WindowMode } from '../lambda/domain/rule';
+import { isWindowMode, type WindowMode, windowModeMismatch } from '../lambda/domain/rule';
 import { DEAF_ALARM_MINUTES } from './deaf-detector-alarm';
 import { type DeliveryMode, PROP_PATTERNS, type RegionSweepDetectorProps } from './region-sweep-detector';
 
@@ -206,8 +206,8 @@ function minutes(value: number | undefined): Duration | undefined {
 
 function windowMode(read: ContextReader): WindowMode | undefined {
   const value = text(read, CONTEXT_KEYS.windowMode);
-  if (value === undefined || value === 'tumbling' || value === 'hopping') return value;
-  throw new StackContextError(CONTEXT_KEYS.windowMode, `must be tumbling or hopping, got "${value}"`);
+  if (value === undefined || isWindowMode(value)) return value;
+  throw new StackContextError(CONTEXT_KEYS.windowMode, windowModeMismatch(value));
 }
 
 function isDeliveryMode(value: string): value is DeliveryMode {

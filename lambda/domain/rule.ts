@@ -38,6 +38,15 @@ export interface FieldCondition {
 /** `tumbling`: epoch-aligned windows (Elastic parity). `hopping`: also windows offset by half a window. */
 export type WindowMode = 'tumbling' | 'hopping';
 
+export function isWindowMode(value: unknown): value is WindowMode {
+  return value === 'tumbling' || value === 'hopping';
+}
+
+/** Why `value` is no window mode, in the words every place that takes one uses (after naming itself). */
+export function windowModeMismatch(value: unknown): string {
+  return `must be tumbling or hopping, got ${JSON.stringify(value)}`;
+}
+
 /**
  * How alerts and `scan` name what a rule found. Written by whoever writes the rule (checked as plain short text
  * when a definition is parsed) and still neutralised wherever it is shown.
@@ -133,8 +142,8 @@ export function validateRule(rule: RuleDefinition): void {
   requireInteger(`${where}: windowSeconds`, rule.windowSeconds, 1, 86_400);
   requireInteger(`${where}: minDistinct`, rule.minDistinct, 1, MAX_DISTINCT_TRACKED);
   requireInteger(`${where}: minEvents`, rule.minEvents, 1, Number.MAX_SAFE_INTEGER);
-  if (rule.windowMode !== 'tumbling' && rule.windowMode !== 'hopping') {
-    throw new ConfigError(`${where}: windowMode must be tumbling or hopping, got ${String(rule.windowMode)}`);
+  if (!isWindowMode(rule.windowMode)) {
+    throw new ConfigError(`${where}: windowMode ${windowModeMismatch(rule.windowMode)}`);
   }
   if (rule.groupBy[0] !== IDENTITY_FIELD || new Set(rule.groupBy).size !== rule.groupBy.length) {
     throw new ConfigError(`${where}: groupBy must start with ${IDENTITY_FIELD} and name each field once`);

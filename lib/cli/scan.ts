@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ENV, loadPipelineSettings, type PipelineSettings } from '../../lambda/config';
+import { type PipelineSettings, pipelineSettings, ruleSelection } from '../../lambda/config';
 import { parseAllowlist } from '../../lambda/domain/allowlist';
+import { isWindowMode, windowModeMismatch } from '../../lambda/domain/rule';
 import type { Finding } from '../../lambda/domain/window-state';
 import { memoryPipeline } from '../../lambda/pipeline';
 import { processLogObject } from '../../lambda/process-log-object';
@@ -44,10 +45,7 @@ ${RULE_OPTIONS_HELP}
 Exit code: 0 when every file was read, 1 when any file could not be read (reported on stderr), 2 on usage errors.
 `;
 
-/**
- * Pipeline settings from the rule options: defaults give Elastic parity. The options become the function's
- * environment variables and go through the same parser, so the CLI and the deployed function agree.
- */
+/** Pipeline settings from the rule options, through the same typed choices as the function's variables. */
 export async function settingsFromOptions(values: {
   rules?: string;
   'rule-file'?: string[];
@@ -57,27 +55,24 @@ export async function settingsFromOptions(values: {
   'window-seconds'?: string;
   allowlist?: string;
 }): Promise<PipelineSettings> {
-  const custom = await loadRuleFiles(values['rule-file'] ?? []);
-  const numbers = {
-    [ENV.minRegions]: integerOption('min-regions', values['min-regions'], 1, 64),
-    [ENV.minEvents]: integerOption('min-events', values['min-events'], 1, 1_000_000),
-    [ENV.windowSeconds]: integerOption('window-seconds', values['window-seconds'], 1, 3600),
-  };
-  const settings = loadPipelineSettings({
-    ...Object.fromEntries(
-      Object.entries(numbers).flatMap(([name, value]) =>
-        value === undefined ? [] : [[name, String(value)]],
-      ),
-    ),
-    ...(values.rules === undefined ? {} : { [ENV.rules]: values.rules }),
-    ...(custom.length === 0 ? {} : { [ENV.customRules]: JSON.stringify(custom) }),
-    ...(values['window-mode'] === undefined ? {} : { [ENV.windowMode]: values['window-mode'] }),
+  const customRules = await loadRuleFiles(values['rule-file'] ?? []);
+  const windowMode = values['window-mode'];
+  if (windowMode !== undefined && !isWindowMode(windowMode)) {
+    throw new UsageError(`--window-mode ${windowModeMismatch(windowMode)}`);
+  }
+  return pipelineSettings({
+    rules: ruleSelection(values.rules),
+    customRules,
+    ec2: {
+      minDistinct: integerOption('min-regions', values['min-regions'], 1, 64),
+      minEvents: integerOption('min-events', values['min-events'], 1, 1_000_000),
+      windowSeconds: integerOption('window-seconds', values['window-seconds'], 1, 3600),
+    },
+    windowMode,
+    ...(values.allowlist === undefined
+      ? {}
+      : { allowlist: parseAllowlist(await readFile(values.allowlist, 'utf8'), values.allowlist) }),
   });
-  const allowlist =
-    values.allowlist === undefined
-      ? settings.allowlist
-      : parseAllowlist(await readFile(values.allowlist, 'utf8'), values.allowlist);
-  return { ...settings, allowlist };
 }
 
 /** Totals of one run over many objects, for the summary line. */

@@ -151,7 +151,7 @@ export function localHandlerConfig(environment: LocalEnvironment, settings: Pipe
  * The function's environment for a local run: stand-in endpoints plus the rule and noise settings, for tests
  * of the Lambda entry itself (which parses its environment).
  */
-export function functionEnvironment(
+export function standInFunctionEnvironment(
   environment: LocalEnvironment,
   settings: PipelineSettings,
 ): Readonly<Record<string, string>> {

@@ -51,7 +51,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadPipelineSettings } from '../../lambda/config';
 import { ConfigError } from '../../lambda/domain/errors';
-import { type RuleDefinition, type WindowMode, withOverrides } from '../../lambda/domain/rule';
+import {
+  isWindowMode,
+  type RuleDefinition,
+  type WindowMode,
+  windowModeMismatch,
+  withOverrides,
+} from '../../lambda/domain/rule';
 import { type Finding, findingUnder, type WindowState } from '../../lambda/domain/window-state';
 import { memoryPipeline } from '../../lambda/pipeline';
 import type { LogObjectSource } from '../../lambda/ports';
@@ -174,8 +180,8 @@ function parseCase(value: unknown, fileTemplate: Record<string, unknown>, at: st
   refuseUnknown(record, CASE_FIELDS, where);
   optionalString(record, 'description', where);
   const windowMode = record.windowMode;
-  if (windowMode !== undefined && windowMode !== 'tumbling' && windowMode !== 'hopping') {
-    throw new RuleTestFileError(`${where}: windowMode must be tumbling or hopping`);
+  if (windowMode !== undefined && !isWindowMode(windowMode)) {
+    throw new RuleTestFileError(`${where}: windowMode ${windowModeMismatch(windowMode)}`);
   }
   const template =
     record.template === undefined

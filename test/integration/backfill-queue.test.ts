@@ -5,8 +5,8 @@ import type { SqsSendBatchPort } from '../../lib/backfill/runner';
 import { backfillCommand } from '../../lib/cli/backfill';
 import { setProcessEnv } from '../../lib/local/delivery';
 import {
-  functionEnvironment,
   type LocalEnvironment,
+  standInFunctionEnvironment,
   startLocalEnvironment,
   uploadFiles,
 } from '../../lib/local/environment';
@@ -59,7 +59,7 @@ describe('queue mode', () => {
     queue = recordingQueue();
     const buffer = bufferIo();
     const restore = setProcessEnv({
-      ...functionEnvironment(environment, SETTINGS),
+      ...standInFunctionEnvironment(environment, SETTINGS),
       POWERTOOLS_LOG_LEVEL: 'CRITICAL',
       POWERTOOLS_METRICS_DISABLED: 'true',
     });

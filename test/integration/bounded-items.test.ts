@@ -5,8 +5,8 @@ import { loadPipelineSettings } from '../../lambda/config';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
 import {
-  functionEnvironment,
   type LocalEnvironment,
+  standInFunctionEnvironment,
   startLocalEnvironment,
 } from '../../lib/local/environment';
 import { publishedAlerts } from '../../lib/local/published-alerts';
@@ -78,7 +78,7 @@ function boundedItemsSuite(kind: DynamoDbStandInKind): void {
       CUSTOM_RULES_JSON: JSON.stringify([BUCKET_SWEEP, REGIONS_PER_BUCKET]),
     });
     restoreEnv = setProcessEnv({
-      ...functionEnvironment(environment, settings),
+      ...standInFunctionEnvironment(environment, settings),
       POWERTOOLS_LOG_LEVEL: 'CRITICAL',
       POWERTOOLS_METRICS_DISABLED: 'true',
     });

@@ -8,8 +8,8 @@ import { eventCountOf } from '../../lambda/domain/window-state';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
 import {
-  functionEnvironment,
   type LocalEnvironment,
+  standInFunctionEnvironment,
   startLocalEnvironment,
 } from '../../lib/local/environment';
 import { publishedAlerts } from '../../lib/local/published-alerts';
@@ -320,7 +320,7 @@ function faultInjectionSuite(kind: DynamoDbStandInKind): void {
     snsProxy = await startFaultProxy(environment.endpoints.sns);
     s3Proxy = await startFaultProxy(environment.endpoints.s3);
     restoreEnv = setProcessEnv({
-      ...functionEnvironment(environment, SETTINGS),
+      ...standInFunctionEnvironment(environment, SETTINGS),
       AWS_ENDPOINT_URL_DYNAMODB: dynamoProxy.url,
       AWS_ENDPOINT_URL_SNS: snsProxy.url,
       AWS_ENDPOINT_URL_S3: s3Proxy.url,

@@ -7,8 +7,8 @@ import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-i
 import { eventCountOf } from '../../lambda/domain/window-state';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import {
-  functionEnvironment,
   type LocalEnvironment,
+  standInFunctionEnvironment,
   startLocalEnvironment,
 } from '../../lib/local/environment';
 import { publishedAlerts } from '../../lib/local/published-alerts';
@@ -25,7 +25,7 @@ let restoreEnv: () => void;
 beforeAll(async () => {
   environment = await startLocalEnvironment('dynalite');
   restoreEnv = setProcessEnv({
-    ...functionEnvironment(environment, SETTINGS),
+    ...standInFunctionEnvironment(environment, SETTINGS),
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });

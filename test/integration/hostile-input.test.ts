@@ -7,8 +7,8 @@ import { DEFAULT_READER_LIMITS } from '../../lambda/domain/cloudtrail-reader';
 import { eventCountOf } from '../../lambda/domain/window-state';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import {
-  functionEnvironment,
   type LocalEnvironment,
+  standInFunctionEnvironment,
   startLocalEnvironment,
 } from '../../lib/local/environment';
 import { publishedAlerts } from '../../lib/local/published-alerts';
@@ -75,7 +75,7 @@ beforeAll(async () => {
   environment = await startLocalEnvironment('dynalite');
   // Dev mode prints through the global console, where the test reads the log lines back.
   restoreEnv = setProcessEnv({
-    ...functionEnvironment(environment, SETTINGS),
+    ...standInFunctionEnvironment(environment, SETTINGS),
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_METRICS_DISABLED: 'true',

@@ -12,8 +12,8 @@ import { backfillCommand } from '../../lib/cli/backfill';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import { javaAvailable } from '../../lib/local/dynamodb-standin';
 import {
-  functionEnvironment,
   type LocalEnvironment,
+  standInFunctionEnvironment,
   startLocalEnvironment,
 } from '../../lib/local/environment';
 import { cloudTrailKey } from '../fixtures/corpus';
@@ -75,7 +75,7 @@ describe.each([
     environment = await startLocalEnvironment(kind);
     restoreEnv = setProcessEnv({
       ...environment.env,
-      ...functionEnvironment(environment, SETTINGS),
+      ...standInFunctionEnvironment(environment, SETTINGS),
       POWERTOOLS_LOG_LEVEL: 'CRITICAL',
       POWERTOOLS_METRICS_DISABLED: 'true',
     });

@@ -5,8 +5,8 @@ import { loadPipelineSettings } from '../../lambda/config';
 import { BUILT_IN_RULES } from '../../lambda/domain/built-in-rules';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import {
-  functionEnvironment,
   type LocalEnvironment,
+  standInFunctionEnvironment,
   startLocalEnvironment,
 } from '../../lib/local/environment';
 import { publishedAlerts } from '../../lib/local/published-alerts';
@@ -27,7 +27,7 @@ beforeAll(async () => {
   environment = await startLocalEnvironment('dynalite');
   s3Proxy = await startFaultProxy(environment.endpoints.s3);
   restoreEnv = setProcessEnv({
-    ...functionEnvironment(environment, loadPipelineSettings({})),
+    ...standInFunctionEnvironment(environment, loadPipelineSettings({})),
     AWS_ENDPOINT_URL_S3: s3Proxy.url,
     POWERTOOLS_LOG_LEVEL: 'CRITICAL',
     POWERTOOLS_METRICS_DISABLED: 'true',

@@ -11,8 +11,8 @@ import { forEachConcurrently } from '../../lib/concurrency';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import type { DynamoDbStandInKind } from '../../lib/local/dynamodb-standin';
 import {
-  functionEnvironment,
   type LocalEnvironment,
+  standInFunctionEnvironment,
   startLocalEnvironment,
 } from '../../lib/local/environment';
 import { type PublishedAlert, publishedAlerts } from '../../lib/local/published-alerts';
@@ -213,7 +213,7 @@ async function startRig(kind: DynamoDbStandInKind, mode: ModelWindowMode): Promi
   const dynamodbProxy = await startFaultProxy(environment.endpoints.dynamodb);
   const snsProxy = await startFaultProxy(environment.endpoints.sns);
   const restoreEnv = setProcessEnv({
-    ...functionEnvironment(environment, settings),
+    ...standInFunctionEnvironment(environment, settings),
     ...modeEnv,
     AWS_ENDPOINT_URL_DYNAMODB: dynamodbProxy.url,
     AWS_ENDPOINT_URL_SNS: snsProxy.url,
