@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { isPermanent } from './domain/errors';
+import { describeError, isPermanent } from './domain/errors';
 import { parseInvocation } from './domain/notifications';
 import { METRIC } from './metric-names';
 import type { ObjectRef, Origin } from './ports';
@@ -88,9 +88,8 @@ export async function handleInvocation(
 }
 
 function describeCause(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const text = `${error.name}: ${error.message}`;
-  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
+  const text = describeError(error);
+  return error instanceof Error && text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }
 
 /** Processes one object; returns the error when it is transient (to retry), undefined otherwise. */

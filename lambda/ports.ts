@@ -1,14 +1,10 @@
-import type { Finding, GroupContribution, GroupKey, WindowState } from './domain/window-state';
+import type { AlertToPublish } from './domain/alert-message';
+import type { ObjectRef } from './domain/object-key';
+import type { GroupContribution, GroupKey, WindowState } from './domain/window-state';
 
-/** One S3 object (or local file) to process. `versionId` is part of its identity when the bucket has one. */
-export interface ObjectRef {
-  /** Empty for a local file (`scan`): `key` is then the file's path. */
-  readonly bucket: string;
-  readonly key: string;
-  readonly versionId?: string;
-  /** Size from the notification, when known: 0 means an empty object, skipped without a read. */
-  readonly size?: number;
-}
+/** The value types the ports carry belong to the domain; adapters and entry points may take them from here. */
+export type { AlertToPublish } from './domain/alert-message';
+export type { ObjectRef, Origin } from './domain/object-key';
 
 /**
  * What the store says of the object version it returned. Every path that names an object (an S3
@@ -148,16 +144,6 @@ export interface WindowStore {
    * window's lease ended): the slot then stays with that window, and this one must not publish.
    */
   markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<boolean>;
-}
-
-/** Where an alert came from: live delivery or a replay of history. */
-export type Origin = 'live' | 'backfill';
-
-export interface AlertToPublish {
-  readonly finding: Finding;
-  readonly origin: Origin;
-  /** Windows of the same identity suppressed since its previous alert (0 without suppression). */
-  readonly suppressedWindows: number;
 }
 
 /** Publishes one alert; returns the message id the transport assigned. */

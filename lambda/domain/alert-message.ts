@@ -1,6 +1,14 @@
-import type { AlertToPublish } from '../ports';
+import type { Origin } from './object-key';
 import type { RulePresentation } from './rule';
 import type { Finding } from './window-state';
+
+/** One alert to publish: the finding, and where it came from. */
+export interface AlertToPublish {
+  readonly finding: Finding;
+  readonly origin: Origin;
+  /** Windows of the same identity suppressed since its previous alert (0 without suppression). */
+  readonly suppressedWindows: number;
+}
 
 /**
  * A custom notification of Amazon Q Developer in chat applications (formerly AWS Chatbot): posted to Slack,

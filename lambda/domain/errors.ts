@@ -57,6 +57,11 @@ export class UnrecognisedNotificationError extends RegionSweepError {
   readonly permanent = true;
 }
 
+/** How a failure is named in a report or on stderr: the error's name and message. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 /** True when `error` is permanent: retrying cannot help. Unknown errors are treated as transient. */
 export function isPermanent(error: unknown): boolean {
   return error instanceof RegionSweepError && error.permanent;

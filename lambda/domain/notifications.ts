@@ -1,5 +1,5 @@
-import type { ObjectRef, Origin } from '../ports';
 import { UnrecognisedNotificationError } from './errors';
+import type { ObjectRef, Origin } from './object-key';
 
 /**
  * Reads every shape in which "a log object was created" reaches the function, and turns it into object refs.

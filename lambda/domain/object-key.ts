@@ -1,3 +1,16 @@
+/** One S3 object (or local file) to process. `versionId` is part of its identity when the bucket has one. */
+export interface ObjectRef {
+  /** Empty for a local file (`scan`): `key` is then the file's path. */
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+  /** Size from the notification, when known: 0 means an empty object, skipped without a read. */
+  readonly size?: number;
+}
+
+/** Where an alert came from: live delivery or a replay of history. */
+export type Origin = 'live' | 'backfill';
+
 /** Why an object is not read. Skips are counted, never errors. */
 export type SkipReason =
   | 'folder-marker'

@@ -3,10 +3,10 @@ import {
   type SendMessageBatchCommandOutput,
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
+import { describeError } from '../../lambda/domain/errors';
 import { packBackfillMessages } from '../../lambda/domain/notifications';
 import type { ObjectRef } from '../../lambda/ports';
 import { type PipelineDeps, processLogObject } from '../../lambda/process-log-object';
-import { describeError } from '../cli/io';
 import { forEachConcurrently } from '../concurrency';
 import type { PlannedObject } from './enumeration';
 

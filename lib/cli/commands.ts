@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { ConfigError } from '../../lambda/domain/errors';
+import { ConfigError, describeError } from '../../lambda/domain/errors';
 import { BackfillSetupError } from '../backfill/errors';
 import { LocalInputError } from '../local/file-object-source';
 import { BACKFILL_HELP, backfillCommand } from './backfill';
-import { type CliIo, describeError, UsageError } from './io';
+import { type CliIo, UsageError } from './io';
 import { LOCAL_HELP, localCommand } from './local';
 import { RULES_HELP, rulesCommand } from './rules';
 import { SCAN_HELP, scanCommand } from './scan';

@@ -31,8 +31,3 @@ export function printable(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to remove them
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, '?');
 }
-
-/** How a command names a failure on stderr: the error's name and message. */
-export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}

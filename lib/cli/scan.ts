@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type PipelineSettings, pipelineSettings, ruleSelection } from '../../lambda/config';
 import { parseAllowlist } from '../../lambda/domain/allowlist';
+import { describeError } from '../../lambda/domain/errors';
 import { isWindowMode, windowModeMismatch } from '../../lambda/domain/rule';
 import type { Finding } from '../../lambda/domain/window-state';
 import { memoryPipeline } from '../../lambda/pipeline';
@@ -9,7 +10,7 @@ import { processLogObject } from '../../lambda/process-log-object';
 import { fileObjectSource, type LocalFile, listLocalFiles, localFileRef } from '../local/file-object-source';
 import { loadRuleFiles } from '../rules/rule-files';
 import { findingsAsJsonLines, findingsAsTable } from './findings-output';
-import { type CliIo, describeError, integerOption, UsageError } from './io';
+import { type CliIo, integerOption, UsageError } from './io';
 
 /** Rule options shared by `scan`, `local` and `backfill`. */
 export const RULE_OPTIONS = {
