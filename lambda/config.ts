@@ -7,6 +7,7 @@ import {
 import { ConfigError } from './domain/errors';
 import {
   isWindowMode,
+  MAX_WINDOW_SECONDS,
   type RuleDefinition,
   type WindowMode,
   windowModeMismatch,
@@ -196,7 +197,7 @@ export function loadPipelineSettings(env: Env): PipelineSettings {
     ec2: {
       minDistinct: integer(env, ENV.minRegions, 1, 64),
       minEvents: integer(env, ENV.minEvents, 1, 1_000_000),
-      windowSeconds: integer(env, ENV.windowSeconds, 1, 3600),
+      windowSeconds: integer(env, ENV.windowSeconds, 1, MAX_WINDOW_SECONDS),
     },
     windowMode: windowModeOf(env),
     allowlist: allowlistJson === undefined ? undefined : parseAllowlist(allowlistJson, ENV.allowlist),

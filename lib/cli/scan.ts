@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { type PipelineSettings, pipelineSettings, ruleSelection } from '../../lambda/config';
 import { parseAllowlist } from '../../lambda/domain/allowlist';
 import { describeError } from '../../lambda/domain/errors';
-import { isWindowMode, windowModeMismatch } from '../../lambda/domain/rule';
+import { isWindowMode, MAX_WINDOW_SECONDS, windowModeMismatch } from '../../lambda/domain/rule';
 import type { Finding } from '../../lambda/domain/window-state';
 import { memoryPipeline } from '../../lambda/pipeline';
 import { processLogObject } from '../../lambda/process-log-object';
@@ -67,7 +67,7 @@ export async function settingsFromOptions(values: {
     ec2: {
       minDistinct: integerOption('min-regions', values['min-regions'], 1, 64),
       minEvents: integerOption('min-events', values['min-events'], 1, 1_000_000),
-      windowSeconds: integerOption('window-seconds', values['window-seconds'], 1, 3600),
+      windowSeconds: integerOption('window-seconds', values['window-seconds'], 1, MAX_WINDOW_SECONDS),
     },
     windowMode,
     ...(values.allowlist === undefined
