@@ -1,12 +1,12 @@
 /**
- * Compiles lambda/domain/structural-scan.wat into lambda/domain/structural-scan-wasm.ts (base64), so the
+ * Compiles lambda/domain/reading/structural-scan.wat into lambda/domain/reading/structural-scan-wasm.ts (base64), so the
  * function bundle and every entry point load the scanner without a file of their own: `npm run build:wasm`.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compileStructuralScan } from '../lib/wasm/compile-structural-scan';
 
-const target = join(import.meta.dirname, '..', 'lambda', 'domain', 'structural-scan-wasm.ts');
+const target = join(import.meta.dirname, '..', 'lambda', 'domain', 'reading', 'structural-scan-wasm.ts');
 const bytes = await compileStructuralScan();
 await writeFile(
   target,

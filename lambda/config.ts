@@ -1,10 +1,9 @@
-import { type Allowlist, EMPTY_ALLOWLIST, parseAllowlist } from './domain/allowlist';
+import { type Allowlist, EMPTY_ALLOWLIST, parseAllowlist } from './domain/detection/allowlist';
 import {
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,
   parseRuleDefinitions,
   selectRules,
-} from './domain/built-in-rules';
-import { ConfigError } from './domain/errors';
+} from './domain/detection/built-in-rules';
 import {
   isWindowMode,
   MAX_WINDOW_SECONDS,
@@ -12,8 +11,9 @@ import {
   type WindowMode,
   windowModeMismatch,
   withOverrides,
-} from './domain/rule';
-import { DEFAULT_STATE_LIMITS, type StateLimits } from './domain/window-state';
+} from './domain/detection/rule';
+import { DEFAULT_STATE_LIMITS, type StateLimits } from './domain/detection/window-state';
+import { ConfigError } from './domain/errors';
 
 /**
  * The function's environment contract: every variable the CDK construct sets and the handler reads.

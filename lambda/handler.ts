@@ -22,14 +22,9 @@ export function buildHandler(
   return buildInvocationHandler(loadConfig(env), awsClients(), options);
 }
 
-let built: InvocationHandler | undefined;
-
 /**
  * Lambda entry point: S3, SNS, SQS, EventBridge and backfill deliveries of CloudTrail log objects.
- * Built on the first invocation and kept for the execution environment's life; importing this module does
- * nothing. A configuration error fails every invocation and names the variable.
+ * Built at module scope (once per execution environment): a configuration error fails the cold start and
+ * names the variable. Every other entry point builds its pipeline in pipeline.ts and never imports this module.
  */
-export const handler: InvocationHandler = (event) => {
-  built ??= buildHandler(process.env);
-  return built(event);
-};
+export const handler: InvocationHandler = buildHandler(process.env);

@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { describeError, isPermanent } from './domain/errors';
-import { parseInvocation } from './domain/notifications';
+import { parseInvocation } from './domain/reading/notifications';
 import { METRIC } from './metric-names';
 import type { ObjectRef, Origin } from './ports';
 import { type ObjectOutcome, objectName, type PipelineDeps, processLogObject } from './process-log-object';

@@ -15,7 +15,7 @@ import {
   SNS_MAX_ATTEMPTS,
   SNS_REQUEST_TIMEOUT_MS,
 } from './config';
-import { type Finding, findingsAmong, type WindowState } from './domain/window-state';
+import { type Finding, findingsAmong, type WindowState } from './domain/detection/window-state';
 import { type BatchResponse, handleInvocation, type MetricsPort } from './invocation';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './metric-names';
 import type { LogObjectSource } from './ports';

@@ -1,10 +1,10 @@
-import type { AlertToPublish } from './domain/alert-message';
-import type { ObjectRef } from './domain/object-key';
-import type { GroupContribution, GroupKey, WindowState } from './domain/window-state';
+import type { AlertToPublish } from './domain/alerting/alert-message';
+import type { GroupContribution, GroupKey, WindowState } from './domain/detection/window-state';
+import type { ObjectRef } from './domain/reading/object-key';
 
 /** The value types the ports carry belong to the domain; adapters and entry points may take them from here. */
-export type { AlertToPublish } from './domain/alert-message';
-export type { ObjectRef, Origin } from './domain/object-key';
+export type { AlertToPublish } from './domain/alerting/alert-message';
+export type { ObjectRef, Origin } from './domain/reading/object-key';
 
 /**
  * What the store says of the object version it returned. Every path that names an object (an S3

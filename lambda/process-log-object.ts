@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { PipelineSettings } from './config';
-import { compileAllowlist } from './domain/allowlist';
-import { type ReadStats, readCloudTrailRecords } from './domain/cloudtrail-reader';
+import { compileAllowlist } from './domain/detection/allowlist';
+import { ObjectAggregator, type RecordOutcome } from './domain/detection/object-aggregator';
+import { prefilterNeedles, type RuleDefinition } from './domain/detection/rule';
+import { crossesThresholds, type Finding, findingOf, type GroupKey } from './domain/detection/window-state';
 import { PoisonObjectError, WindowContentionError } from './domain/errors';
-import { ObjectAggregator, type RecordOutcome } from './domain/object-aggregator';
-import { classifyKey, type SkipReason } from './domain/object-key';
-import { prefilterNeedles, type RuleDefinition } from './domain/rule';
-import { crossesThresholds, type Finding, findingOf, type GroupKey } from './domain/window-state';
+import { type ReadStats, readCloudTrailRecords } from './domain/reading/cloudtrail-reader';
+import { classifyKey, type SkipReason } from './domain/reading/object-key';
 import type {
   AlertPublisher,
   HalfSlotKey,

@@ -8,7 +8,6 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { WindowContentionError, WindowItemFullError } from '../domain/errors';
 import {
   CONTEXT_FIELDS,
   type ContextField,
@@ -19,7 +18,8 @@ import {
   type StateLimits,
   sampleOffers,
   utf8Length,
-} from '../domain/window-state';
+} from '../domain/detection/window-state';
+import { WindowContentionError, WindowItemFullError } from '../domain/errors';
 import type { AlertStatus, HalfSlotClaim, HalfSlotKey, StoredWindow, WindowStore } from '../ports';
 import { WINDOW_TABLE_SCHEMA } from './window-table-schema';
 

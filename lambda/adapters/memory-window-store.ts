@@ -5,7 +5,7 @@ import {
   mergeContribution,
   type StateLimits,
   type WindowState,
-} from '../domain/window-state';
+} from '../domain/detection/window-state';
 import type { AlertStatus, HalfSlotClaim, HalfSlotKey, StoredWindow, WindowStore } from '../ports';
 
 interface Slot {

@@ -1,5 +1,5 @@
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
-import { classifyKey } from '../../lambda/domain/object-key';
+import { classifyKey } from '../../lambda/domain/reading/object-key';
 import type { ObjectRef } from '../../lambda/ports';
 import {
   type AccountRoot,

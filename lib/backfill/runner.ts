@@ -4,7 +4,7 @@ import {
   type SendMessageBatchRequestEntry,
 } from '@aws-sdk/client-sqs';
 import { describeError } from '../../lambda/domain/errors';
-import { packBackfillMessages } from '../../lambda/domain/notifications';
+import { packBackfillMessages } from '../../lambda/domain/reading/notifications';
 import type { ObjectRef } from '../../lambda/ports';
 import { type PipelineDeps, processLogObject } from '../../lambda/process-log-object';
 import { forEachConcurrently } from '../concurrency';

@@ -1,4 +1,4 @@
-import type { Finding } from '../../lambda/domain/window-state';
+import type { Finding } from '../../lambda/domain/detection/window-state';
 import { printable } from './io';
 
 /** One JSON object per line: the finding's fields, `arn` and `windowStart` first. */

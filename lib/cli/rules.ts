@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
-import { BUILT_IN_RULES, EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
-import type { RuleDefinition } from '../../lambda/domain/rule';
+import {
+  BUILT_IN_RULES,
+  EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+} from '../../lambda/domain/detection/built-in-rules';
+import type { RuleDefinition } from '../../lambda/domain/detection/rule';
 import type { CliIo } from './io';
 
 export const RULES_HELP = `Usage: regionsweep rules

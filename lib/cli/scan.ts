@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type PipelineSettings, pipelineSettings, ruleSelection } from '../../lambda/config';
-import { parseAllowlist } from '../../lambda/domain/allowlist';
+import { parseAllowlist } from '../../lambda/domain/detection/allowlist';
+import { isWindowMode, MAX_WINDOW_SECONDS, windowModeMismatch } from '../../lambda/domain/detection/rule';
+import type { Finding } from '../../lambda/domain/detection/window-state';
 import { describeError } from '../../lambda/domain/errors';
-import { isWindowMode, MAX_WINDOW_SECONDS, windowModeMismatch } from '../../lambda/domain/rule';
-import type { Finding } from '../../lambda/domain/window-state';
 import { memoryPipeline } from '../../lambda/pipeline';
 import { processLogObject } from '../../lambda/process-log-object';
 import { fileObjectSource, type LocalFile, listLocalFiles, localFileRef } from '../local/file-object-source';

@@ -1,7 +1,7 @@
 import { extname, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BUILT_IN_RULES } from '../../lambda/domain/built-in-rules';
-import type { RuleDefinition } from '../../lambda/domain/rule';
+import { BUILT_IN_RULES } from '../../lambda/domain/detection/built-in-rules';
+import type { RuleDefinition } from '../../lambda/domain/detection/rule';
 import { loadRuleFile } from '../rules/rule-files';
 import {
   type CaseResult,

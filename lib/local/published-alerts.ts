@@ -1,5 +1,5 @@
-import type { AlertDocument, ChatbotCustomNotification } from '../../lambda/domain/alert-message';
-import type { Finding } from '../../lambda/domain/window-state';
+import type { AlertDocument, ChatbotCustomNotification } from '../../lambda/domain/alerting/alert-message';
+import type { Finding } from '../../lambda/domain/detection/window-state';
 import { type Delivery, messageFor } from './sns-delivery';
 import type { RecordedPublish } from './sns-recorder';
 

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseRuleDefinitions, toRule } from '../../lambda/domain/built-in-rules';
+import { parseRuleDefinitions, toRule } from '../../lambda/domain/detection/built-in-rules';
+import type { RuleDefinition } from '../../lambda/domain/detection/rule';
 import { ConfigError } from '../../lambda/domain/errors';
-import type { RuleDefinition } from '../../lambda/domain/rule';
 
 /**
  * Loads user rule definitions from a file: JSON (one definition or an array), or a TypeScript/JavaScript

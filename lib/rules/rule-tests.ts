@@ -50,15 +50,15 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadPipelineSettings } from '../../lambda/config';
-import { ConfigError } from '../../lambda/domain/errors';
 import {
   isWindowMode,
   type RuleDefinition,
   type WindowMode,
   windowModeMismatch,
   withOverrides,
-} from '../../lambda/domain/rule';
-import { type Finding, findingUnder, type WindowState } from '../../lambda/domain/window-state';
+} from '../../lambda/domain/detection/rule';
+import { type Finding, findingUnder, type WindowState } from '../../lambda/domain/detection/window-state';
+import { ConfigError } from '../../lambda/domain/errors';
 import { memoryPipeline } from '../../lambda/pipeline';
 import type { LogObjectSource } from '../../lambda/ports';
 import { processLogObject } from '../../lambda/process-log-object';

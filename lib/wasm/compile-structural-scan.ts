@@ -9,6 +9,7 @@ export const STRUCTURAL_SCAN_WAT = join(
   '..',
   'lambda',
   'domain',
+  'reading',
   'structural-scan.wat',
 );
 

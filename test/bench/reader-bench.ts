@@ -15,12 +15,12 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip } from 'node:zlib';
 import { build } from 'esbuild';
-import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
-import { READER_GUNZIP_OPTIONS, readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
-import { ObjectAggregator } from '../../lambda/domain/object-aggregator';
-import { prefilterNeedles } from '../../lambda/domain/rule';
-import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/window-state';
+import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/detection/allowlist';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
+import { ObjectAggregator } from '../../lambda/domain/detection/object-aggregator';
+import { prefilterNeedles } from '../../lambda/domain/detection/rule';
+import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/detection/window-state';
+import { READER_GUNZIP_OPTIONS, readCloudTrailRecords } from '../../lambda/domain/reading/cloudtrail-reader';
 import { type ScanResult, scanLogFile } from './scan-log-file';
 import { ensureSyntheticLogFile } from './synthetic-cloudtrail';
 

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
-import { type ReadStats, readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
-import { ObjectAggregator } from '../../lambda/domain/object-aggregator';
-import { prefilterNeedles } from '../../lambda/domain/rule';
-import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/window-state';
+import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/detection/allowlist';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
+import { ObjectAggregator } from '../../lambda/domain/detection/object-aggregator';
+import { prefilterNeedles } from '../../lambda/domain/detection/rule';
+import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/detection/window-state';
+import { type ReadStats, readCloudTrailRecords } from '../../lambda/domain/reading/cloudtrail-reader';
 
 export interface ScanResult {
   readonly stats: ReadStats;

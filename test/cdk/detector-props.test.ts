@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { MIN_RETENTION_DAYS } from '../../lambda/config';
-import { S3_RAPID_BUCKET_POSTURE_API_CALLS } from '../../lambda/domain/built-in-rules';
+import { S3_RAPID_BUCKET_POSTURE_API_CALLS } from '../../lambda/domain/detection/built-in-rules';
 import {
   RegionSweepDetector,
   type RegionSweepDetectorProps,

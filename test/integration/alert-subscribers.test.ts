@@ -1,9 +1,9 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnsAlertPublisher } from '../../lambda/adapters/sns-alert-publisher';
-import { renderAlert } from '../../lambda/domain/alert-message';
-import { BUILT_IN_RULES } from '../../lambda/domain/built-in-rules';
-import { presentationOf } from '../../lambda/domain/window-state';
+import { renderAlert } from '../../lambda/domain/alerting/alert-message';
+import { BUILT_IN_RULES } from '../../lambda/domain/detection/built-in-rules';
+import { presentationOf } from '../../lambda/domain/detection/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
 import { LOCAL_SUBSCRIPTIONS } from '../../lib/local/environment';
 import type { Delivery, SubscriptionProtocol } from '../../lib/local/sns-delivery';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
 import { loadPipelineSettings } from '../../lambda/config';
-import { type Finding, findingUnder } from '../../lambda/domain/window-state';
+import { type Finding, findingUnder } from '../../lambda/domain/detection/window-state';
 import { scanFiles } from '../../lib/cli/scan';
 import type { LocalEnvironment } from '../../lib/local/environment';
 import { type LocalFile, listLocalFiles } from '../../lib/local/file-object-source';

@@ -1,6 +1,6 @@
 import type { SendMessageBatchCommand, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Finding } from '../../lambda/domain/window-state';
+import type { Finding } from '../../lambda/domain/detection/window-state';
 import type { SqsSendBatchPort } from '../../lib/backfill/runner';
 import { backfillCommand } from '../../lib/cli/backfill';
 import { setProcessEnv } from '../../lib/local/delivery';

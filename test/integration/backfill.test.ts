@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Finding } from '../../lambda/domain/window-state';
+import type { Finding } from '../../lambda/domain/detection/window-state';
 import { enumerateSelection } from '../../lib/backfill/enumeration';
 import type { Selection } from '../../lib/backfill/selection';
 import { backfillCommand } from '../../lib/cli/backfill';

@@ -4,7 +4,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
 import { ENV, loadPipelineSettings, MIN_ALERT_LEASE_SECONDS } from '../../lambda/config';
-import { eventCountOf } from '../../lambda/domain/window-state';
+import { eventCountOf } from '../../lambda/domain/detection/window-state';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
 import {

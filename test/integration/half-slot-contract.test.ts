@@ -8,8 +8,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DynamoDbWindowStore, halfSlotItemKey } from '../../lambda/adapters/dynamodb-window-store';
+import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/detection/window-state';
 import { WindowContentionError } from '../../lambda/domain/errors';
-import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/window-state';
 import type { HalfSlotKey, WindowStore } from '../../lambda/ports';
 import { describeEachStore, type StoreKind, useWindowStoreHarness } from './window-store-harness';
 

@@ -3,8 +3,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
 import { loadPipelineSettings } from '../../lambda/config';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
-import { eventCountOf } from '../../lambda/domain/window-state';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
+import { eventCountOf } from '../../lambda/domain/detection/window-state';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import {
   type LocalEnvironment,

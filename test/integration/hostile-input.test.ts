@@ -3,8 +3,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
 import { ENV, loadPipelineSettings } from '../../lambda/config';
-import { DEFAULT_READER_LIMITS } from '../../lambda/domain/cloudtrail-reader';
-import { eventCountOf } from '../../lambda/domain/window-state';
+import { eventCountOf } from '../../lambda/domain/detection/window-state';
+import { DEFAULT_READER_LIMITS } from '../../lambda/domain/reading/cloudtrail-reader';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import {
   type LocalEnvironment,

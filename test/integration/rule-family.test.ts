@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPipelineSettings } from '../../lambda/config';
-import { BUILT_IN_RULES } from '../../lambda/domain/built-in-rules';
+import { BUILT_IN_RULES } from '../../lambda/domain/detection/built-in-rules';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import {
   type LocalEnvironment,

@@ -9,9 +9,9 @@ import {
 } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SnsAlertPublisher, SnsMissingMessageIdError } from '../../lambda/adapters/sns-alert-publisher';
-import { renderAlert } from '../../lambda/domain/alert-message';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
-import { presentationOf } from '../../lambda/domain/window-state';
+import { renderAlert } from '../../lambda/domain/alerting/alert-message';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
+import { presentationOf } from '../../lambda/domain/detection/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
 import { SNS_LIMITS, type SnsRecorder, startSnsRecorder } from '../../lib/local/sns-recorder';
 

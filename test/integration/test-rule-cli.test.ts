@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BUILT_IN_RULES } from '../../lambda/domain/built-in-rules';
+import { BUILT_IN_RULES } from '../../lambda/domain/detection/built-in-rules';
 import { runCli } from '../../lib/cli/commands';
 import { loadRuleTestFile, shippedTestFile } from '../../lib/rules/rule-tests';
 

@@ -18,7 +18,6 @@ import {
   suppressionItemKey,
   windowItemKey,
 } from '../../lambda/adapters/dynamodb-window-store';
-import { WindowContentionError } from '../../lambda/domain/errors';
 import {
   CONTEXT_FIELDS,
   type ContextField,
@@ -32,7 +31,8 @@ import {
   sampleOffers,
   sampleSlotOf,
   type WindowState,
-} from '../../lambda/domain/window-state';
+} from '../../lambda/domain/detection/window-state';
+import { WindowContentionError } from '../../lambda/domain/errors';
 import type { StoredWindow, WindowStore } from '../../lambda/ports';
 import { contributorIdOf } from '../../lambda/process-log-object';
 import { forEachConcurrently } from '../../lib/concurrency';

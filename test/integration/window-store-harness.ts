@@ -3,7 +3,7 @@ import { type AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/cl
 import { afterAll, beforeAll, describe } from 'vitest';
 import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
 import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
-import { DEFAULT_STATE_LIMITS, type StateLimits } from '../../lambda/domain/window-state';
+import { DEFAULT_STATE_LIMITS, type StateLimits } from '../../lambda/domain/detection/window-state';
 import type { WindowStore } from '../../lambda/ports';
 import {
   createWindowTable,

@@ -15,7 +15,7 @@ import {
   type GroupContext,
   type GroupContribution,
   type GroupKey,
-} from '../../lambda/domain/window-state';
+} from '../../lambda/domain/detection/window-state';
 import { createWindowTable, type DynamoDbStandIn, startDynamoDb } from '../../lib/local/dynamodb-standin';
 import { type SnsRecorder, startSnsRecorder } from '../../lib/local/sns-recorder';
 import {

@@ -6,8 +6,8 @@ import {
   neutralise,
   type RenderedAlert,
   renderAlert,
-} from '../../lambda/domain/alert-message';
-import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/window-state';
+} from '../../lambda/domain/alerting/alert-message';
+import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/detection/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
 import { ARN_SHAPES, baseFinding, EXPLICIT, everywhere, SESSION_ROLE_ARN } from '../fixtures/hostile-alerts';
 import { customNotificationViolations } from '../support/custom-notification-schema';

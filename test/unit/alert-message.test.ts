@@ -7,16 +7,16 @@ import {
   MAX_SUBJECT_LENGTH,
   neutralise,
   renderAlert,
-} from '../../lambda/domain/alert-message';
+} from '../../lambda/domain/alerting/alert-message';
 import {
   BUILT_IN_RULES,
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,
   PRESENTATION_LIMITS,
   S3_RAPID_BUCKET_POSTURE_API_CALLS,
   toRule,
-} from '../../lambda/domain/built-in-rules';
-import type { RuleDefinition } from '../../lambda/domain/rule';
-import { type Finding, presentationOf } from '../../lambda/domain/window-state';
+} from '../../lambda/domain/detection/built-in-rules';
+import type { RuleDefinition } from '../../lambda/domain/detection/rule';
+import { type Finding, presentationOf } from '../../lambda/domain/detection/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
 import { propertyRuns } from '../support/property-seed';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileAllowlist, EMPTY_ALLOWLIST, parseAllowlist } from '../../lambda/domain/allowlist';
+import { compileAllowlist, EMPTY_ALLOWLIST, parseAllowlist } from '../../lambda/domain/detection/allowlist';
 import { ConfigError } from '../../lambda/domain/errors';
 import { propertyRuns } from '../support/property-seed';
 

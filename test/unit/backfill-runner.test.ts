@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ListObjectsV2Command, ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import type { SendMessageBatchCommand, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { parseInvocation } from '../../lambda/domain/notifications';
+import { parseInvocation } from '../../lambda/domain/reading/notifications';
 import { Checkpoint } from '../../lib/backfill/checkpoint';
 import { enumerateSelection, type PlannedObject } from '../../lib/backfill/enumeration';
 import { newCounters, sendToQueue } from '../../lib/backfill/runner';

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUILT_IN_RULES } from '../../lambda/domain/built-in-rules';
+import { BUILT_IN_RULES } from '../../lambda/domain/detection/built-in-rules';
 import { loadRuleFile } from '../../lib/rules/rule-files';
 import {
   loadRuleTestFile,

@@ -1,14 +1,14 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
-import { readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
+import { prefilterNeedles } from '../../lambda/domain/detection/rule';
 import {
   CorruptGzipError,
   LogObjectLimitError,
   MalformedJsonError,
   NotCloudTrailShapeError,
 } from '../../lambda/domain/errors';
-import { prefilterNeedles } from '../../lambda/domain/rule';
+import { readCloudTrailRecords } from '../../lambda/domain/reading/cloudtrail-reader';
 import { chunked, gzip, logFile, readError } from './cloudtrail-reader-helpers';
 
 const OBJECT = 'AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/trail.json.gz';

@@ -3,7 +3,7 @@ import {
   type ReadOptions,
   type ReadStats,
   readCloudTrailRecords,
-} from '../../lambda/domain/cloudtrail-reader';
+} from '../../lambda/domain/reading/cloudtrail-reader';
 
 /** The body as chunks of the given sizes, repeated until it is used up. */
 export async function* chunked(bytes: Buffer, sizes: readonly number[]): AsyncGenerator<Uint8Array> {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_NESTING_DEPTH } from '../../lambda/domain/cloudtrail-reader';
 import { MalformedJsonError } from '../../lambda/domain/errors';
+import { MAX_NESTING_DEPTH } from '../../lambda/domain/reading/cloudtrail-reader';
 import { propertyRuns } from '../support/property-seed';
 import { readAll, readError } from './cloudtrail-reader-helpers';
 

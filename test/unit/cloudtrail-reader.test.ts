@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
-import { readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
-import { matchesFilter, prefilterNeedles } from '../../lambda/domain/rule';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
+import { matchesFilter, prefilterNeedles } from '../../lambda/domain/detection/rule';
+import { readCloudTrailRecords } from '../../lambda/domain/reading/cloudtrail-reader';
 import { chunked, gzip, logFile, randomSizes, readAll } from './cloudtrail-reader-helpers';
 
 const REAL_EVENTS = join(import.meta.dirname, '..', 'fixtures', 'real-events');

@@ -5,7 +5,7 @@ import {
   PUBLISH_TIMEOUT_MS,
   QUEUE_RETENTION_DAYS,
 } from '../../lambda/config';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
 import { ConfigError } from '../../lambda/domain/errors';
 
 const VALID = { TABLE_NAME: 'windows', TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:regionsweep-alerts' };

@@ -3,9 +3,9 @@ import {
   DISCOVERY_API_CALLS_VIA_CLI,
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,
   S3_RAPID_BUCKET_POSTURE_API_CALLS,
-} from '../../lambda/domain/built-in-rules';
-import type { RuleDefinition } from '../../lambda/domain/rule';
-import { type Finding, presentationOf } from '../../lambda/domain/window-state';
+} from '../../lambda/domain/detection/built-in-rules';
+import type { RuleDefinition } from '../../lambda/domain/detection/rule';
+import { type Finding, presentationOf } from '../../lambda/domain/detection/window-state';
 import { findingsAsJsonLines, findingsAsTable } from '../../lib/cli/findings-output';
 
 function findingOf(rule: RuleDefinition, overrides: Partial<Finding> = {}): Finding {

@@ -9,7 +9,7 @@ import {
   decodeS3Key,
   packBackfillMessages,
   parseInvocation,
-} from '../../lambda/domain/notifications';
+} from '../../lambda/domain/reading/notifications';
 import type { ObjectRef } from '../../lambda/ports';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/notifications');

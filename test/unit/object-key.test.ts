@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyKey } from '../../lambda/domain/object-key';
+import { classifyKey } from '../../lambda/domain/reading/object-key';
 
 const LOG =
   'AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/28/111122223333_CloudTrail_eu-west-1_20261128T1005Z_abcd.json.gz';

@@ -5,9 +5,12 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadPipelineSettings } from '../../lambda/config';
-import { BUILT_IN_RULES, EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
-import { readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
-import { matchesFilter, prefilterNeedles, type RuleDefinition } from '../../lambda/domain/rule';
+import {
+  BUILT_IN_RULES,
+  EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+} from '../../lambda/domain/detection/built-in-rules';
+import { matchesFilter, prefilterNeedles, type RuleDefinition } from '../../lambda/domain/detection/rule';
+import { readCloudTrailRecords } from '../../lambda/domain/reading/cloudtrail-reader';
 import { processLogObject } from '../../lambda/process-log-object';
 import { seededRandom } from '../../lib/local/seeded-random';
 import { loadRuleFile } from '../../lib/rules/rule-files';

@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BUILT_IN_RULES, toRule } from '../../lambda/domain/built-in-rules';
+import { BUILT_IN_RULES, toRule } from '../../lambda/domain/detection/built-in-rules';
+import {
+  groupValueOf,
+  matchesFilter,
+  prefilterNeedles,
+  type RuleDefinition,
+} from '../../lambda/domain/detection/rule';
 import { ConfigError } from '../../lambda/domain/errors';
-import { groupValueOf, matchesFilter, prefilterNeedles, type RuleDefinition } from '../../lambda/domain/rule';
 import { parseRuleTestFile, shippedTestFile } from '../../lib/rules/rule-tests';
 
 /** A user rule as a JSON file holds it, using every condition the language has. */

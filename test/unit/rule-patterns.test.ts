@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,
   parseRuleDefinitions,
-} from '../../lambda/domain/built-in-rules';
+} from '../../lambda/domain/detection/built-in-rules';
+import { matchesFilter, type RuleDefinition } from '../../lambda/domain/detection/rule';
 import { ConfigError } from '../../lambda/domain/errors';
-import { matchesFilter, type RuleDefinition } from '../../lambda/domain/rule';
 
 /** A user rule whose only condition is `matches` on the user agent. */
 function userAgentRule(pattern: string): RuleDefinition {

@@ -4,14 +4,14 @@ import {
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,
   PRESENTATION_LIMITS,
   toRule,
-} from '../../lambda/domain/built-in-rules';
-import { ConfigError } from '../../lambda/domain/errors';
+} from '../../lambda/domain/detection/built-in-rules';
 import {
   CONTEXT_FIELDS,
   findingOf,
   presentationOf,
   type WindowState,
-} from '../../lambda/domain/window-state';
+} from '../../lambda/domain/detection/window-state';
+import { ConfigError } from '../../lambda/domain/errors';
 
 /** A user rule as a JSON file holds it, without presentation. */
 const USER_RULE = {

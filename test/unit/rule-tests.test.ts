@@ -5,8 +5,8 @@ import {
   BUILT_IN_RULES,
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,
   S3_RAPID_BUCKET_POSTURE_API_CALLS,
-} from '../../lambda/domain/built-in-rules';
-import { type RuleDefinition, withOverrides } from '../../lambda/domain/rule';
+} from '../../lambda/domain/detection/built-in-rules';
+import { type RuleDefinition, withOverrides } from '../../lambda/domain/detection/rule';
 import {
   checkExpectations,
   expandEvents,

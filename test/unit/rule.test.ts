@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
+import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/detection/allowlist';
 import {
   DISCOVERY_API_CALLS_VIA_CLI,
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,
-} from '../../lambda/domain/built-in-rules';
-import { ObjectAggregator } from '../../lambda/domain/object-aggregator';
-import { prefilterNeedles, type RuleDefinition, windowStartOf } from '../../lambda/domain/rule';
+} from '../../lambda/domain/detection/built-in-rules';
+import { ObjectAggregator } from '../../lambda/domain/detection/object-aggregator';
+import { prefilterNeedles, type RuleDefinition, windowStartOf } from '../../lambda/domain/detection/rule';
 import {
   boundedDistinctValue,
   DEFAULT_STATE_LIMITS,
@@ -14,7 +14,7 @@ import {
   mergeContribution,
   sampleOffers,
   type WindowState,
-} from '../../lambda/domain/window-state';
+} from '../../lambda/domain/detection/window-state';
 import { cloudTrailEvent, DEFAULT_REGIONS, sweep } from '../fixtures/events';
 
 const RULE = EC2_MULTI_REGION_DESCRIBE_INSTANCES;

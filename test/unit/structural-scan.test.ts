@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
-import { STRUCTURAL_SCAN_WASM_BASE64 } from '../../lambda/domain/structural-scan-wasm';
+import { readCloudTrailRecords } from '../../lambda/domain/reading/cloudtrail-reader';
+import { STRUCTURAL_SCAN_WASM_BASE64 } from '../../lambda/domain/reading/structural-scan-wasm';
 import { compileStructuralScan } from '../../lib/wasm/compile-structural-scan';
 import { propertyRuns } from '../support/property-seed';
 

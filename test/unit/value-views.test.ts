@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalIp, flattenedText, userAgentName, viewValue } from '../../lambda/domain/value-views';
+import {
+  canonicalIp,
+  flattenedText,
+  userAgentName,
+  viewValue,
+} from '../../lambda/domain/detection/value-views';
 
 describe('the ip view: source.ip as Elastic keeps it', () => {
   it.each([

@@ -1,6 +1,6 @@
-import type { Origin } from './object-key';
-import type { RulePresentation } from './rule';
-import type { Finding } from './window-state';
+import type { RulePresentation } from '../detection/rule';
+import type { Finding } from '../detection/window-state';
+import type { Origin } from '../reading/object-key';
 
 /** One alert to publish: the finding, and where it came from. */
 export interface AlertToPublish {

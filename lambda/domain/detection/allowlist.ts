@@ -1,4 +1,4 @@
-import { ConfigError } from './errors';
+import { ConfigError } from '../errors';
 
 /**
  * Known-good callers excluded before any state is written (Elastic measured this rule at thousands of alerts

@@ -1,4 +1,4 @@
-import { ConfigError } from './errors';
+import { ConfigError } from '../errors';
 import {
   type FieldCondition,
   IDENTITY_FIELD,

@@ -1,5 +1,5 @@
 import { RE2JS } from 're2js';
-import { ConfigError } from './errors';
+import { ConfigError } from '../errors';
 import { AWS_CLIENT_NAMES, canonicalIp, VALUE_VIEWS, type ValueView, viewValue } from './value-views';
 
 /**

@@ -7,7 +7,7 @@ import {
   MalformedJsonError,
   NotCloudTrailShapeError,
   PoisonObjectError,
-} from './errors';
+} from '../errors';
 import { STRUCTURAL_SCAN_WASM_BASE64 } from './structural-scan-wasm';
 
 /** Bounds that keep reading one log object safe whatever its content. */
@@ -52,7 +52,7 @@ export interface ReadOptions {
   readonly limits?: Partial<ReaderLimits>;
   /**
    * Prefilter: for each inner array at least one needle must occur in the raw record bytes, else the record
-   * is not parsed. Comes from prefilterNeedles(rule) in lambda/domain/rule.ts. Empty outer array = parse
+   * is not parsed. Comes from prefilterNeedles(rule) in lambda/domain/detection/rule.ts. Empty outer array = parse
    * every record.
    */
   readonly needles: readonly (readonly Buffer[])[];

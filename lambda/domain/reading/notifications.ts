@@ -1,4 +1,4 @@
-import { UnrecognisedNotificationError } from './errors';
+import { UnrecognisedNotificationError } from '../errors';
 import type { ObjectRef, Origin } from './object-key';
 
 /**

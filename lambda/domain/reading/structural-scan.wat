@@ -12,7 +12,7 @@
 ;; reader keeps it); the input chunk starts at byte 256; the reader keeps 64 bytes of slack after it, so a
 ;; block load never runs past the memory (bytes past the end are masked out).
 ;;
-;; Regenerate lambda/domain/structural-scan-wasm.ts with `npm run build:wasm` after editing this file
+;; Regenerate lambda/domain/reading/structural-scan-wasm.ts with `npm run build:wasm` after editing this file
 ;; (a test fails when the two differ).
 (module
   (memory (export "memory") 1)
