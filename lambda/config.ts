@@ -113,11 +113,14 @@ export interface HandlerConfig extends PipelineSettings {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** An SNS topic ARN in any partition (the function's TOPIC_ARN and the construct's notificationTopicArn). */
+export const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
+
 /** Parses the function's environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): HandlerConfig {
   const tableName = required(env, ENV.tableName);
   const topicArn = required(env, ENV.topicArn);
-  if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(topicArn)) {
+  if (!SNS_TOPIC_ARN.test(topicArn)) {
     throw new ConfigError(`${ENV.topicArn} is not an SNS topic ARN: ${topicArn}`);
   }
   const owner = optional(env, ENV.expectedBucketOwner);

@@ -101,7 +101,7 @@ export interface WindowStore {
    */
   releaseClaim(key: GroupKey, claimToken: string): Promise<void>;
   /** Records the SNS message id once published (the window never alerts again). */
-  recordAlert(key: GroupKey, claimToken: string, messageId: string): Promise<void>;
+  recordAlert(key: GroupKey, messageId: string): Promise<void>;
   /** Marks the window as suppressed (counted into the identity's next alert instead). */
   recordSuppressed(key: GroupKey, claimToken: string): Promise<void>;
   /**

@@ -279,7 +279,7 @@ async function dispatchAlert(
     await deps.windows.releaseClaim(state, token);
     throw error;
   }
-  await deps.windows.recordAlert(state, token, messageId);
+  await deps.windows.recordAlert(state, messageId);
   return { outcome: 'published', messageId };
 }
 

@@ -20,13 +20,19 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { WINDOW_TABLE_SCHEMA } from '../lambda/adapters/window-table-schema';
-import { ENV, FUNCTION_TIMEOUT_SECONDS, loadPipelineSettings, QUEUE_RETENTION_DAYS } from '../lambda/config';
+import {
+  ENV,
+  FUNCTION_TIMEOUT_SECONDS,
+  loadPipelineSettings,
+  QUEUE_RETENTION_DAYS,
+  SNS_TOPIC_ARN,
+} from '../lambda/config';
 import type { Allowlist } from '../lambda/domain/detection/allowlist';
 import type { RuleDefinition, WindowMode } from '../lambda/domain/detection/rule';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/metric-names';
 import { DeafDetectorAlarm } from './deaf-detector-alarm';
 import { refuseUnreachableDelivery } from './delivery-reach';
-import { keyPrefixSpellings, s3NotificationFilterPrefix } from './s3-key-filter';
+import { keyPrefixSpellings, normaliseKeyPrefix, s3NotificationFilterPrefix } from './s3-key-filter';
 
 /** How object-created notifications reach the function. */
 export type DeliveryMode = 's3' | 'eventbridge' | 'sns';
@@ -151,7 +157,7 @@ export const DEFAULT_BACKFILL_CONCURRENCY = 5;
 export const PROP_PATTERNS = {
   bucketName: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
   kmsKeyArn: /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[a-zA-Z0-9-]+$/,
-  snsTopicArn: /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/,
+  snsTopicArn: SNS_TOPIC_ARN,
   accountId: /^\d{12}$/,
   email: /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/,
 } as const;
@@ -199,7 +205,7 @@ export class RegionSweepDetector extends Construct {
     const mode = props.deliveryMode ?? 's3';
     validateProps(props, mode, Stack.of(this).region);
     refuseUnreachableDelivery(mode, props.expectedBucketOwner, Stack.of(this).account);
-    this.logsPrefix = `${normalisePrefix(props.keyPrefix)}AWSLogs/`;
+    this.logsPrefix = `${normaliseKeyPrefix(props.keyPrefix)}AWSLogs/`;
     const region = Stack.of(this).region;
 
     this.bucket = props.createDemoBucket
@@ -740,12 +746,6 @@ const LAMBDA_ENVIRONMENT_LIMIT = 4096;
 /** Stand-ins as long as the longest table name and topic ARN the stack can get, for the size check. */
 const TABLE_NAME_ALLOWANCE = 't'.repeat(255);
 const TOPIC_ARN_ALLOWANCE = `arn:aws-us-gov:sns:us-gov-west-1:000000000000:${'t'.repeat(256)}`;
-
-/** `logs` and `logs/` both mean the objects live under `logs/AWSLogs/`, as CloudTrail's S3KeyPrefix does. */
-export function normalisePrefix(keyPrefix: string | undefined): string {
-  if (keyPrefix === undefined || keyPrefix === '') return '';
-  return keyPrefix.endsWith('/') ? keyPrefix : `${keyPrefix}/`;
-}
 
 /**
  * The resource name cdk-nag gives a tokenised ARN in its finding ids (`<Logical.Arn>`, `<AWS::Partition>`):

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { MIN_RETENTION_DAYS } from '../lambda/config';
+import { definedOnly } from '../lambda/domain/defined-only';
 import { parseAllowlist } from '../lambda/domain/detection/allowlist';
 import { isWindowMode, type WindowMode, windowModeMismatch } from '../lambda/domain/detection/rule';
 import { DEAF_ALARM_MINUTES } from './deaf-detector-alarm';
@@ -180,7 +181,8 @@ export function parseStackContext(read: ContextReader): StackSettings {
   };
   return {
     stackName,
-    detector: withoutUndefined(detector),
+    // Absent keys dropped, so the props read as what the user actually set.
+    detector: definedOnly(detector) as typeof detector,
     ruleFiles: list(read, CONTEXT_KEYS.ruleFiles) ?? [],
   };
 }
@@ -291,9 +293,4 @@ function allowlist(read: ContextReader): RegionSweepDetectorProps['allowlist'] {
       },
     );
   }
-}
-
-/** Drops absent keys so the props read as what the user actually set. */
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

@@ -406,7 +406,7 @@ export class DynamoDbWindowStore implements WindowStore {
    * fact is what stops any further claim. Refusing it because another invocation took over an expired lease
    * would only leave the window open to one more duplicate alert. An item gone (TTL) is left gone.
    */
-  async recordAlert(key: GroupKey, _claimToken: string, messageId: string): Promise<void> {
+  async recordAlert(key: GroupKey, messageId: string): Promise<void> {
     await this.conditionalUpdate({
       TableName: this.tableName,
       Key: windowItemKey(key),

@@ -76,7 +76,7 @@ export class MemoryWindowStore implements WindowStore {
     entry.alert = rest;
   }
 
-  async recordAlert(key: GroupKey, _claimToken: string, messageId: string): Promise<void> {
+  async recordAlert(key: GroupKey, messageId: string): Promise<void> {
     const entry = this.windows.get(windowId(key));
     if (entry !== undefined) entry.alert = { ...entry.alert, messageId };
   }

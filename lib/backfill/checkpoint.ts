@@ -31,11 +31,6 @@ export class Checkpoint {
     return new Checkpoint(path, finished, handle);
   }
 
-  /** Objects recorded as finished. */
-  get size(): number {
-    return this.finished.size;
-  }
-
   has(ref: ObjectRef): boolean {
     return this.finished.has(idOf(ref));
   }

@@ -70,12 +70,6 @@ export function dayFolders(startDay: string, endDay: string): string[] {
   return folders;
 }
 
-/** `logs` and `logs/` both mean `logs/AWSLogs/...`, as CloudTrail's S3KeyPrefix does. */
-export function normaliseKeyPrefix(prefix: string | undefined): string {
-  if (prefix === undefined || prefix === '') return '';
-  return prefix.endsWith('/') ? prefix : `${prefix}/`;
-}
-
 /** One account's log folder: `<prefix>AWSLogs/[<o-id>/]<account>/CloudTrail/`. */
 export interface AccountRoot {
   readonly account: string;

@@ -33,12 +33,12 @@ import {
   checkRange,
   isAccountId,
   isRegionName,
-  normaliseKeyPrefix,
   parseDayBound,
   type Selection,
   selectionHash,
 } from '../backfill/selection';
 import { type DescribeStacksPort, readStackOutputs, requireOutput } from '../backfill/stack-outputs';
+import { normaliseKeyPrefix } from '../s3-key-filter';
 import { findingsAsJsonLines } from './findings-output';
 import { type CliIo, integerOption, printable, UsageError } from './io';
 import { RULE_OPTIONS, settingsFromOptions } from './scan';

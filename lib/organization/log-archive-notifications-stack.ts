@@ -1,8 +1,7 @@
 import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { normalisePrefix } from '../region-sweep-detector';
-import { s3NotificationFilterPrefix } from '../s3-key-filter';
+import { normaliseKeyPrefix, s3NotificationFilterPrefix } from '../s3-key-filter';
 import { ForwardingTopic } from './forwarding-topic';
 
 /** Properties of {@link LogArchiveNotificationsStack}. */
@@ -55,7 +54,7 @@ export class LogArchiveNotificationsStack extends Stack {
         }),
       },
       {
-        prefix: s3NotificationFilterPrefix(`${normalisePrefix(props.keyPrefix)}AWSLogs/`),
+        prefix: s3NotificationFilterPrefix(`${normaliseKeyPrefix(props.keyPrefix)}AWSLogs/`),
         suffix: '.json.gz',
       },
     );

@@ -202,7 +202,7 @@ function contract(kind: StoreKind): void {
       const key = newKey(null);
       await store.apply(contribution(key), 'first-object', WINDOW_START);
       await store.claimAlert(key, 'token-1', WINDOW_START, WINDOW_START + 60_000);
-      await store.recordAlert(key, 'token-1', 'message-1');
+      await store.recordAlert(key, 'message-1');
       const objects = organizationObjects(3_000).map((id, i) => ({
         id,
         contribution: contribution(key, {
@@ -558,7 +558,7 @@ function contract(kind: StoreKind): void {
       await store.claimAlert(key, 'first', WINDOW_START, leaseUntil);
       // Act
       const held = [await store.heldClaim(key, 'first'), await store.heldClaim(key, 'second')];
-      await store.recordAlert(key, 'first', 'message-1');
+      await store.recordAlert(key, 'message-1');
       const afterAlert = await store.heldClaim(key, 'first');
       // Assess
       expect([...held, afterAlert]).toEqual([{ leaseUntil }, undefined, undefined]);
@@ -593,7 +593,7 @@ function contract(kind: StoreKind): void {
       // Prepare
       const { store, key } = await storeWithWindow();
       await store.claimAlert(key, 'first', WINDOW_START, WINDOW_START + 60_000);
-      await store.recordAlert(key, 'first', 'message-1');
+      await store.recordAlert(key, 'message-1');
       // Act
       await store.releaseClaim(key, 'first');
       const claimed = await store.claimAlert(key, 'second', WINDOW_START + 120_000, WINDOW_START + 180_000);
@@ -630,7 +630,7 @@ function contract(kind: StoreKind): void {
     it.each([
       {
         case: 'recordAlert',
-        record: (s: WindowStore, k: GroupKey) => s.recordAlert(k, 'token-1', 'message-1'),
+        record: (s: WindowStore, k: GroupKey) => s.recordAlert(k, 'message-1'),
       },
       { case: 'recordSuppressed', record: (s: WindowStore, k: GroupKey) => s.recordSuppressed(k, 'token-1') },
     ])('refuses any claim after $case, even past the lease', async ({ record }) => {
@@ -669,7 +669,7 @@ function contract(kind: StoreKind): void {
       // Prepare
       const { store, key } = await storeWithWindow();
       await store.claimAlert(key, 'token-1', 1_000, 61_000);
-      await store.recordAlert(key, 'token-1', 'message-1');
+      await store.recordAlert(key, 'message-1');
       // Act
       const { state } = await store.apply(contribution(key), 'object-2', WINDOW_START);
       // Assess
@@ -948,7 +948,7 @@ function contract(kind: StoreKind): void {
     it.each([
       { case: 'apply', act: (s: WindowStore) => s.apply(contribution(newKey()), 'object-1', 0) },
       { case: 'claimAlert', act: (s: WindowStore) => s.claimAlert(newKey(), 'token-1', 0, 1) },
-      { case: 'recordAlert', act: (s: WindowStore) => s.recordAlert(newKey(), 'token-1', 'message-1') },
+      { case: 'recordAlert', act: (s: WindowStore) => s.recordAlert(newKey(), 'message-1') },
       { case: 'recordSuppressed', act: (s: WindowStore) => s.recordSuppressed(newKey(), 'token-1') },
       { case: 'reserveAlertSlot', act: (s: WindowStore) => s.reserveAlertSlot(newKey(), 0, 1) },
     ])('propagates an error other than a failed condition from $case', async ({ act }) => {

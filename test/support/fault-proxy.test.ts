@@ -305,7 +305,7 @@ describe('windowStoreStep', () => {
     await store.claimAlert(key, 'token-1', now, now + 60_000);
     await store.releaseClaim(key, 'token-1');
     await store.claimAlert(key, 'token-2', now, now + 60_000);
-    await store.recordAlert(key, 'token-2', 'message-1');
+    await store.recordAlert(key, 'message-1');
     await store.get(key);
     await store.reserveAlertSlot(key, now, 60_000);
     await store.reserveAlertSlot({ ...key, windowStart: key.windowStart + 30_000 }, now, 60_000);

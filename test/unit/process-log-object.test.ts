@@ -110,7 +110,7 @@ describe('processLogObject', () => {
     const { objects, deps, publisher, windows, state } = await claimedWindow('live-invocation');
     const sleep = async (ms: number) => {
       await deps.sleep(ms);
-      await windows.recordAlert(state, 'live-invocation', 'message-from-claimant');
+      await windows.recordAlert(state, 'message-from-claimant');
     };
 
     // Act

@@ -1,5 +1,6 @@
 import type { RulePresentation } from '../detection/rule';
 import type { Finding } from '../detection/window-state';
+import { fnv1a } from '../fnv1a';
 import type { Origin } from '../reading/object-key';
 
 /** One alert to publish: the finding, and where it came from. */
@@ -565,7 +566,7 @@ function renderChatbot({ finding, origin, suppressedWindows }: AlertToPublish): 
       keywords: ['regionsweep', finding.severity, origin],
     },
     metadata: {
-      threadId: `regionsweep-${fnv1a(`${finding.ruleId}\u0000${finding.arn ?? ''}`)}`,
+      threadId: `regionsweep-${threadHash(`${finding.ruleId}\u0000${finding.arn ?? ''}`)}`,
       summary: cutUnits(`${headline}, ${finding.eventCount} calls by ${arn}`, CHAT_LIMITS.summary),
       eventType: EVENT_TYPE,
       relatedResources: [arn],
@@ -742,12 +743,7 @@ function truncate(value: string, maxLength: number): string {
   return `${codePoints.slice(0, maxLength - 1).join('')}\u2026`;
 }
 
-/** 32-bit FNV-1a of the UTF-16 code units, as 8 hex digits: a stable, short thread id per identity. */
-function fnv1a(value: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < value.length; i += 1) {
-    hash ^= value.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash.toString(16).padStart(8, '0');
+/** A stable, short thread id per identity: FNV-1a as 8 hex digits. */
+function threadHash(value: string): string {
+  return fnv1a(value).toString(16).padStart(8, '0');
 }

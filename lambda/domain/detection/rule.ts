@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { definedOnly } from '../defined-only';
 import { ConfigError } from '../errors';
 import { AWS_CLIENT_NAMES, canonicalIp, VALUE_VIEWS, type ValueView, viewValue } from './value-views';
 
@@ -247,10 +248,6 @@ function requireInteger(name: string, value: number, min: number, max: number): 
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got ${String(value)}`);
   }
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Reads a dotted path from a parsed record; undefined when any step is missing or not an object. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { fnv1a } from '../fnv1a';
 import { type RuleDefinition, type RulePresentation, windowKindOf } from './rule';
 
 /** Context lists an analyst needs, kept per group (each bounded; see StateLimits). */
@@ -183,12 +184,7 @@ function mergeSamples(current: readonly string[], added: readonly string[], limi
 
 /** The slot of an event id among `maxSampleEventIds` (FNV-1a of its UTF-16 units). */
 export function sampleSlotOf(eventId: string, limits: StateLimits): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < eventId.length; i += 1) {
-    hash ^= eventId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % limits.maxSampleEventIds;
+  return fnv1a(eventId) % limits.maxSampleEventIds;
 }
 
 /** What one contribution offers each slot: the smallest of its ids that land there. */

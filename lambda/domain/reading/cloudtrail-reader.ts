@@ -1,6 +1,7 @@
 import type { TransformOptions } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
+import { definedOnly } from '../defined-only';
 import {
   CorruptGzipError,
   LogObjectLimitError,
@@ -819,8 +820,4 @@ function asBuffer(chunk: Uint8Array): Buffer {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
