@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   type ChatbotCustomNotification,
   DOCUMENT_BUDGET_BYTES,
-  neutralise,
   type RenderedAlert,
   renderAlert,
 } from '../../lambda/domain/alerting/alert-message';
+import { neutralise } from '../../lambda/domain/alerting/neutralise';
 import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/detection/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
 import { ARN_SHAPES, baseFinding, EXPLICIT, everywhere, SESSION_ROLE_ARN } from '../fixtures/hostile-alerts';

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  arnPredicate,
   DOCUMENT_BUDGET_BYTES,
   MAX_ARN_ATTRIBUTE_LENGTH,
   MAX_SUBJECT_LENGTH,
-  neutralise,
   renderAlert,
 } from '../../lambda/domain/alerting/alert-message';
+import { neutralise } from '../../lambda/domain/alerting/neutralise';
+import { arnPredicate } from '../../lambda/domain/alerting/pivot-query';
 import {
   BUILT_IN_RULES,
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,

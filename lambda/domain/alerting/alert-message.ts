@@ -2,6 +2,9 @@ import type { RulePresentation } from '../detection/rule';
 import type { Finding } from '../detection/window-state';
 import { fnv1a } from '../fnv1a';
 import type { Origin } from '../reading/object-key';
+import { escapeCodePoint, INVISIBLE, inertJson, neutralise, truncate } from './neutralise';
+import { athenaQuery } from './pivot-query';
+import { addSeconds, utcSeconds } from './utc';
 
 /** One alert to publish: the finding, and where it came from. */
 export interface AlertToPublish {
@@ -175,56 +178,12 @@ const LIMITS = {
   groupedBy: 8,
   list: 20,
   slackList: 5,
-  sqlArn: 512,
   /** Presentation text is checked to be short when a rule is parsed; this bounds a Finding built otherwise. */
   presentation: 64,
 } as const;
 
 const NO_ARN = '(no identity ARN)';
 const EVENT_TYPE = 'RegionSweepFinding';
-
-/**
- * Every code point of Unicode's "Other" categories (`\p{C}`: controls, format characters such as bidi controls
- * and zero-width characters, unassigned code points, private use, lone surrogates) and the line and paragraph
- * separators (`\p{Zl}`, `\p{Zp}`). None may reach a reader: each is shown as a visible `\uXXXX` escape
- * instead. Chosen by general category, not by a list: a code point assigned an invisible meaning later
- * is unassigned (Cn) today, or a format character (Cf) once assigned, and is caught either way.
- */
-const INVISIBLE = /[\p{C}\p{Zl}\p{Zp}]/gu;
-
-/**
- * Makes one attacker-controlled string (anything read from a log) safe to show in Slack/Teams markdown and in
- * a plain-text email, and at most `maxLength` code points long.
- *
- * Invariants of the result: no control, bidi or invisible character (each is shown as a `\uXXXX` escape, so
- * the value stays one line and reads in logical order); no `<` `>` `&` (no Slack mention, link or entity);
- * no `*` `~` or backtick and no `_` outside a word (no markdown formatting; `my_role` stays as is); no
- * `@here`/`@channel`/`@everyone`; no `scheme://`, no `](` and no dot between a name and a letter (no link
- * or auto-linked domain: `https://evil.example` reads `hxxps[:]//evil[.]example`).
- */
-export function neutralise(value: string, maxLength: number): string {
-  // Each character becomes at least one character of the result and no replacement looks more than 8
-  // characters ahead, so the first maxLength + 16 code points decide the (cut) result: a 100 KB value costs
-  // no more work than a short one.
-  const room = 2 * (maxLength + 16);
-  const safe = (value.length > room ? value.slice(0, room) : value)
-    .replace(INVISIBLE, escapeCodePoint)
-    .replace(/</g, '\u2039')
-    .replace(/>/g, '\u203a')
-    .replace(/&/g, '\uff06')
-    .replace(/\*/g, '\u2217')
-    .replace(/~/g, '\u223c')
-    .replace(/`/g, '\u02cb')
-    .replace(/_/g, (match, offset: number, whole: string) =>
-      isWordChar(whole[offset - 1]) && isWordChar(whole[offset + 1]) ? match : '\uff3f',
-    )
-    .replace(/@(?=here|channel|everyone)/gi, '\uff20')
-    .replace(/\b(h)tt(ps?):\/\//gi, '$1xx$2[:]//')
-    .replace(/:\/\//g, '[:]//')
-    .replace(/(?<=[A-Za-z0-9-])\.(?=[A-Za-z])/g, '[.]')
-    .replace(/\]\(/g, '] (');
-  return truncate(safe, maxLength);
-}
 
 /** Renders one alert for SNS: subject, email body, chat notification, the JSON message and its attributes. */
 export function renderAlert(alert: AlertToPublish): RenderedAlert {
@@ -243,24 +202,6 @@ export function renderAlert(alert: AlertToPublish): RenderedAlert {
     ),
     attributes: renderAttributes(alert),
   };
-}
-
-/** What inertJson writes as a `\uXXXX` escape: markup characters and everything INVISIBLE matches. */
-const JSON_ESCAPED = new RegExp(`[<>&]|${INVISIBLE.source}`, 'gu');
-
-/**
- * `JSON.stringify(value)` with `<` `>` `&` and every invisible character written as `\uXXXX` escapes (one per
- * UTF-16 unit). JSON.parse gives back exactly the same value; the text shows no mention, link or bidi trick to
- * whoever reads the raw message. Safe on the whole text: outside strings JSON has only ASCII punctuation,
- * digits and literals, and inside them no escape sequence contains any of these characters.
- */
-function inertJson(value: unknown): string {
-  return JSON.stringify(value).replace(JSON_ESCAPED, (char) =>
-    char
-      .split('')
-      .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`)
-      .join(''),
-  );
 }
 
 /**
@@ -454,45 +395,6 @@ function triageSteps(eventNoun: string): string[] {
     'Look around the window in CloudTrail: other Describe*, List* and Get* calls across services (wider enumeration), and sign-ins, AssumeRole, GetSessionToken or new access keys for this identity just before it (how the credentials were obtained).',
     'If it is not explained, contain it: deactivate the access key of an IAM user, or revoke the active sessions of the role, then rotate the credentials and narrow the permissions that allowed the calls.',
   ];
-}
-
-/** Athena SQL for the events of this identity around the window; the ARN is a string literal, never code. */
-function athenaQuery(finding: Finding, windowEnd: string): string[] {
-  const from = utcSeconds(addSeconds(finding.windowStart, -300));
-  const to = utcSeconds(addSeconds(windowEnd, 300));
-  return [
-    'SELECT eventtime, awsregion, sourceipaddress, useragent, errorcode, eventsource, eventname',
-    'FROM cloudtrail_logs',
-    `WHERE ${arnPredicate(finding.arn)}`,
-    `  AND eventtime BETWEEN '${from}' AND '${to}'`,
-    'ORDER BY eventtime;',
-  ];
-}
-
-/**
- * The SQL condition on `useridentity.arn`. An ARN made of the characters IAM allows in ARNs (every real ARN;
- * a single quote is also let through, doubled) is compared exactly. Anything else (a forged log) becomes a LIKE
- * pattern in which every other character is the one-character wildcard (as are the first slash of `://` and
- * the dot of `www.`, so no link forms): the query still finds the records while the email shows nothing unsafe.
- */
-export function arnPredicate(arn: string | null): string {
-  if (arn === null) return 'useridentity.arn IS NULL';
-  const codePoints = Array.from(arn);
-  // `.` and `@` are left out of the exact form: mail clients turn `name@host.tld` into a link.
-  const plain = /^[A-Za-z0-9:/+=,_'-]*$/.test(arn) && !arn.includes('://');
-  if (plain && codePoints.length <= LIMITS.sqlArn) return `useridentity.arn = ${sqlString(arn)}`;
-  const kept = codePoints.slice(0, LIMITS.sqlArn);
-  const pattern = kept
-    .map((c) => (/^[A-Za-z0-9:/+=, -]$/.test(c) ? c : c === '_' || c === '%' ? `\\${c}` : '_'))
-    .join('')
-    .replace(/:\/\//g, ':_/');
-  const suffix = kept.length < codePoints.length ? '%' : '';
-  return `useridentity.arn LIKE ${sqlString(`${pattern}${suffix}`)} ESCAPE '\\'`;
-}
-
-/** A SQL string literal: single quotes are doubled, so the value can never end the literal. */
-function sqlString(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
 }
 
 /** Console event-history links, only for values that match the format AWS gives them (never free text). */
@@ -711,36 +613,8 @@ function wrap(text: string, continuation = '', first = ''): string {
 }
 
 /** `2026-11-28T10:00:00Z` (CloudTrail's own format); a value that is not a time is shown neutralised. */
-function utcSeconds(iso: string): string {
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? neutralise(iso, 40) : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function addSeconds(iso: string, seconds: number): string {
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? iso : new Date(ms + seconds * 1000).toISOString();
-}
-
 function asciiOnly(value: string): string {
   return value.replace(/[^\x20-\x7e]/gu, '?');
-}
-
-function escapeCodePoint(char: string): string {
-  const code = char.codePointAt(0) ?? 0;
-  return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
-}
-
-function isWordChar(char: string | undefined): boolean {
-  return char !== undefined && /^[A-Za-z0-9]$/.test(char);
-}
-
-/** At most `maxLength` code points (never splits a surrogate pair); a cut value ends with an ellipsis. */
-function truncate(value: string, maxLength: number): string {
-  if (maxLength < 1) return '';
-  if (value.length <= maxLength) return value;
-  const codePoints = Array.from(value);
-  if (codePoints.length <= maxLength) return value;
-  return `${codePoints.slice(0, maxLength - 1).join('')}\u2026`;
 }
 
 /** A stable, short thread id per identity: FNV-1a as 8 hex digits. */
