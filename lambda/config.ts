@@ -1,9 +1,5 @@
 import { type Allowlist, EMPTY_ALLOWLIST, parseAllowlist } from './domain/detection/allowlist';
-import {
-  EC2_MULTI_REGION_DESCRIBE_INSTANCES,
-  parseRuleDefinitions,
-  selectRules,
-} from './domain/detection/built-in-rules';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES, selectRules } from './domain/detection/built-in-rules';
 import {
   isWindowMode,
   MAX_WINDOW_SECONDS,
@@ -12,6 +8,7 @@ import {
   windowModeMismatch,
   withOverrides,
 } from './domain/detection/rule';
+import { parseRuleDefinitions } from './domain/detection/rule-parser';
 import { DEFAULT_STATE_LIMITS, type StateLimits } from './domain/detection/window-state';
 import { ConfigError } from './domain/errors';
 

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseRuleDefinitions, toRule } from '../../lambda/domain/detection/built-in-rules';
 import type { RuleDefinition } from '../../lambda/domain/detection/rule';
+import { parseRuleDefinitions, toRule } from '../../lambda/domain/detection/rule-parser';
 import { ConfigError } from '../../lambda/domain/errors';
 
 /**

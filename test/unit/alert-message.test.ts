@@ -11,11 +11,10 @@ import { arnPredicate } from '../../lambda/domain/alerting/pivot-query';
 import {
   BUILT_IN_RULES,
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,
-  PRESENTATION_LIMITS,
   S3_RAPID_BUCKET_POSTURE_API_CALLS,
-  toRule,
 } from '../../lambda/domain/detection/built-in-rules';
 import type { RuleDefinition } from '../../lambda/domain/detection/rule';
+import { PRESENTATION_LIMITS, toRule } from '../../lambda/domain/detection/rule-parser';
 import { type Finding, presentationOf } from '../../lambda/domain/detection/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
 import { propertyRuns } from '../support/property-seed';

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BUILT_IN_RULES, toRule } from '../../lambda/domain/detection/built-in-rules';
+import { BUILT_IN_RULES } from '../../lambda/domain/detection/built-in-rules';
 import {
   groupValueOf,
   matchesFilter,
   prefilterNeedles,
   type RuleDefinition,
 } from '../../lambda/domain/detection/rule';
+import { toRule } from '../../lambda/domain/detection/rule-parser';
 import { ConfigError } from '../../lambda/domain/errors';
 import { parseRuleTestFile, shippedTestFile } from '../../lib/rules/rule-tests';
 

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  EC2_MULTI_REGION_DESCRIBE_INSTANCES,
-  parseRuleDefinitions,
-} from '../../lambda/domain/detection/built-in-rules';
+import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
 import { matchesFilter, type RuleDefinition } from '../../lambda/domain/detection/rule';
+import { parseRuleDefinitions } from '../../lambda/domain/detection/rule-parser';
 import { ConfigError } from '../../lambda/domain/errors';
 
 /** A user rule whose only condition is `matches` on the user agent. */

@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   BUILT_IN_RULES,
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,
-  PRESENTATION_LIMITS,
-  toRule,
 } from '../../lambda/domain/detection/built-in-rules';
+import { PRESENTATION_LIMITS, toRule } from '../../lambda/domain/detection/rule-parser';
 import {
   CONTEXT_FIELDS,
   findingOf,

@@ -1,0 +1,205 @@
+import { ConfigError } from '../errors';
+import {
+  type FieldCondition,
+  IDENTITY_FIELD,
+  type RuleDefinition,
+  type RulePresentation,
+  type UpstreamRule,
+  validateRule,
+} from './rule';
+import type { ValueView } from './value-views';
+
+/**
+ * Parses user rule definitions from JSON text: one definition or an array of them. Every field is checked,
+ * unknown fields are refused, and each definition is validated; errors name `source` and the rule.
+ *
+ * The format (see RuleDefinition and FieldCondition for the semantics):
+ * - `id`, `name`, `filter`, `windowSeconds`, `distinctField`, `minDistinct`: required.
+ * - `slug` (defaults to `id`), `severity` (`low`), `windowMode` (`tumbling`), `groupBy` (the identity alone;
+ *   a string is one field; the first field is always `userIdentity.arn`), `minEvents` (1), `technique`,
+ *   `presentation` (alerts then use the name and the distinct field).
+ * - `groupAs`: `{ "<further groupBy field>": "<view>" }`, the view a group value is read through
+ *   (`{ "sourceIPAddress": "ip" }`: spellings of one address are one group, a non-address a null group).
+ * - `follows`: `{ "ruleId", "version", "queryDate": "YYYY-MM-DD" }`, the upstream rule the rule follows.
+ * - A condition: `field` (a dotted path, or an array of paths: the first that holds a value), optionally
+ *   `as` (a view: `ip`, `userAgentName`, `flattened`), and tests that must all hold: `equals`, `notEquals`,
+ *   `startsWith` (lists of strings, never empty ones), `matches` (a regular expression, unanchored unless
+ *   it says so), `present` (true or false). `as: "userAgentName"` allows `equals`, `notEquals` and `present`
+ *   with AWS client names (AWS_CLIENT_NAMES); `as: "ip"` compares addresses written as Elastic prints them
+ *   (`2001:db8::1`, not `2001:DB8:0::1`).
+ */
+export function parseRuleDefinitions(json: string, source: string): RuleDefinition[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new ConfigError(`${source}: rule definitions are not JSON`, { cause: error });
+  }
+  return (Array.isArray(value) ? value : [value]).map((entry, index) => toRule(entry, `${source}[${index}]`));
+}
+
+const RULE_FIELDS = new Set([
+  'groupAs',
+  'follows',
+  'id',
+  'slug',
+  'name',
+  'severity',
+  'filter',
+  'windowSeconds',
+  'windowMode',
+  'groupBy',
+  'distinctField',
+  'minDistinct',
+  'minEvents',
+  'technique',
+  'presentation',
+]);
+const CONDITION_FIELDS = new Set(['field', 'as', 'equals', 'notEquals', 'startsWith', 'matches', 'present']);
+const FOLLOWS_FIELDS = new Set(['ruleId', 'version', 'queryDate']);
+
+/** Checks one parsed definition (from JSON or a TypeScript module) and returns it as a RuleDefinition. */
+export function toRule(value: unknown, source: string): RuleDefinition {
+  const record = objectAt(value, source);
+  refuseUnknown(record, RULE_FIELDS, source);
+  const id = stringAt(record, 'id', source);
+  const where = `${source} (${id})`;
+  const groupBy = record.groupBy ?? [IDENTITY_FIELD];
+  const technique = objectAt(
+    record.technique ?? { id: 'T1580', name: 'Cloud Infrastructure Discovery' },
+    `${where}.technique`,
+  );
+  const severity = record.severity ?? 'low';
+  if (
+    typeof severity !== 'string' ||
+    !['informational', 'low', 'medium', 'high', 'critical'].includes(severity)
+  ) {
+    throw new ConfigError(`${where}: severity must be informational, low, medium, high or critical`);
+  }
+  const filter = record.filter;
+  if (!Array.isArray(filter)) throw new ConfigError(`${where}: filter must be an array of conditions`);
+  const rule: RuleDefinition = {
+    id,
+    slug: record.slug === undefined ? id : stringAt(record, 'slug', where),
+    name: stringAt(record, 'name', where),
+    severity: severity as RuleDefinition['severity'],
+    filter: filter.map((condition, index) => toCondition(condition, `${where}.filter[${index}]`)),
+    windowSeconds: numberAt(record, 'windowSeconds', where),
+    windowMode: (record.windowMode ?? 'tumbling') as RuleDefinition['windowMode'],
+    groupBy: typeof groupBy === 'string' ? [groupBy] : stringListAt({ groupBy }, 'groupBy', where),
+    distinctField: stringAt(record, 'distinctField', where),
+    minDistinct: numberAt(record, 'minDistinct', where),
+    minEvents: record.minEvents === undefined ? 1 : numberAt(record, 'minEvents', where),
+    technique: { id: stringAt(technique, 'id', where), name: stringAt(technique, 'name', where) },
+    ...(record.presentation === undefined
+      ? {}
+      : { presentation: toPresentation(record.presentation, `${where}.presentation`) }),
+    ...(record.groupAs === undefined ? {} : { groupAs: toGroupAs(record.groupAs, `${where}.groupAs`) }),
+    ...(record.follows === undefined ? {} : { follows: toFollows(record.follows, `${where}.follows`) }),
+  };
+  validateRule(rule);
+  return rule;
+}
+
+function toCondition(value: unknown, source: string): FieldCondition {
+  const record = objectAt(value, source);
+  refuseUnknown(record, CONDITION_FIELDS, source);
+  const present = record.present;
+  if (present !== undefined && typeof present !== 'boolean') {
+    throw new ConfigError(`${source}: present must be true or false`);
+  }
+  return {
+    field: Array.isArray(record.field)
+      ? stringListAt(record, 'field', source)
+      : stringAt(record, 'field', source),
+    ...(record.as === undefined ? {} : { as: stringAt(record, 'as', source) as ValueView }),
+    ...(record.equals === undefined ? {} : { equals: stringListAt(record, 'equals', source) }),
+    ...(record.notEquals === undefined ? {} : { notEquals: stringListAt(record, 'notEquals', source) }),
+    ...(record.startsWith === undefined ? {} : { startsWith: stringListAt(record, 'startsWith', source) }),
+    ...(record.matches === undefined ? {} : { matches: stringAt(record, 'matches', source) }),
+    ...(present === undefined ? {} : { present }),
+  };
+}
+
+/** Group-by field to view; each view is checked by validateRule. */
+function toGroupAs(value: unknown, source: string): Record<string, ValueView> {
+  const record = objectAt(value, source);
+  return Object.fromEntries(
+    Object.keys(record).map((field) => [field, stringAt(record, field, source) as ValueView]),
+  );
+}
+
+function toFollows(value: unknown, source: string): UpstreamRule {
+  const record = objectAt(value, source);
+  refuseUnknown(record, FOLLOWS_FIELDS, source);
+  return {
+    ruleId: stringAt(record, 'ruleId', source),
+    version: stringAt(record, 'version', source),
+    queryDate: stringAt(record, 'queryDate', source),
+  };
+}
+
+const PRESENTATION_FIELDS = new Set(['title', 'distinctNoun', 'eventNoun']);
+
+/** Longest text of each presentation field: they go into a subject of fewer than 100 characters. */
+export const PRESENTATION_LIMITS: Readonly<Record<keyof RulePresentation, number>> = {
+  title: 48,
+  distinctNoun: 32,
+  eventNoun: 64,
+};
+
+/**
+ * Plain words: ASCII letters and digits, single spaces and a little punctuation (`- / ( ) , . : ' + #`),
+ * starting with a letter or digit and not ending in a space. Alerts neutralise it anyway; this keeps a rule
+ * author from writing markup or line breaks that would only show up escaped.
+ */
+const PLAIN_TEXT = /^[A-Za-z0-9](?:[A-Za-z0-9\-/(),.:'+#]| (?! )(?!$))*$/;
+
+function toPresentation(value: unknown, source: string): RulePresentation {
+  const record = objectAt(value, source);
+  refuseUnknown(record, PRESENTATION_FIELDS, source);
+  const text = (name: keyof RulePresentation): string => {
+    const entry = stringAt(record, name, source);
+    const max = PRESENTATION_LIMITS[name];
+    if (entry.length > max || !PLAIN_TEXT.test(entry)) {
+      throw new ConfigError(
+        `${source}: ${name} must be plain text of at most ${max} characters (letters, digits, single spaces and - / ( ) , . : ' + #), got ${JSON.stringify(entry.slice(0, max + 8))}`,
+      );
+    }
+    return entry;
+  };
+  return { title: text('title'), distinctNoun: text('distinctNoun'), eventNoun: text('eventNoun') };
+}
+
+function objectAt(value: unknown, source: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`${source}: must be an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function refuseUnknown(record: Record<string, unknown>, known: ReadonlySet<string>, source: string): void {
+  const unknown = Object.keys(record).filter((key) => !known.has(key));
+  if (unknown.length > 0) throw new ConfigError(`${source}: unknown field(s) ${unknown.join(', ')}`);
+}
+
+function stringAt(record: Record<string, unknown>, name: string, source: string): string {
+  const value = record[name];
+  if (typeof value !== 'string' || value === '')
+    throw new ConfigError(`${source}: ${name} must be a non-empty string`);
+  return value;
+}
+
+function numberAt(record: Record<string, unknown>, name: string, source: string): number {
+  const value = record[name];
+  if (typeof value !== 'number') throw new ConfigError(`${source}: ${name} must be a number`);
+  return value;
+}
+
+function stringListAt(record: Record<string, unknown>, name: string, source: string): string[] {
+  const value = record[name];
+  if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string')) {
+    throw new ConfigError(`${source}: ${name} must be an array of strings`);
+  }
+  return value as string[];
+}
