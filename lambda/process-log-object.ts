@@ -4,7 +4,12 @@ import { compileAllowlist } from './domain/detection/allowlist';
 import { ObjectAggregator, type RecordOutcome } from './domain/detection/object-aggregator';
 import { prefilterNeedles, type RuleDefinition } from './domain/detection/rule';
 import { crossesThresholds, type Finding, findingOf, type GroupKey } from './domain/detection/window-state';
-import { PoisonObjectError, WindowContentionError } from './domain/errors';
+import {
+  isPermanent,
+  PoisonObjectError,
+  type RegionSweepError,
+  WindowContentionError,
+} from './domain/errors';
 import { type ReadStats, readCloudTrailRecords } from './domain/reading/cloudtrail-reader';
 import { classifyKey, type SkipReason } from './domain/reading/object-key';
 import type {
@@ -74,7 +79,8 @@ export interface ProcessedObject {
 
 export type ObjectOutcome =
   | { readonly status: 'skipped'; readonly reason: SkipReason }
-  | { readonly status: 'poison'; readonly error: PoisonObjectError }
+  /** A permanent failure (a poison object, a window item that can take no more): retrying cannot help. */
+  | { readonly status: 'poison'; readonly error: RegionSweepError }
   | ProcessedObject;
 
 /**
@@ -84,8 +90,10 @@ export type ObjectOutcome =
  *    decide per record, for every enabled rule; matches aggregate per (rule, window, group) in memory.
  * 3. Write one contribution per group to the window store, exactly once per object (replays change nothing).
  * 4. For every group at or over both thresholds that has not alerted, claim and publish the alert.
- * A poison object (corrupt, wrong shape, over limits) writes nothing and is returned as such; any other
- * error (throttling, network, 5xx) propagates so the platform retries the object.
+ * A permanent failure is returned as `poison`, never thrown: a poison object (corrupt, wrong shape, over
+ * limits) writes nothing; a group that can never be written (a full item) is reported after the object's
+ * other groups were written. Any other error (throttling, network, 5xx) propagates so the platform retries
+ * the object.
  */
 export async function processLogObject(
   deps: PipelineDeps,
@@ -154,7 +162,10 @@ export async function processLogObject(
       firstFailure ??= error;
     }
   }
-  if (firstFailure !== undefined) throw firstFailure;
+  if (firstFailure !== undefined) {
+    if (isPermanent(firstFailure)) return { status: 'poison', error: firstFailure };
+    throw firstFailure;
+  }
   return {
     status: 'processed',
     read,

@@ -63,7 +63,7 @@ export function describeError(error: unknown): string {
 }
 
 /** True when `error` is permanent: retrying cannot help. Unknown errors are treated as transient. */
-export function isPermanent(error: unknown): boolean {
+export function isPermanent(error: unknown): error is RegionSweepError {
   return error instanceof RegionSweepError && error.permanent;
 }
 

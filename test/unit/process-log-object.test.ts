@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { loadPipelineSettings } from '../../lambda/config';
 import { EMPTY_ALLOWLIST } from '../../lambda/domain/detection/allowlist';
 import { eventCountOf } from '../../lambda/domain/detection/window-state';
-import type { ObjectRef } from '../../lambda/ports';
+import { WindowItemFullError } from '../../lambda/domain/errors';
+import type { ObjectRef, WindowStore } from '../../lambda/ports';
 import { processLogObject } from '../../lambda/process-log-object';
 import { cloudTrailKey } from '../fixtures/corpus';
 import { sweep } from '../fixtures/events';
@@ -234,5 +235,25 @@ describe('processLogObject', () => {
     expect(outcome.status).toBe('poison');
     expect(outcome.status === 'poison' && outcome.error.message).toContain(`s3://trail/${key}`);
     expect(windows.states()).toEqual([]);
+  });
+
+  it('a window item that can hold no more contributors is a permanent failure returned as poison, not thrown', async () => {
+    // Prepare
+    const objects = memoryObjects(sweepObjects('2026-11-28T10:00:01Z', 1));
+    const { deps } = pipeline(objects);
+    const full = new WindowItemFullError('window 10:00:00 of arn: the contributor shard is full');
+    const windows = Object.assign(Object.create(deps.windows) as WindowStore, {
+      apply: async () => {
+        throw full;
+      },
+    });
+    const [ref] = objects.refs;
+    if (ref === undefined) throw new Error('no object');
+
+    // Act
+    const outcome = await processLogObject({ ...deps, windows }, ref, LIVE);
+
+    // Assess
+    expect(outcome).toEqual({ status: 'poison', error: full });
   });
 });
