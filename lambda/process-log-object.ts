@@ -212,54 +212,127 @@ async function dispatchAlert(
   origin: Origin,
   replay: boolean,
 ): Promise<{ outcome: AlertOutcome; messageId?: string } | undefined> {
+  // 1-2.
+  const open = await openWindow(deps, rule, found, replay);
+  if (open.kind !== 'open') return open.result;
+  const { state, finding } = open;
+  // 3.
+  const now = deps.clock();
+  const token = deps.newClaimToken();
+  const leaseUntil = now + deps.settings.alertLeaseMs;
+  if (!(await deps.windows.claimAlert(state, token, now, leaseUntil))) return { outcome: 'claim-lost' };
+  // 4.
+  const slots = rule.windowMode === 'hopping' ? halfSlotsOf(state, rule) : [];
+  if ((await claimHalfSlots(deps, state, slots, token, leaseUntil)) === 'covered')
+    return { outcome: 'covered' };
+  // 5.
+  const suppression = await reserveSuppression(deps, state, slots, token, now);
+  if (suppression.kind === 'suppressed') return { outcome: 'suppressed' };
+  // 6-7.
+  await markHalfSlots(deps, state, slots, token);
+  if (!(await fenceClaim(deps, state, token))) return { outcome: 'claim-lost' };
+  // 8.
+  let messageId: string;
+  try {
+    messageId = await publisher.publish({
+      finding,
+      origin,
+      suppressedWindows: suppression.suppressedWindows,
+    });
+  } catch (error) {
+    // Give the claim back so that the platform's retry of this object can claim and publish at once. The
+    // half-slots stay marked: SNS may have taken the message before failing, and only this window's own
+    // retry may then publish again, never an overlapping window.
+    await deps.windows.releaseClaim(state, token);
+    throw error;
+  }
+  await deps.windows.recordAlert(state, messageId);
+  return { outcome: 'published', messageId };
+}
+
+/**
+ * Steps 1-2 of dispatchAlert: the window as it stands once no other claim's lease holds it, or the result
+ * when there is nothing to publish (no finding, already alerted, left to a live claim).
+ */
+async function openWindow(
+  deps: PipelineDeps,
+  rule: RuleDefinition,
+  found: StoredWindow,
+  replay: boolean,
+): Promise<
+  | { readonly kind: 'open'; readonly state: StoredWindow; readonly finding: Finding }
+  | { readonly kind: 'done'; readonly result: { outcome: AlertOutcome } | undefined }
+> {
   let state: StoredWindow | undefined = found;
-  let finding: Finding | undefined;
   for (;;) {
-    finding = state === undefined ? undefined : findingOf(state, rule);
-    if (state === undefined || finding === undefined) return undefined;
+    const finding = state === undefined ? undefined : findingOf(state, rule);
+    if (state === undefined || finding === undefined) return { kind: 'done', result: undefined };
     if (state.alert.messageId !== undefined || state.alert.suppressed === true)
-      return { outcome: 'already-alerted' };
+      return { kind: 'done', result: { outcome: 'already-alerted' } };
     const now = deps.clock();
     const leaseUntil = state.alert.leaseUntil;
-    if (leaseUntil === undefined || leaseUntil <= now) break;
-    if (!replay) return { outcome: 'leased' };
+    if (leaseUntil === undefined || leaseUntil <= now) return { kind: 'open', state, finding };
+    if (!replay) return { kind: 'done', result: { outcome: 'leased' } };
     // A replay (a retry or a redelivery) meets a live claim, which may be this object's own earlier attempt
     // that died before publishing. Wait for the claimant's alert, or for its lease to run out and take over.
     await deps.sleep(Math.min(CLAIM_POLL_MS, leaseUntil - now + 1));
     state = await deps.windows.get(state);
   }
-  const now = deps.clock();
-  const token = deps.newClaimToken();
-  const leaseUntil = now + deps.settings.alertLeaseMs;
-  if (!(await deps.windows.claimAlert(state, token, now, leaseUntil))) {
-    return { outcome: 'claim-lost' };
+}
+
+/**
+ * Step 4 of dispatchAlert, hopping mode (no slots otherwise): holds both half-slots under claim `token`. A
+ * covered window is marked suppressed; a failure gives the window's claim back so that the retry need not
+ * wait out its lease.
+ */
+async function claimHalfSlots(
+  deps: PipelineDeps,
+  state: StoredWindow,
+  slots: readonly HalfSlotKey[],
+  token: string,
+  leaseUntil: number,
+): Promise<'held' | 'covered'> {
+  if (slots.length === 0) return 'held';
+  let held: 'held' | 'covered';
+  try {
+    held = await holdHalfSlots(deps, state, slots, leaseUntil);
+  } catch (error) {
+    await deps.windows.releaseClaim(state, token);
+    throw error;
   }
-  const slots = rule.windowMode === 'hopping' ? halfSlotsOf(state, rule) : [];
-  if (slots.length > 0) {
-    let held: 'held' | 'covered';
-    try {
-      held = await holdHalfSlots(deps, state, slots, leaseUntil);
-    } catch (error) {
-      // The object is retried: give the window's claim back so that the retry need not wait out its lease.
-      await deps.windows.releaseClaim(state, token);
-      throw error;
-    }
-    if (held === 'covered') {
-      // An overlapping window of the same group published: this burst is in that alert.
-      await deps.windows.recordSuppressed(state, token);
-      return { outcome: 'covered' };
-    }
-  }
-  let suppressedWindows = 0;
-  if (deps.settings.suppressionMs > 0) {
-    const slot = await deps.windows.reserveAlertSlot(state, now, deps.settings.suppressionMs);
-    if (!slot.allowed) {
-      await releaseHalfSlots(deps, state, slots, { evenIfMarked: false });
-      await deps.windows.recordSuppressed(state, token);
-      return { outcome: 'suppressed' };
-    }
-    suppressedWindows = slot.suppressedWindows;
-  }
+  // An overlapping window of the same group published: this burst is in that alert.
+  if (held === 'covered') await deps.windows.recordSuppressed(state, token);
+  return held;
+}
+
+/**
+ * Step 5 of dispatchAlert: per-identity suppression, when configured. A denied window gives its half-slots
+ * back and is marked suppressed; an allowed one carries the count of windows suppressed before it.
+ */
+async function reserveSuppression(
+  deps: PipelineDeps,
+  state: StoredWindow,
+  slots: readonly HalfSlotKey[],
+  token: string,
+  now: number,
+): Promise<
+  { readonly kind: 'suppressed' } | { readonly kind: 'allowed'; readonly suppressedWindows: number }
+> {
+  if (deps.settings.suppressionMs <= 0) return { kind: 'allowed', suppressedWindows: 0 };
+  const slot = await deps.windows.reserveAlertSlot(state, now, deps.settings.suppressionMs);
+  if (slot.allowed) return { kind: 'allowed', suppressedWindows: slot.suppressedWindows };
+  await releaseHalfSlots(deps, state, slots, { evenIfMarked: false });
+  await deps.windows.recordSuppressed(state, token);
+  return { kind: 'suppressed' };
+}
+
+/** Step 6 of dispatchAlert: marks both half-slots as publishing, or fails the object to be retried. */
+async function markHalfSlots(
+  deps: PipelineDeps,
+  state: StoredWindow,
+  slots: readonly HalfSlotKey[],
+  token: string,
+): Promise<void> {
   for (const slot of slots) {
     if (!(await deps.windows.markHalfSlotAlerted(slot, state.windowStart))) {
       // An overlapping window took this slot over after this claim's lease ran out: the object is retried,
@@ -271,8 +344,15 @@ async function dispatchAlert(
       );
     }
   }
+}
+
+/**
+ * Step 7 of dispatchAlert: true while claim `token` still holds the window with half its lease left; false
+ * once another claim took it over; a claim with too little lease left is given back and the object retried.
+ */
+async function fenceClaim(deps: PipelineDeps, state: StoredWindow, token: string): Promise<boolean> {
   const held = await deps.windows.heldClaim(state, token);
-  if (held === undefined) return { outcome: 'claim-lost' };
+  if (held === undefined) return false;
   if (deps.clock() > held.leaseUntil - deps.settings.alertLeaseMs / 2) {
     await deps.windows.releaseClaim(state, token);
     throw new WindowContentionError(
@@ -280,18 +360,7 @@ async function dispatchAlert(
         "alert claim's lease is left to publish; the object is retried",
     );
   }
-  let messageId: string;
-  try {
-    messageId = await publisher.publish({ finding, origin, suppressedWindows });
-  } catch (error) {
-    // Give the claim back so that the platform's retry of this object can claim and publish at once. The
-    // half-slots stay marked: SNS may have taken the message before failing, and only this window's own
-    // retry may then publish again, never an overlapping window.
-    await deps.windows.releaseClaim(state, token);
-    throw error;
-  }
-  await deps.windows.recordAlert(state, messageId);
-  return { outcome: 'published', messageId };
+  return true;
 }
 
 /** The two half-windows a hopping window covers; its neighbours, offset by half a window, share one each. */
