@@ -72,16 +72,25 @@ export async function ensureBenchFiles(files: readonly BenchFile[]): Promise<str
   return lines;
 }
 
-/** Bundles a TypeScript module of this folder into `.bench/<name>.mjs`, as the function's bundle is built. */
-export async function bundleHere(module: string): Promise<string> {
+/**
+ * Bundles a TypeScript module of this folder into `.bench/<name>.mjs` with the function's bundling settings
+ * (lib/region-sweep-detector.ts); `minify` as deployed, or not, so that a CPU profile names every function.
+ */
+export async function bundleHere(module: string, minify = false): Promise<string> {
   const outfile = join(BENCH_DIR, module.replace(/\.ts$/, '.mjs'));
   await build({
     entryPoints: [join(import.meta.dirname, module)],
     outfile,
     bundle: true,
+    minify,
+    keepNames: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    mainFields: ['module', 'main'],
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
     logLevel: 'error',
   });
   return outfile;
