@@ -1,3 +1,4 @@
+import { MIN_RETENTION_DAYS } from '../lambda/config';
 import { parseAllowlist } from '../lambda/domain/allowlist';
 import type { WindowMode } from '../lambda/domain/rule';
 import { type DeliveryMode, PROP_PATTERNS, type RegionSweepDetectorProps } from './region-sweep-detector';
@@ -158,7 +159,7 @@ export function parseStackContext(read: ContextReader): StackSettings {
     minRegions: wholeNumber(read, CONTEXT_KEYS.minRegions, 1),
     minEvents: wholeNumber(read, CONTEXT_KEYS.minEvents, 1),
     windowSeconds: wholeNumber(read, CONTEXT_KEYS.windowSeconds, 1),
-    retentionDays: wholeNumber(read, CONTEXT_KEYS.retentionDays, 1),
+    retentionDays: wholeNumber(read, CONTEXT_KEYS.retentionDays, MIN_RETENTION_DAYS),
     suppressionMinutes: wholeNumber(read, CONTEXT_KEYS.suppressionMinutes, 0),
     reservedConcurrentExecutions: wholeNumber(read, CONTEXT_KEYS.reservedConcurrency, 1),
     backfillConcurrency: wholeNumber(read, CONTEXT_KEYS.backfillConcurrency, 2),

@@ -78,6 +78,20 @@ const DISCOVERY_SERVICES = [
   'ses.amazonaws.com',
 ];
 
+/**
+ * A pattern matching where the text does not continue with `word` (letters and digits): `(?!word)`, which
+ * RE2 lacks, as "the text ends, or differs from `word` at some character".
+ */
+function notStartingWith(word: string): string {
+  if (!/^[A-Za-z0-9]+$/.test(word))
+    throw new RangeError(`notStartingWith takes letters and digits, got ${word}`);
+  let pattern = '';
+  for (const char of Array.from(word).reverse()) {
+    pattern = pattern === '' ? `(?:$|[^${char}])` : `(?:$|[^${char}]|${char}${pattern})`;
+  }
+  return pattern;
+}
+
 /** Not an AWS service acting for itself (`user_identity.type != "AWSService"`: a missing type fails too). */
 const NOT_AWS_SERVICE: FieldCondition = { field: 'userIdentity.type', notEquals: ['AWSService'] };
 
@@ -102,7 +116,7 @@ export const DISCOVERY_API_CALLS_VIA_CLI: RuleDefinition = {
     },
     { field: 'eventSource', equals: DISCOVERY_SERVICES },
     NOT_AWS_SERVICE,
-    { field: IDENTITY_FIELD, matches: '^.*?::[^:]*:[^/]*/(?!AWSServiceRoleForConfig)' },
+    { field: IDENTITY_FIELD, matches: `^.*?::[^:]*:[^/]*/${notStartingWith('AWSServiceRoleForConfig')}` },
   ],
   windowSeconds: 10,
   windowMode: 'tumbling',
