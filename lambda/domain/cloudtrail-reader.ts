@@ -111,17 +111,24 @@ interface StructuralScanExports {
     inString: number,
     escapePending: number,
     maxDepth: number,
+    needleCount: number,
   ): number;
   readonly outDepth: WasmGlobal;
   readonly outInString: WasmGlobal;
   readonly outEscape: WasmGlobal;
   readonly errorAt: WasmGlobal;
+  readonly hitEnd: WasmGlobal;
 }
 
-/** Where the input chunk starts in the scanner's memory: bytes before it hold the bracket stack. */
-const WASM_INPUT = 256;
-/** Bytes kept free after the chunk: the scanner loads 64 bytes at a time. */
-const WASM_SLACK = 64;
+/** Where the input chunk starts in the scanner's memory: bytes before it hold the bracket stack and needles. */
+const WASM_INPUT = 512;
+/** Needle descriptors (4 bytes each) and the needles' bytes, in the scanner's memory (see structural-scan.wat). */
+const WASM_NEEDLE_DESCRIPTORS = 256;
+const WASM_NEEDLE_BYTES = 272;
+const WASM_MAX_NEEDLES = 4;
+const WASM_MAX_NEEDLE_BYTES = WASM_INPUT - WASM_NEEDLE_BYTES;
+/** Bytes kept free after the chunk: the scanner loads 64 bytes at a time, at most a needle's length ahead. */
+const WASM_SLACK = 64 + WASM_MAX_NEEDLE_BYTES;
 const WASM_PAGE = 65_536;
 const WASM_MISMATCHED = -2;
 const WASM_TOO_DEEP = -3;
@@ -286,6 +293,8 @@ class RecordScanner {
   private readonly wasm = new wasmApi.Instance(STRUCTURAL_SCAN).exports as unknown as StructuralScanExports;
   private readonly objectName: string;
   private readonly needles: readonly (readonly Buffer[])[];
+  /** Needles of the first group the WebAssembly scan searches in the same pass (0: none, see loadNeedles). */
+  private readonly scannedNeedles: number;
   private readonly onRecord: (record: unknown) => void;
 
   constructor(
@@ -295,6 +304,7 @@ class RecordScanner {
     this.objectName = options.objectName;
     this.needles = options.needles;
     this.onRecord = options.onRecord;
+    this.scannedNeedles = this.loadNeedles(options.needles[0] ?? []);
   }
 
   /** Scans one chunk; the chunk is not kept after the call except for the part of a record still open. */
@@ -315,12 +325,18 @@ class RecordScanner {
     let recordStart = -1;
     while (i < n) {
       if (this.mode === Mode.InRecord) {
-        const end = this.scanContainer(chunk, i, 2);
+        const end = this.scanContainer(chunk, i, 2, this.scannedNeedles);
         if (end < 0) {
           this.appendCarry(chunk, recordStart, n);
           return;
         }
-        this.completeRecord(chunk, recordStart, end);
+        // A record that began in this chunk was scanned in one call, so the needle search covered all of it.
+        this.completeRecord(
+          chunk,
+          recordStart,
+          end,
+          recordStart >= 0 ? this.firstGroupFound(end) : undefined,
+        );
         recordStart = -1;
         this.mode = Mode.RecordCommaOrEnd;
         i = end;
@@ -505,7 +521,7 @@ class RecordScanner {
    * its memory (see structural-scan.wat), about five times faster than the same loop in JavaScript. A string
    * value at the skip base (a top-level string member) ends at its closing quote instead.
    */
-  private scanContainer(chunk: Buffer, from: number, baseDepth: number): number {
+  private scanContainer(chunk: Buffer, from: number, baseDepth: number, needleCount = 0): number {
     if (this.inString && this.depth === baseDepth) {
       const end = this.endOfString(chunk, from);
       if (end >= 0) this.inString = false;
@@ -520,6 +536,7 @@ class RecordScanner {
       this.inString ? 1 : 0,
       this.escapePending ? 1 : 0,
       MAX_NESTING_DEPTH,
+      needleCount,
     );
     if (result === WASM_MISMATCHED)
       this.malformed('mismatched bracket', this.offsetOf(chunk, errorAt.value - WASM_INPUT));
@@ -547,7 +564,7 @@ class RecordScanner {
 
   /** The bracket stack lives in the scanner's memory, so both scans share it. */
   private get stack(): Uint8Array {
-    return new Uint8Array(this.wasm.memory.buffer, 0, WASM_INPUT);
+    return new Uint8Array(this.wasm.memory.buffer, 0, WASM_NEEDLE_DESCRIPTORS);
   }
 
   /**
@@ -624,7 +641,11 @@ class RecordScanner {
     this.carryLength = needed;
   }
 
-  private completeRecord(chunk: Buffer, start: number, end: number): void {
+  /**
+   * `firstGroup`: whether the record holds a needle of the first group, when the scan searched for them
+   * (undefined: search its bytes here).
+   */
+  private completeRecord(chunk: Buffer, start: number, end: number, firstGroup: boolean | undefined): void {
     let bytes: Buffer;
     if (start < 0) {
       this.appendCarry(chunk, 0, end);
@@ -635,7 +656,7 @@ class RecordScanner {
       if (bytes.length > this.limits.maxRecordBytes) this.recordTooLarge();
     }
     this.records++;
-    if (!this.passesPrefilter(bytes)) return;
+    if (!this.passesPrefilter(bytes, firstGroup)) return;
     const at = this.scannedBytes - chunk.length + end;
     let record: unknown;
     const text = this.decodeUtf8(bytes, at);
@@ -648,11 +669,52 @@ class RecordScanner {
     this.onRecord(record);
   }
 
-  private passesPrefilter(bytes: Buffer): boolean {
-    for (const group of this.needles) {
-      if (!group.some((needle) => bytes.indexOf(needle) >= 0)) return false;
+  private passesPrefilter(bytes: Buffer, firstGroup: boolean | undefined): boolean {
+    for (const [index, group] of this.needles.entries()) {
+      const found =
+        index === 0 && firstGroup !== undefined ? firstGroup : group.some((n) => bytes.indexOf(n) >= 0);
+      if (!found) return false;
     }
     return true;
+  }
+
+  /**
+   * Whether the record that ends at `end` (exclusive, in the chunk) holds a needle of the first group, from the
+   * scan's search: a match inside the record ends by `end`, and any match ending by `end` began after the
+   * record's `{` (the scan started there, and no needle starts with `{`). Undefined when the scan did not search.
+   */
+  private firstGroupFound(end: number): boolean | undefined {
+    if (this.scannedNeedles === 0) return undefined;
+    return this.wasm.hitEnd.value - WASM_INPUT <= end;
+  }
+
+  /**
+   * Writes the first needle group into the scanner's memory, so that the structural scan searches it in the same
+   * pass (one read of each byte instead of two). Returns how many needles it searches: 0 when the group does not
+   * fit (more than WASM_MAX_NEEDLES, too long, or a needle that could start at a record's `{`), and then the
+   * prefilter searches each record's bytes instead. Each needle is probed at two bytes (its second and
+   * second-to-last: inside the quotes that begin and end most needles), then compared whole.
+   */
+  private loadNeedles(group: readonly Buffer[]): number {
+    const total = group.reduce((sum, needle) => sum + needle.length, 0);
+    const fits =
+      group.length > 0 &&
+      group.length <= WASM_MAX_NEEDLES &&
+      total <= WASM_MAX_NEEDLE_BYTES &&
+      group.every((needle) => needle.length > 0 && needle[0] !== OPEN_BRACE);
+    if (!fits) return 0;
+    const memory = new Uint8Array(this.wasm.memory.buffer);
+    let offset = 0;
+    for (const [index, needle] of group.entries()) {
+      const descriptor = WASM_NEEDLE_DESCRIPTORS + 4 * index;
+      memory[descriptor] = needle.length;
+      memory[descriptor + 1] = needle.length >= 3 ? 1 : 0;
+      memory[descriptor + 2] = needle.length >= 3 ? needle.length - 2 : needle.length - 1;
+      memory[descriptor + 3] = offset;
+      memory.set(needle, WASM_NEEDLE_BYTES + offset);
+      offset += needle.length;
+    }
+    return group.length;
   }
 
   private decodeUtf8(bytes: Uint8Array, at: number): string {
