@@ -54,6 +54,8 @@ const needle = fc
     '"eventName":"DescribeInstances"',
   )
   .map((s) => Buffer.from(s, 'utf8'));
+/** The reader's batch of plain input (INPUT_BATCH_BYTES in cloudtrail-reader.ts). */
+const BATCH = 256 * 1024;
 const groups = fc.array(fc.array(needle, { minLength: 1, maxLength: 6 }), { maxLength: 3 });
 
 describe('the prefilter with the needle search in the structural scan', () => {
@@ -96,6 +98,12 @@ describe('the prefilter with the needle search in the structural scan', () => {
       hits: 1,
     },
     {
+      // The reader takes plain input in batches of 256 KiB: here the record's `}` is a batch's last byte.
+      case: 'a needle ending at the record’s closing brace, where the chunk ends too',
+      json: `{"Records":[{"pad":"${'x'.repeat(BATCH - 40)}"},{"a":"Instances"}]}`,
+      hits: 2,
+    },
+    {
       case: 'a needle running past the record into the next',
       json: '{"Records":[{"a":"Inst"},{"b":"ances"}]}',
       hits: 0,
@@ -103,11 +111,14 @@ describe('the prefilter with the needle search in the structural scan', () => {
     { case: 'a needle only between records', json: '{"Records":[{"a":1}, {"b":2}]}', hits: 0 },
   ])('$case', async ({ json, hits }) => {
     // Prepare
-    const needles = [[Buffer.from('Instances"}'), Buffer.from('"},{"b":"ances'), Buffer.from('}, {')]];
+    const needles = [
+      [Buffer.from('Instances"}'), Buffer.from('"},{"b":"ances'), Buffer.from('}, {'), Buffer.from('xx"}')],
+    ];
+    const bytes = Buffer.from(json);
     const parsed: unknown[] = [];
 
     // Act
-    await readCloudTrailRecords(Readable.from([Buffer.from(json)]), {
+    await readCloudTrailRecords(Readable.from([bytes.subarray(0, BATCH), bytes.subarray(BATCH)]), {
       objectName: 'edge',
       needles,
       onRecord: (r) => parsed.push(r),
