@@ -291,6 +291,7 @@ class RecordScanner {
   private literal: number[] = [];
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private readonly wasm = new wasmApi.Instance(STRUCTURAL_SCAN).exports as unknown as StructuralScanExports;
+  private stackView = new Uint8Array(0);
   private readonly objectName: string;
   private readonly needles: readonly (readonly Buffer[])[];
   /** Needles of the first group the WebAssembly scan searches in the same pass (0: none, see loadNeedles). */
@@ -538,6 +539,13 @@ class RecordScanner {
       MAX_NESTING_DEPTH,
       needleCount,
     );
+    if (result >= 0) {
+      // The container closed outside any string: the state is its base, with nothing pending.
+      this.depth = baseDepth;
+      this.inString = false;
+      this.escapePending = false;
+      return result - WASM_INPUT;
+    }
     if (result === WASM_MISMATCHED)
       this.malformed('mismatched bracket', this.offsetOf(chunk, errorAt.value - WASM_INPUT));
     if (result === WASM_TOO_DEEP) {
@@ -549,7 +557,7 @@ class RecordScanner {
     this.depth = outDepth.value;
     this.inString = outInString.value === 1;
     this.escapePending = outEscape.value === 1;
-    return result < 0 ? -1 : result - WASM_INPUT;
+    return -1;
   }
 
   /** Copies the chunk into the scanner's memory (growing it when needed), where `scanContainer` reads it. */
@@ -562,9 +570,14 @@ class RecordScanner {
     new Uint8Array(memory.buffer).set(chunk, WASM_INPUT);
   }
 
-  /** The bracket stack lives in the scanner's memory, so both scans share it. */
+  /**
+   * The bracket stack lives in the scanner's memory, so both scans share it. The view is kept until the memory
+   * grows (growing replaces its buffer), not made again for every bracket.
+   */
   private get stack(): Uint8Array {
-    return new Uint8Array(this.wasm.memory.buffer, 0, WASM_NEEDLE_DESCRIPTORS);
+    const buffer = this.wasm.memory.buffer;
+    if (this.stackView.buffer !== buffer) this.stackView = new Uint8Array(buffer, 0, WASM_NEEDLE_DESCRIPTORS);
+    return this.stackView;
   }
 
   /**
@@ -646,6 +659,12 @@ class RecordScanner {
    * (undefined: search its bytes here).
    */
   private completeRecord(chunk: Buffer, start: number, end: number, firstGroup: boolean | undefined): void {
+    if (start >= 0 && firstGroup === false) {
+      // Most records: the scan found no needle of the first group, so nothing of the record is needed.
+      if (end - start > this.limits.maxRecordBytes) this.recordTooLarge();
+      this.records++;
+      return;
+    }
     let bytes: Buffer;
     if (start < 0) {
       this.appendCarry(chunk, 0, end);
@@ -692,8 +711,8 @@ class RecordScanner {
    * Writes the first needle group into the scanner's memory, so that the structural scan searches it in the same
    * pass (one read of each byte instead of two). Returns how many needles it searches: 0 when the group does not
    * fit (more than WASM_MAX_NEEDLES, too long, or a needle that could start at a record's `{`), and then the
-   * prefilter searches each record's bytes instead. Each needle is probed at two bytes (its second and
-   * second-to-last: inside the quotes that begin and end most needles), then compared whole.
+   * prefilter searches each record's bytes instead. Each needle is probed at its rarest byte in CloudTrail JSON
+   * (see probeRank), then compared whole.
    */
   private loadNeedles(group: readonly Buffer[]): number {
     const total = group.reduce((sum, needle) => sum + needle.length, 0);
@@ -707,9 +726,12 @@ class RecordScanner {
     let offset = 0;
     for (const [index, needle] of group.entries()) {
       const descriptor = WASM_NEEDLE_DESCRIPTORS + 4 * index;
+      let probe = 0;
+      for (let at = 1; at < needle.length; at++) {
+        if (probeRank(needle[at] as number) < probeRank(needle[probe] as number)) probe = at;
+      }
       memory[descriptor] = needle.length;
-      memory[descriptor + 1] = needle.length >= 3 ? 1 : 0;
-      memory[descriptor + 2] = needle.length >= 3 ? needle.length - 2 : needle.length - 1;
+      memory[descriptor + 1] = probe;
       memory[descriptor + 3] = offset;
       memory.set(needle, WASM_NEEDLE_BYTES + offset);
       offset += needle.length;
@@ -752,6 +774,19 @@ class RecordScanner {
     const options = cause === undefined ? undefined : { cause };
     throw new MalformedJsonError(this.objectName, `malformed JSON at byte ${at}: ${reason}`, options);
   }
+}
+
+/**
+ * How common a byte is in CloudTrail JSON, from rare (0) to everywhere (4): the needle search probes a needle
+ * at its rarest byte, so that few positions need a whole compare. Backslashes are rare in compact JSON;
+ * upper-case letters start only some words; quotes, colons and commas separate every member.
+ */
+function probeRank(b: number): number {
+  if (b === BACKSLASH) return 0;
+  if ((b >= 0x41 && b <= 0x5a) || b >= 0x80) return 1;
+  if (b >= 0x30 && b <= 0x39) return 2;
+  if (b >= 0x61 && b <= 0x7a) return 3;
+  return 4;
 }
 
 function isWhitespace(b: number): boolean {

@@ -12,14 +12,15 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism } from 'node:os';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { createGunzip, gunzip } from 'node:zlib';
+import { createGunzip, gunzip, gunzipSync } from 'node:zlib';
 import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
-import { READER_GUNZIP_OPTIONS } from '../../lambda/domain/cloudtrail-reader';
+import { READER_GUNZIP_OPTIONS, readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
 import { ObjectAggregator } from '../../lambda/domain/object-aggregator';
+import { prefilterNeedles } from '../../lambda/domain/rule';
 import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/window-state';
 import { type ProfileBreakdown, stagesOfProfile } from './reader-profile';
 import { type ScanResult, scanLogFile } from './scan-log-file';
@@ -53,9 +54,24 @@ export interface FileReport {
   readonly parseWhole?: Timing;
 }
 
+/**
+ * CPU milliseconds of the scan's stages, measured apart on the file's JSON already inflated into the reader's
+ * 256 KiB chunks (least of STAGE_RUNS each), and what streaming adds: the streaming scan's CPU less gunzip's
+ * and less the in-memory scan.
+ */
+export interface StageBreakdown {
+  readonly gunzip: number;
+  readonly scanSearchBookkeeping: number;
+  readonly parse: number;
+  readonly rule: number;
+  readonly streaming: number;
+  readonly streamingScan: number;
+}
+
 export interface ChildReport {
   readonly files: readonly FileReport[];
   readonly profile?: ProfileBreakdown;
+  readonly stages?: StageBreakdown;
   /** CPUs this process may run on (`taskset` shows here). */
   readonly cpus: number;
 }
@@ -167,6 +183,51 @@ async function measureFile(file: ChildRequest['files'][number], runs: number): P
   };
 }
 
+const STAGE_RUNS = 5;
+const CHUNK_BYTES = 256 * 1024;
+/** A needle group no record holds: the reader scans and searches every record and parses none. */
+const NEVER = [[Buffer.from('\u0000never\u0000')]];
+
+async function stageBreakdown(
+  path: string,
+  gunzipCpuMs: number,
+  streamingScanCpuMs: number,
+): Promise<StageBreakdown> {
+  const json = gunzipSync(await readFile(path));
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < json.length; at += CHUNK_BYTES) chunks.push(json.subarray(at, at + CHUNK_BYTES));
+  const needles = prefilterNeedles(EC2_MULTI_REGION_DESCRIBE_INSTANCES);
+  const read = (groups: Buffer[][], onRecord: (record: unknown) => void) => () =>
+    readCloudTrailRecords(Readable.from(chunks), { objectName: path, needles: groups, onRecord });
+  const withRule = () => {
+    const aggregator = new ObjectAggregator(
+      EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+      compileAllowlist(EMPTY_ALLOWLIST),
+      DEFAULT_STATE_LIMITS,
+    );
+    return read(needles, (record) => aggregator.add(record))();
+  };
+  const [iterate, scanOnly, parse, rule] = await bestOfInTurns<unknown>(STAGE_RUNS, [
+    async () => {
+      for await (const chunk of Readable.from(chunks)) void chunk;
+    },
+    read(NEVER, () => undefined),
+    read(needles, () => undefined),
+    withRule,
+  ]);
+  if (iterate === undefined || scanOnly === undefined || parse === undefined || rule === undefined) {
+    throw new Error('missing stage');
+  }
+  return {
+    gunzip: gunzipCpuMs,
+    scanSearchBookkeeping: scanOnly.cpuMs - iterate.cpuMs,
+    parse: parse.cpuMs - scanOnly.cpuMs,
+    rule: rule.cpuMs - parse.cpuMs,
+    streaming: streamingScanCpuMs - gunzipCpuMs - (rule.cpuMs - iterate.cpuMs),
+    streamingScan: streamingScanCpuMs,
+  };
+}
+
 /** One scan under V8's sampling profiler (0.1 ms interval), its samples sorted into the reader's stages. */
 async function profileScan(path: string): Promise<ProfileBreakdown> {
   const session = new Session();
@@ -187,9 +248,15 @@ const request = JSON.parse(process.argv[2] ?? '{}') as ChildRequest;
 const files: FileReport[] = [];
 for (const file of request.files) files.push(await measureFile(file, request.runs));
 const profiled = request.files.find((file) => file.label === request.profile);
+const profiledReport = files.find((file) => file.label === request.profile);
 const report: ChildReport = {
   files,
-  ...(profiled === undefined ? {} : { profile: await profileScan(profiled.path) }),
+  ...(profiled === undefined || profiledReport === undefined
+    ? {}
+    : {
+        stages: await stageBreakdown(profiled.path, profiledReport.gunzip.cpuMs, profiledReport.scan.cpuMs),
+        profile: await profileScan(profiled.path),
+      }),
   cpus: availableParallelism(),
 };
 process.stdout.write(`${JSON.stringify(report)}\n`);

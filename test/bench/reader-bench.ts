@@ -76,6 +76,24 @@ function fileRow(file: FileReport, rssMb: number | undefined): string[] {
   ];
 }
 
+/** The scan's CPU by stage (robust to load: CPU time), each also as a share of gunzip's CPU. */
+function stageLines(report: ChildReport): string[] {
+  const stages = report.stages;
+  if (stages === undefined) return [];
+  const row = (name: string, ms: number) => [name, fixed(ms, 1), `${fixed((100 * ms) / stages.gunzip)}%`];
+  return table(
+    ['stage (CPU, all threads)', 'ms', 'of gunzip'],
+    [
+      row('gunzip (the floor)', stages.gunzip),
+      row('structural scan + needle search + bookkeeping', stages.scanSearchBookkeeping),
+      row('parse of matching records', stages.parse),
+      row('exact rule and window grouping of them', stages.rule),
+      row('streaming (pipeline, async iteration, thread hand-offs)', stages.streaming),
+      row('= streaming scan', stages.streamingScan),
+    ],
+  );
+}
+
 function profileLines(report: ChildReport): string[] {
   const profile = report.profile;
   if (profile === undefined) return [];
@@ -149,7 +167,9 @@ for (const setting of SETTINGS) {
       run.report.files.map((file) => fileRow(file, rss.get(file.label))),
     ),
     '',
-    `where the scan's main-thread time goes, ${REAL_RECORD_FILE.label} file, ${setting}:`,
+    `where the scan's CPU goes, ${REAL_RECORD_FILE.label} file, ${setting} (stages measured apart on the inflated JSON):`,
+    ...stageLines(run.report),
+    `and a CPU profile of one scan, its main-thread samples by stage (indicative: on a loaded core, samples land where the thread was descheduled):`,
     ...profileLines(run.report),
   ]);
 }
