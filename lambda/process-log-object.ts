@@ -101,6 +101,10 @@ export async function processLogObject(
   const aggregators = rules.map((rule) => new ObjectAggregator(rule, isAllowlisted, limits));
   const counts = { matching: 0, duplicate: 0, allowlisted: 0, invalid: 0 };
   const invalidExamples: string[] = [];
+  const countInvalid = (reason: string) => {
+    counts.invalid += 1;
+    if (invalidExamples.length < 3) invalidExamples.push(reason);
+  };
   let newestEventTime: number | undefined;
   let read: ReadStats;
   let body: LogObjectBody;
@@ -115,11 +119,10 @@ export async function processLogObject(
         if (outcome.kind === 'counted') counts.matching += 1;
         else if (outcome.kind === 'duplicate') counts.duplicate += 1;
         else if (outcome.kind === 'allowlisted') counts.allowlisted += 1;
-        else if (outcome.kind === 'invalid') {
-          counts.invalid += 1;
-          if (invalidExamples.length < 3) invalidExamples.push(outcome.reason);
-        }
+        else if (outcome.kind === 'invalid') countInvalid(outcome.reason);
       },
+      // A record nested too deep is skipped like any unusable record: the rest of the object counts.
+      onSkippedRecord: countInvalid,
     });
   } catch (error) {
     if (error instanceof PoisonObjectError) return { status: 'poison', error };

@@ -49,7 +49,7 @@ export const CONTEXT_KEYS = {
   backfillConcurrency: 'backfillConcurrency',
   /** Reserved concurrency of the function. Default: unreserved. */
   reservedConcurrency: 'reservedConcurrency',
-  /** Allowlist as JSON (`{"arns":[],"arnPatterns":[],"userAgentPatterns":[],"accounts":[]}`). Default: none. */
+  /** Allowlist as JSON (`{"arns":[],"arnPatterns":[],"userAgentPatterns":[],"accounts":[],"identityTypes":[]}`). Default: none. */
   allowlist: 'allowlist',
   /** CloudFormation stack name. Default: `RegionSweep`. */
   stackName: 'stackName',

@@ -18,7 +18,11 @@ import { promisify } from 'node:util';
 import { createGunzip, gunzip, gunzipSync } from 'node:zlib';
 import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
-import { READER_GUNZIP_OPTIONS, readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
+import {
+  READER_GUNZIP_OPTIONS,
+  type ReadStats,
+  readCloudTrailRecords,
+} from '../../lambda/domain/cloudtrail-reader';
 import { ObjectAggregator } from '../../lambda/domain/object-aggregator';
 import { prefilterNeedles } from '../../lambda/domain/rule';
 import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/window-state';
@@ -66,6 +70,8 @@ export interface StageBreakdown {
   readonly rule: number;
   readonly streaming: number;
   readonly streamingScan: number;
+  /** The in-memory scan with the exact needles less the same without their `\u` alternative, and what each parses. */
+  readonly exactness: { readonly ms: number; readonly parsedExact: number; readonly parsedBlind: number };
 }
 
 export interface ChildReport {
@@ -207,15 +213,23 @@ async function stageBreakdown(
     );
     return read(needles, (record) => aggregator.add(record))();
   };
-  const [iterate, scanOnly, parse, rule] = await bestOfInTurns<unknown>(STAGE_RUNS, [
+  const blind = needles.map((group) => group.filter((needle) => needle.toString() !== '\\u'));
+  const [iterate, scanOnly, parse, rule, parseBlind] = await bestOfInTurns<unknown>(STAGE_RUNS, [
     async () => {
       for await (const chunk of Readable.from(chunks)) void chunk;
     },
     read(NEVER, () => undefined),
     read(needles, () => undefined),
     withRule,
+    read(blind, () => undefined),
   ]);
-  if (iterate === undefined || scanOnly === undefined || parse === undefined || rule === undefined) {
+  if (
+    iterate === undefined ||
+    scanOnly === undefined ||
+    parse === undefined ||
+    rule === undefined ||
+    parseBlind === undefined
+  ) {
     throw new Error('missing stage');
   }
   return {
@@ -225,6 +239,11 @@ async function stageBreakdown(
     rule: rule.cpuMs - parse.cpuMs,
     streaming: streamingScanCpuMs - gunzipCpuMs - (rule.cpuMs - iterate.cpuMs),
     streamingScan: streamingScanCpuMs,
+    exactness: {
+      ms: parse.cpuMs - parseBlind.cpuMs,
+      parsedExact: (parse.result as ReadStats).parsed,
+      parsedBlind: (parseBlind.result as ReadStats).parsed,
+    },
   };
 }
 

@@ -77,7 +77,13 @@ describe('parseStackContext', () => {
         retentionDays: 30,
         suppressionMinutes: 0,
         reservedConcurrentExecutions: 10,
-        allowlist: { arns: [], arnPatterns: [], userAgentPatterns: [], accounts: ['444455556666'] },
+        allowlist: {
+          arns: [],
+          arnPatterns: [],
+          userAgentPatterns: [],
+          accounts: ['444455556666'],
+          identityTypes: [],
+        },
       },
       ruleFiles: ['rules/mine.json', 'rules/other.ts'],
     });
