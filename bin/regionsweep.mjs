@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-// The `regionsweep` command: runs the TypeScript CLI through tsx, so no build step is needed after `npm ci`.
+// The `regionsweep` command: runs the compiled CLI (dist/cli, built by `npm run build`, which `npm ci` runs).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 
 const args = process.argv.slice(2);
 const LEGACY = '--openssl-legacy-provider';
@@ -26,6 +25,6 @@ if (args[0] === 'local' && args.includes('--serve') && !process.execArgv.include
     process.exitCode = code ?? (signal === null ? 1 : 128);
   });
 } else {
-  const { main } = await tsImport('./cli.ts', import.meta.url);
+  const { main } = await import('../dist/cli/cli.js');
   process.exitCode = await main(args);
 }

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -11,7 +10,6 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
@@ -24,6 +22,7 @@ import { ENV, loadPipelineSettings } from '../lambda/config';
 import type { Allowlist } from '../lambda/domain/allowlist';
 import type { RuleDefinition, WindowMode } from '../lambda/domain/rule';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/metric-names';
+import { detectorFunction } from './detector-function';
 
 /** How object-created notifications reach the function. */
 export type DeliveryMode = 's3' | 'eventbridge' | 'sns';
@@ -155,7 +154,7 @@ export class RegionSweepDetectorPropsError extends Error {
  * deliver (`eventbridge`), or SNS envelopes that failed `maxReceiveCount` times (`sns`).
  */
 export class RegionSweepDetector extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly table: dynamodb.Table;
   /** Alert topic, encrypted with {@link alertKey}. */
   readonly topic: sns.Topic;
@@ -279,12 +278,7 @@ export class RegionSweepDetector extends Construct {
             maxEventAge: Duration.hours(6),
             onFailure: new SqsDestination(this.failureQueue),
           };
-    const projectRoot = join(import.meta.dirname, '..');
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: join(projectRoot, 'lambda', 'handler.ts'),
-      handler: 'handler',
-      projectRoot,
-      depsLockFilePath: join(projectRoot, 'package-lock.json'),
+    this.function = detectorFunction(this, 'Function', {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
@@ -293,20 +287,6 @@ export class RegionSweepDetector extends Construct {
       role,
       logGroup,
       environment: functionEnvironment(props, this.table.tableName, this.topic.topicArn),
-      bundling: {
-        minify: true,
-        // Error classes name themselves from new.target.name; minified names would reach the logs as "br".
-        keepNames: true,
-        sourceMap: true,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        // The SDK is bundled at the pinned version; some of its CommonJS dependencies call require().
-        externalModules: [],
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        forceDockerBundling: false,
-      },
       ...asyncInvocation,
     });
     Validations.of(this.function).acknowledge({
