@@ -77,7 +77,9 @@ for (const spec of direct) {
   const at = spec.lastIndexOf('@');
   const [name, version] = [spec.slice(0, at), spec.slice(at + 1)];
   const path = `node_modules/${name}`;
-  if (packages[path]?.version !== version) throw new Error(`the repository pins ${name}@${packages[path]?.version}`);
+  if (packages[path]?.version !== version) {
+    throw new Error(`the repository pins ${name}@${packages[path]?.version}, not ${version}`);
+  }
   directDependencies[name] = version;
   include(path);
 }
