@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RegionSweepStack } from '../../lib/region-sweep-stack';
+import { FEATURE_FLAGS } from './synth-detector';
 
 interface StackResource {
   readonly Type: string;
@@ -26,7 +27,7 @@ describe('function bundle (local esbuild, no Docker)', () => {
   let bundle: string;
   beforeAll(() => {
     // Asset metadata (on by default in the CLI) records where the bundle was staged.
-    const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+    const app = new App({ context: { ...FEATURE_FLAGS, 'aws:cdk:enable-asset-metadata': true } });
     new RegionSweepStack(app, 'Bundle', { detector: { createDemoBucket: true } });
     const assembly = app.synth();
     const resources = Object.values(assembly.getStackByName('Bundle').template.Resources) as StackResource[];
