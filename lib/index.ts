@@ -4,6 +4,7 @@
  */
 export type { Allowlist } from '../lambda/domain/allowlist';
 export type { FieldCondition, RuleDefinition, RulePresentation, WindowMode } from '../lambda/domain/rule';
+export { OperatorDashboard, type OperatorDashboardProps } from './operator-dashboard';
 export {
   type DeliveryMode,
   RegionSweepDetector,

@@ -23,6 +23,7 @@ import type { Allowlist } from '../lambda/domain/allowlist';
 import type { RuleDefinition, WindowMode } from '../lambda/domain/rule';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/metric-names';
 import { detectorFunction } from './detector-function';
+import { OperatorDashboard } from './operator-dashboard';
 
 /** How object-created notifications reach the function. */
 export type DeliveryMode = 's3' | 'eventbridge' | 'sns';
@@ -98,6 +99,8 @@ export interface RegionSweepDetectorProps {
   readonly slack?: SlackChannel;
   /** Topic for operational alarms. @default - the alert topic */
   readonly alarmTopic?: sns.ITopic;
+  /** Name of the operator's CloudWatch dashboard. @default - a name CloudFormation generates */
+  readonly dashboardName?: string;
   /** Function memory; a 50 MB gzip object decompresses to several hundred MB of JSON. @default 1024 */
   readonly memorySize?: number;
   /**
@@ -170,6 +173,8 @@ export class RegionSweepDetector extends Construct {
   readonly bucket: s3.IBucket;
   /** Object key prefix the detector reads, e.g. `org/AWSLogs/` (always ends in `AWSLogs/`). */
   readonly logsPrefix: string;
+  /** The operator's CloudWatch dashboard: objects, lag, matches, alerts, poison objects, errors, queues. */
+  readonly dashboard: OperatorDashboard;
 
   constructor(scope: Construct, id: string, props: RegionSweepDetectorProps) {
     super(scope, id);
@@ -316,6 +321,13 @@ export class RegionSweepDetector extends Construct {
     [this.backfillQueue, this.backfillDeadLetterQueue] = this.consumeBackfillQueue(props);
 
     this.addAlarms(props.alarmTopic ?? this.topic);
+    this.dashboard = new OperatorDashboard(this, 'OperatorDashboard', {
+      function: this.function,
+      failureQueue: this.failureQueue,
+      backfillQueue: this.backfillQueue,
+      backfillDeadLetterQueue: this.backfillDeadLetterQueue,
+      dashboardName: props.dashboardName,
+    });
     this.acknowledgeNotificationsHandler();
   }
 

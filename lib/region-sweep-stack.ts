@@ -10,7 +10,7 @@ export interface RegionSweepStackProps extends StackProps {
 /**
  * The deployable unit: one {@link RegionSweepDetector} and the outputs `regionsweep backfill` reads
  * (TableName, TopicArn, FunctionName, FailureQueueUrl, BucketName, LogsPrefix, BackfillQueueUrl,
- * BackfillDeadLetterQueueUrl, and QueueUrl in `sns` mode).
+ * BackfillDeadLetterQueueUrl, and QueueUrl in `sns` mode), and DashboardName, the operator's dashboard.
  * Output keys are part of the CLI contract: rename them only together with the CLI.
  */
 export class RegionSweepStack extends Stack {
@@ -36,6 +36,10 @@ export class RegionSweepStack extends Stack {
       BackfillDeadLetterQueueUrl: {
         value: this.detector.backfillDeadLetterQueue.queueUrl,
         description: 'Backfill messages that failed three times',
+      },
+      DashboardName: {
+        value: this.detector.dashboard.dashboard.dashboardName,
+        description: "The operator's CloudWatch dashboard",
       },
     };
     if (this.detector.queue !== undefined) {
