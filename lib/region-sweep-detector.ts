@@ -28,7 +28,11 @@ import { OperatorDashboard } from './operator-dashboard';
 /** How object-created notifications reach the function. */
 export type DeliveryMode = 's3' | 'eventbridge' | 'sns';
 
-/** A Slack channel (already authorised in the AWS Chatbot console) that receives every alert. */
+/**
+ * A Slack channel that receives every alert through Amazon Q Developer in chat applications (formerly AWS
+ * Chatbot; https://docs.aws.amazon.com/chatbot/latest/adminguide/service-rename.html), with the workspace
+ * already authorised in its console. CloudFormation still names the resource `AWS::Chatbot::...`.
+ */
 export interface SlackChannel {
   /** The Slack workspace (team) id, e.g. `T0123ABCD`. */
   readonly workspaceId: string;
@@ -95,7 +99,7 @@ export interface RegionSweepDetectorProps {
   };
   /** Email addresses subscribed to the alert topic (each must confirm the subscription). */
   readonly alertEmails?: readonly string[];
-  /** Slack channel for alerts through AWS Chatbot. @default - none */
+  /** Slack channel for alerts through Amazon Q Developer in chat applications. @default - none */
   readonly slack?: SlackChannel;
   /** Topic for operational alarms. @default - the alert topic */
   readonly alarmTopic?: sns.ITopic;
@@ -483,7 +487,7 @@ export class RegionSweepDetector extends Construct {
       slackWorkspaceId: slack.workspaceId,
       slackChannelId: slack.channelId,
       notificationTopics: [this.topic],
-      // Chatbot only relays alerts here: deny every action a channel member could run through it.
+      // Amazon Q Developer only relays alerts here: deny every action a channel member could run through it.
       guardrailPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AWSDenyAll')],
     });
   }

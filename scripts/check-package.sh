@@ -79,7 +79,7 @@ console.log(`deployed index.mjs sha256 ${deployed}\npackaged index.mjs sha256 ${
 if (deployed !== packaged) throw new Error('the deployed code is not the packaged bundle');
 JS
 
-step "the declarations type-check a TypeScript consumer (module nodenext)"
+step "the declarations type-check TypeScript consumers, ES module and CommonJS (module nodenext)"
 cat > app.ts <<'TS'
 import { App, Stack } from 'aws-cdk-lib';
 import { RegionSweepDetector, type RegionSweepDetectorProps } from 'regionsweep';
@@ -88,16 +88,25 @@ const props: RegionSweepDetectorProps = { existingBucketName: 'acme-cloudtrail',
 const detector = new RegionSweepDetector(new Stack(new App(), 'Typed'), 'Detector', props);
 export const names: string[] = [detector.function.functionName, detector.table.tableName, detector.logsPrefix];
 TS
+# `cdk init app --language typescript` makes a CommonJS project (module nodenext): the same code as a .cts file.
+cp app.ts app.cts
 cat > tsconfig.json <<'JSON'
 {
   "compilerOptions": {
     "target": "ES2022", "module": "nodenext", "moduleResolution": "nodenext", "strict": true,
     "noEmit": true, "skipLibCheck": true, "types": []
   },
-  "files": ["app.ts"]
+  "files": ["app.ts", "app.cts"]
 }
 JSON
 node "$repo/node_modules/typescript/bin/tsc" -p tsconfig.json
+
+step "a CommonJS app can require() the package (Node.js 20.19 and later)"
+node --no-warnings -e "
+  const { RegionSweepDetector } = require('regionsweep');
+  if (typeof RegionSweepDetector !== 'function') throw new Error('require(\'regionsweep\') gave no construct');
+  console.log('require(\'regionsweep\').RegionSweepDetector is a class');
+"
 
 step "the installed regionsweep command runs compiled JavaScript"
 grep -q "dist/cli/cli.js" node_modules/regionsweep/bin/regionsweep.mjs || fail "the command does not run dist/cli"
