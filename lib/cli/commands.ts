@@ -66,7 +66,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(HELP);
     return name === undefined ? 2 : 0;
   }
-  const loadCommand = COMMANDS[name];
+  const loadCommand = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (loadCommand === undefined) {
     io.stderr.write(`regionsweep: unknown command "${name}"\n\n${HELP}`);
     return 2;
