@@ -4,10 +4,26 @@ import {
   IDENTITY_FIELD,
   type RuleDefinition,
   type RulePresentation,
+  type UpstreamRule,
   validateRule,
 } from './rule';
+import type { ValueView } from './value-views';
 
-/** Elastic prebuilt rule 393ef120-63d1-11ef-8e38-f661ea17fbce, as Elastic defines it. */
+/**
+ * Where the four Elastic rules below were read: elastic/detection-rules at commit 14cf530f0d (2026-08-21).
+ * Their TOML carries no version number (Elastic keeps it in a lock file), so that commit names the version.
+ * Translations common to all four: `event.provider` is `eventSource`, `event.action` is `eventName`,
+ * `cloud.region` is `awsRegion`, `aws.cloudtrail.user_identity.*` is `userIdentity.*`, `@timestamp` is
+ * `eventTime`; `data_stream.dataset == "aws.cloudtrail"` holds for every CloudTrail record. Elastic's
+ * pipeline drops empty values, and so does the rule language (an empty string is a missing value).
+ */
+const ELASTIC_RULES_VERSION = 'elastic/detection-rules@14cf530f0d';
+
+/**
+ * Elastic prebuilt rule 393ef120-63d1-11ef-8e38-f661ea17fbce (query of 2025-12-04): DescribeInstances in 10 or
+ * more regions, 10 or more calls, in 30 s, by one ARN. Elastic now ships it as a building-block rule (too
+ * noisy to alert on alone); the query is unchanged. The query does not test the outcome: failed calls count.
+ */
 export const EC2_MULTI_REGION_DESCRIBE_INSTANCES: RuleDefinition = {
   id: '393ef120-63d1-11ef-8e38-f661ea17fbce',
   slug: 'ec2-multi-region-describe-instances',
@@ -22,6 +38,7 @@ export const EC2_MULTI_REGION_DESCRIBE_INSTANCES: RuleDefinition = {
   windowMode: 'tumbling',
   groupBy: [IDENTITY_FIELD],
   distinctField: 'awsRegion',
+  // Elastic: count_distinct(cloud.region) >= 10 and count(*) >= 10.
   minDistinct: 10,
   minEvents: 10,
   technique: { id: 'T1580', name: 'Cloud Infrastructure Discovery' },
@@ -30,12 +47,20 @@ export const EC2_MULTI_REGION_DESCRIBE_INSTANCES: RuleDefinition = {
     distinctNoun: 'regions',
     eventNoun: 'DescribeInstances calls',
   },
+  follows: {
+    ruleId: '393ef120-63d1-11ef-8e38-f661ea17fbce',
+    version: ELASTIC_RULES_VERSION,
+    queryDate: '2025-12-04',
+  },
 };
 
 /**
- * Elastic prebuilt rule 19be0164-63d2-11ef-8e38-f661ea17fbce: GetServiceQuota for the EC2 on-demand vCPU
- * quota (L-1216C47A) from 10 or more regions in 30 s. Elastic dissects `serviceCode` and `quotaCode` out of
- * the flattened request parameters; CloudTrail's JSON has them as fields.
+ * Elastic prebuilt rule 19be0164-63d2-11ef-8e38-f661ea17fbce (query of 2026-04-10): GetServiceQuota for the
+ * EC2 on-demand vCPU quota (L-1216C47A) from 10 or more regions, 10 or more calls, in 30 s. Elastic dissects
+ * the flattened request parameters with `{%{?}=%{service_code}, %{?}=%{quota_code}}`: the first value
+ * must be `ec2` and the second `L-1216C47A`, whatever the keys, the second value running to the first `}`.
+ * The `flattened` view gives that text (keys in Java HashMap order: serviceCode before quotaCode), and the
+ * expression says what the dissect keeps: a third parameter (a `contextId`) makes the call not count.
  */
 export const SERVICE_QUOTAS_MULTI_REGION_GET_SERVICE_QUOTA: RuleDefinition = {
   id: '19be0164-63d2-11ef-8e38-f661ea17fbce',
@@ -45,13 +70,13 @@ export const SERVICE_QUOTAS_MULTI_REGION_GET_SERVICE_QUOTA: RuleDefinition = {
   filter: [
     { field: 'eventName', equals: ['GetServiceQuota'] },
     { field: 'eventSource', equals: ['servicequotas.amazonaws.com'] },
-    { field: 'requestParameters.serviceCode', equals: ['ec2'] },
-    { field: 'requestParameters.quotaCode', equals: ['L-1216C47A'] },
+    { field: 'requestParameters', as: 'flattened', matches: '^\\{[^=]*=ec2, [^=]*=L-1216C47A\\}' },
   ],
   windowSeconds: 30,
   windowMode: 'tumbling',
   groupBy: [IDENTITY_FIELD],
   distinctField: 'awsRegion',
+  // Elastic: count_distinct(cloud.region) >= 10 and count(*) >= 10.
   minDistinct: 10,
   minEvents: 10,
   technique: { id: 'T1580', name: 'Cloud Infrastructure Discovery' },
@@ -60,9 +85,14 @@ export const SERVICE_QUOTAS_MULTI_REGION_GET_SERVICE_QUOTA: RuleDefinition = {
     distinctNoun: 'regions',
     eventNoun: 'GetServiceQuota calls for L-1216C47A',
   },
+  follows: {
+    ruleId: '19be0164-63d2-11ef-8e38-f661ea17fbce',
+    version: ELASTIC_RULES_VERSION,
+    queryDate: '2026-04-10',
+  },
 };
 
-/** The services Elastic's discovery rule watches. */
+/** The services Elastic's discovery rule watches (Organizations since April 2026). */
 const DISCOVERY_SERVICES = [
   'iam.amazonaws.com',
   'ec2.amazonaws.com',
@@ -76,25 +106,34 @@ const DISCOVERY_SERVICES = [
   'cloudtrail.amazonaws.com',
   'sts.amazonaws.com',
   'ses.amazonaws.com',
+  'organizations.amazonaws.com',
 ];
 
 /** Not an AWS service acting for itself (`user_identity.type != "AWSService"`: a missing type fails too). */
 const NOT_AWS_SERVICE: FieldCondition = { field: 'userIdentity.type', notEquals: ['AWSService'] };
 
+/** `source.ip IS NOT NULL`: Elastic sets `source.ip` only when `sourceIPAddress` is an IP address. */
+const SOURCE_IS_AN_IP: FieldCondition = { field: 'sourceIPAddress', as: 'ip', present: true };
+
+/** `aws.cloudtrail.session_credential_from_console IS NULL`: not a console (or CloudShell) session. */
+const NOT_FROM_CONSOLE: FieldCondition = { field: 'sessionCredentialFromConsole', present: false };
+
 /**
- * Elastic prebuilt rule 74f45152-9aee-11ef-b0a5-f661ea17fbcd: more than five distinct Describe/Get/List/
- * Generate calls by the AWS CLI in 10 s. Elastic's `user_agent.name == "aws-cli"` is the parsed agent; the
- * raw CloudTrail `userAgent` of the CLI starts with `aws-cli/`. Elastic's dissect of the ARN
- * (`%{}::%{owner}:%{type}/%{roles}`) drops ARNs of another shape and the AWS Config service role: the
- * `matches` condition says the same.
+ * Elastic prebuilt rule 74f45152-9aee-11ef-b0a5-f661ea17fbcd (query of 2026-07-20): more than five distinct
+ * Describe/Get/List/Generate calls by the AWS CLI in 10 s, by one ARN. Translations:
+ * `user_agent.name == "aws-cli"` is the `userAgentName` view (Elastic's user-agent parser, unanchored, so
+ * S3's bracketed `[aws-cli/...]` counts); `source.ip IS NOT NULL` is the `ip` view present;
+ * `user.name != "AWSServiceRoleForConfig"` reads `userName`, else the session issuer's `userName` (the
+ * pipeline's renames), and a record with neither is dropped, as ES|QL's `!=` on null is.
  */
 export const DISCOVERY_API_CALLS_VIA_CLI: RuleDefinition = {
   id: '74f45152-9aee-11ef-b0a5-f661ea17fbcd',
   slug: 'discovery-api-calls-via-cli',
   name: 'AWS Discovery API Calls via CLI from a Single Resource',
   severity: 'low',
+  // The agent first: its needle (`aws-cli`) is the rarest text, and the prefilter tests conditions in order.
   filter: [
-    { field: 'userAgent', startsWith: ['aws-cli/'] },
+    { field: 'userAgent', as: 'userAgentName', equals: ['aws-cli'] },
     {
       field: 'eventName',
       startsWith: ['Describe', 'Get', 'List', 'Generate'],
@@ -102,7 +141,12 @@ export const DISCOVERY_API_CALLS_VIA_CLI: RuleDefinition = {
     },
     { field: 'eventSource', equals: DISCOVERY_SERVICES },
     NOT_AWS_SERVICE,
-    { field: IDENTITY_FIELD, matches: '^.*?::[^:]*:[^/]*/(?!AWSServiceRoleForConfig)' },
+    SOURCE_IS_AN_IP,
+    NOT_FROM_CONSOLE,
+    {
+      field: ['userIdentity.userName', 'userIdentity.sessionContext.sessionIssuer.userName'],
+      notEquals: ['AWSServiceRoleForConfig'],
+    },
   ],
   windowSeconds: 10,
   windowMode: 'tumbling',
@@ -117,12 +161,20 @@ export const DISCOVERY_API_CALLS_VIA_CLI: RuleDefinition = {
     distinctNoun: 'distinct discovery API calls',
     eventNoun: 'Describe/Get/List/Generate calls by the AWS CLI',
   },
+  follows: {
+    ruleId: '74f45152-9aee-11ef-b0a5-f661ea17fbcd',
+    version: ELASTIC_RULES_VERSION,
+    queryDate: '2026-07-20',
+  },
 };
 
 /**
- * Elastic prebuilt rule a7577205-88a1-4a08-85d4-7b72a9a2e969: successful bucket-posture reads on more than 15
- * distinct buckets in 10 s by one identity from one source IP, outside console sessions. `event.outcome ==
- * "success"` is a CloudTrail record without `errorCode`; `aws.cloudtrail.resources.arn` is `resources[].ARN`.
+ * Elastic prebuilt rule a7577205-88a1-4a08-85d4-7b72a9a2e969 (query of 2026-07-20): successful bucket-posture
+ * reads on more than 15 distinct buckets in 10 s by one ARN from one source IP, outside console sessions.
+ * Translations: `event.outcome == "success"` is neither `errorCode` nor `errorMessage` (the pipeline's
+ * outcome); `source.ip IS NOT NULL` is the `ip` view present (so IAM Access Analyzer, whose source is
+ * `access-analyzer.amazonaws.com`, is out); `aws.cloudtrail.resources.arn` is `resources[].ARN`; the group's
+ * `source.ip` is `sourceIPAddress` through the `ip` view, so spellings of one address are one group.
  */
 export const S3_RAPID_BUCKET_POSTURE_API_CALLS: RuleDefinition = {
   id: 'a7577205-88a1-4a08-85d4-7b72a9a2e969',
@@ -142,15 +194,17 @@ export const S3_RAPID_BUCKET_POSTURE_API_CALLS: RuleDefinition = {
     },
     { field: 'eventSource', equals: ['s3.amazonaws.com'] },
     { field: 'errorCode', present: false },
+    { field: 'errorMessage', present: false },
     NOT_AWS_SERVICE,
-    { field: 'sourceIPAddress', present: true },
+    SOURCE_IS_AN_IP,
     { field: 'resources.ARN', present: true },
     { field: IDENTITY_FIELD, present: true },
-    { field: 'sessionCredentialFromConsole', present: false },
+    NOT_FROM_CONSOLE,
   ],
   windowSeconds: 10,
   windowMode: 'tumbling',
   groupBy: [IDENTITY_FIELD, 'sourceIPAddress'],
+  groupAs: { sourceIPAddress: 'ip' },
   distinctField: 'resources.ARN',
   // Elastic: count_distinct(aws.cloudtrail.resources.arn) > 15.
   minDistinct: 16,
@@ -160,6 +214,11 @@ export const S3_RAPID_BUCKET_POSTURE_API_CALLS: RuleDefinition = {
     title: 'S3 bucket posture sweep',
     distinctNoun: 'buckets',
     eventNoun: 'bucket posture reads',
+  },
+  follows: {
+    ruleId: 'a7577205-88a1-4a08-85d4-7b72a9a2e969',
+    version: ELASTIC_RULES_VERSION,
+    queryDate: '2026-07-20',
   },
 };
 
@@ -202,9 +261,23 @@ export function selectRules(
 }
 
 /**
- * Parses user rule definitions from JSON text: one definition or an array of them. `windowMode` defaults to
- * tumbling, `groupBy` to the identity alone; a string `groupBy` is one field; `presentation` is optional (alerts
- * then use the name and the distinct field). Every field is checked, unknown fields are refused, and each definition is validated; errors name `source` and the rule.
+ * Parses user rule definitions from JSON text: one definition or an array of them. Every field is checked,
+ * unknown fields are refused, and each definition is validated; errors name `source` and the rule.
+ *
+ * The format (see RuleDefinition and FieldCondition for the semantics):
+ * - `id`, `name`, `filter`, `windowSeconds`, `distinctField`, `minDistinct`: required.
+ * - `slug` (defaults to `id`), `severity` (`low`), `windowMode` (`tumbling`), `groupBy` (the identity alone;
+ *   a string is one field; the first field is always `userIdentity.arn`), `minEvents` (1), `technique`,
+ *   `presentation` (alerts then use the name and the distinct field).
+ * - `groupAs`: `{ "<further groupBy field>": "<view>" }`, the view a group value is read through
+ *   (`{ "sourceIPAddress": "ip" }`: spellings of one address are one group, a non-address a null group).
+ * - `follows`: `{ "ruleId", "version", "queryDate": "YYYY-MM-DD" }`, the upstream rule the rule follows.
+ * - A condition: `field` (a dotted path, or an array of paths: the first that holds a value), optionally
+ *   `as` (a view: `ip`, `userAgentName`, `flattened`), and tests that must all hold: `equals`, `notEquals`,
+ *   `startsWith` (lists of strings, never empty ones), `matches` (a regular expression, unanchored unless
+ *   it says so), `present` (true or false). `as: "userAgentName"` allows `equals`, `notEquals` and `present`
+ *   with AWS client names (AWS_CLIENT_NAMES); `as: "ip"` compares addresses written as Elastic prints them
+ *   (`2001:db8::1`, not `2001:DB8:0::1`).
  */
 export function parseRuleDefinitions(json: string, source: string): RuleDefinition[] {
   let value: unknown;
@@ -217,6 +290,8 @@ export function parseRuleDefinitions(json: string, source: string): RuleDefiniti
 }
 
 const RULE_FIELDS = new Set([
+  'groupAs',
+  'follows',
   'id',
   'slug',
   'name',
@@ -231,7 +306,8 @@ const RULE_FIELDS = new Set([
   'technique',
   'presentation',
 ]);
-const CONDITION_FIELDS = new Set(['field', 'equals', 'notEquals', 'startsWith', 'matches', 'present']);
+const CONDITION_FIELDS = new Set(['field', 'as', 'equals', 'notEquals', 'startsWith', 'matches', 'present']);
+const FOLLOWS_FIELDS = new Set(['ruleId', 'version', 'queryDate']);
 
 /** Checks one parsed definition (from JSON or a TypeScript module) and returns it as a RuleDefinition. */
 export function toRule(value: unknown, source: string): RuleDefinition {
@@ -269,6 +345,8 @@ export function toRule(value: unknown, source: string): RuleDefinition {
     ...(record.presentation === undefined
       ? {}
       : { presentation: toPresentation(record.presentation, `${where}.presentation`) }),
+    ...(record.groupAs === undefined ? {} : { groupAs: toGroupAs(record.groupAs, `${where}.groupAs`) }),
+    ...(record.follows === undefined ? {} : { follows: toFollows(record.follows, `${where}.follows`) }),
   };
   validateRule(rule);
   return rule;
@@ -282,12 +360,33 @@ function toCondition(value: unknown, source: string): FieldCondition {
     throw new ConfigError(`${source}: present must be true or false`);
   }
   return {
-    field: stringAt(record, 'field', source),
+    field: Array.isArray(record.field)
+      ? stringListAt(record, 'field', source)
+      : stringAt(record, 'field', source),
+    ...(record.as === undefined ? {} : { as: stringAt(record, 'as', source) as ValueView }),
     ...(record.equals === undefined ? {} : { equals: stringListAt(record, 'equals', source) }),
     ...(record.notEquals === undefined ? {} : { notEquals: stringListAt(record, 'notEquals', source) }),
     ...(record.startsWith === undefined ? {} : { startsWith: stringListAt(record, 'startsWith', source) }),
     ...(record.matches === undefined ? {} : { matches: stringAt(record, 'matches', source) }),
     ...(present === undefined ? {} : { present }),
+  };
+}
+
+/** Group-by field to view; each view is checked by validateRule. */
+function toGroupAs(value: unknown, source: string): Record<string, ValueView> {
+  const record = objectAt(value, source);
+  return Object.fromEntries(
+    Object.keys(record).map((field) => [field, stringAt(record, field, source) as ValueView]),
+  );
+}
+
+function toFollows(value: unknown, source: string): UpstreamRule {
+  const record = objectAt(value, source);
+  refuseUnknown(record, FOLLOWS_FIELDS, source);
+  return {
+    ruleId: stringAt(record, 'ruleId', source),
+    version: stringAt(record, 'version', source),
+    queryDate: stringAt(record, 'queryDate', source),
   };
 }
 

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { AllowlistPredicate } from './allowlist';
-import { fieldValues, getField, matchesFilter, type RuleDefinition, windowStartsOf } from './rule';
+import {
+  fieldValues,
+  getField,
+  groupValueOf,
+  matchesFilter,
+  type RuleDefinition,
+  windowStartsOf,
+} from './rule';
 import {
   CONTEXT_FIELDS,
   type ContextField,
@@ -96,11 +103,11 @@ export class ObjectAggregator {
     }
     const groupValues: (string | null)[] = [];
     for (const field of this.rule.groupBy) {
-      const value = getField(record, field);
-      if (value !== undefined && value !== null && typeof value !== 'string') {
-        return { kind: 'invalid', reason: `${field} is not a string: ${describe(value)}` };
+      const value = groupValueOf(record, field, this.rule);
+      if (value === undefined) {
+        return { kind: 'invalid', reason: `${field} is not a string: ${describe(getField(record, field))}` };
       }
-      groupValues.push(value ?? null);
+      groupValues.push(value);
     }
     const distinct = fieldValues(record, this.rule.distinctField);
     const notString = distinct.find((value) => typeof value !== 'string');
@@ -120,7 +127,8 @@ export class ObjectAggregator {
       time,
       eventId: optionalString(record, 'eventID'),
       distinct: distinct as string[],
-      failed: typeof getField(record, 'errorCode') === 'string',
+      // Elastic's event.outcome: a failure when errorCode or errorMessage holds a value.
+      failed: fieldValues(record, 'errorCode').length > 0 || fieldValues(record, 'errorMessage').length > 0,
       context: {
         accountIds: accountId,
         identityTypes: optionalString(record, 'userIdentity.type'),

@@ -1,12 +1,24 @@
 import { ConfigError } from './errors';
+import { AWS_CLIENT_NAMES, canonicalIp, VALUE_VIEWS, type ValueView, viewValue } from './value-views';
 
 /**
  * One test on a dotted field path of a CloudTrail record. Semantics follow ES|QL, where a missing value is
  * null and null satisfies no comparison: every string test needs the field to hold exactly one string
  * (an array of several values, like ES|QL's multi-values, satisfies none). All tests given must hold.
+ * An empty string is a missing value, as Elastic's pipeline drops empty values before any rule sees them.
  */
 export interface FieldCondition {
-  readonly field: string;
+  /**
+   * A dotted path, or several: the first that holds a value is the field's value (Elastic's `user.name` is
+   * `userIdentity.userName`, else `userIdentity.sessionContext.sessionIssuer.userName`).
+   */
+  readonly field: string | readonly string[];
+  /**
+   * Test the value through a view, as Elastic derives it (see value-views.ts): `ip` (the address, or no
+   * value when the text is not an IP address: `source.ip`), `userAgentName` (the AWS client an agent names:
+   * `user_agent.name`), `flattened` (an object as text: `aws.cloudtrail.request_parameters`).
+   */
+  readonly as?: ValueView;
   /** The value equals one of these. */
   readonly equals?: readonly string[];
   /** The value equals none of these (a missing value fails, as `field != "x"` does in ES|QL). */
@@ -64,6 +76,23 @@ export interface RuleDefinition {
   readonly technique: { readonly id: string; readonly name: string };
   /** Words for alerts; without it, alerts use the rule's name and the distinct field (see presentationOf). */
   readonly presentation?: RulePresentation;
+  /**
+   * Views for further group-by fields: `{ "sourceIPAddress": "ip" }` groups equivalent spellings of one
+   * address together (Elastic groups by `source.ip`, an IP field); a value the view rejects is a null group.
+   */
+  readonly groupAs?: Readonly<Record<string, ValueView>>;
+  /** The upstream rule this one follows, as shown by `regionsweep rules`. */
+  readonly follows?: UpstreamRule;
+}
+
+/** Which version of an upstream (Elastic) rule a rule follows. */
+export interface UpstreamRule {
+  /** The upstream rule's id. */
+  readonly ruleId: string;
+  /** Which definition: Elastic's TOML has no version number, so the repository commit it was taken at. */
+  readonly version: string;
+  /** The date of the query (the TOML's `updated_date`), YYYY-MM-DD. */
+  readonly queryDate: string;
 }
 
 /** Every rule groups by identity first: allowlists, suppression and the alert are about an identity. */
@@ -108,15 +137,37 @@ export function validateRule(rule: RuleDefinition): void {
   }
   if (rule.filter.length === 0) throw new ConfigError(`${where}: filter needs at least one condition`);
   for (const condition of rule.filter) validateCondition(where, condition);
+  for (const [field, view] of Object.entries(rule.groupAs ?? {})) {
+    if (!rule.groupBy.slice(1).includes(field)) {
+      throw new ConfigError(`${where}: groupAs names ${field}, which is not a further groupBy field`);
+    }
+    requireView(`${where}: groupAs.${field}`, view);
+  }
+  if (rule.follows !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(rule.follows.queryDate)) {
+    throw new ConfigError(`${where}: follows.queryDate must be a date like 2026-07-20`);
+  }
+}
+
+function requireView(at: string, view: unknown): void {
+  if (!VALUE_VIEWS.includes(view as ValueView)) {
+    throw new ConfigError(`${at}: as must be one of ${VALUE_VIEWS.join(', ')}, got ${JSON.stringify(view)}`);
+  }
 }
 
 function validateCondition(where: string, condition: FieldCondition): void {
-  const at = `${where}: condition on ${condition.field}`;
-  if (condition.field === '') throw new ConfigError(`${where}: a condition has no field`);
+  const paths = fieldPaths(condition.field);
+  const at = `${where}: condition on ${paths.join(' else ')}`;
+  if (paths.length === 0 || paths.some((path) => path === '') || new Set(paths).size !== paths.length) {
+    throw new ConfigError(`${where}: a condition's field must name one or more distinct dotted paths`);
+  }
   const lists = [condition.equals, condition.notEquals, condition.startsWith];
   if (lists.some((list) => list !== undefined && list.length === 0)) {
     throw new ConfigError(`${at}: a value list is empty`);
   }
+  if (lists.some((list) => list?.includes(''))) {
+    throw new ConfigError(`${at}: an empty string is a missing value; test it with present: false`);
+  }
+  if (condition.as !== undefined) validateView(at, condition);
   const stringTests =
     lists.filter((list) => list !== undefined).length + (condition.matches === undefined ? 0 : 1);
   if (stringTests === 0 && condition.present === undefined) throw new ConfigError(`${at}: has no test`);
@@ -128,6 +179,31 @@ function validateCondition(where: string, condition: FieldCondition): void {
       new RegExp(condition.matches, 'u');
     } catch (error) {
       throw new ConfigError(`${at}: matches is not a regular expression`, { cause: error });
+    }
+  }
+}
+
+/** A view limits what may be tested, so that every test it allows gives Elastic's answer. */
+function validateView(at: string, condition: FieldCondition): void {
+  requireView(at, condition.as);
+  const compared = [...(condition.equals ?? []), ...(condition.notEquals ?? [])];
+  if (condition.as === 'userAgentName') {
+    if (condition.startsWith !== undefined || condition.matches !== undefined) {
+      throw new ConfigError(`${at}: as userAgentName allows equals, notEquals and present only`);
+    }
+    const unknown = compared.filter((name) => !AWS_CLIENT_NAMES.includes(name));
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        `${at}: as userAgentName compares AWS client names only (${AWS_CLIENT_NAMES.join(', ')}), got ${unknown.join(', ')}`,
+      );
+    }
+  }
+  if (condition.as === 'ip') {
+    const spelled = compared.filter((address) => canonicalIp(address) !== address);
+    if (spelled.length > 0) {
+      throw new ConfigError(
+        `${at}: as ip compares addresses as Elastic prints them (${spelled.map((a) => `${a} -> ${canonicalIp(a) ?? 'not an IP address'}`).join(', ')})`,
+      );
     }
   }
 }
@@ -154,7 +230,8 @@ export function getField(record: unknown, path: string): unknown {
 
 /**
  * Every value at a dotted path, arrays flattened at each step (`resources.ARN` gives each resource's ARN),
- * nulls left out: ES|QL's multi-value view of a field.
+ * nulls and empty strings left out: ES|QL's multi-value view of a field, after Elastic's pipeline dropped
+ * empty values.
  */
 export function fieldValues(record: unknown, path: string): unknown[] {
   let current: unknown[] = [record];
@@ -167,7 +244,51 @@ export function fieldValues(record: unknown, path: string): unknown[] {
     }
     current = next;
   }
-  return current.flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v) => v !== null);
+  return current.flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v) => v !== null && v !== '');
+}
+
+function fieldPaths(field: string | readonly string[]): readonly string[] {
+  return typeof field === 'string' ? [field] : field;
+}
+
+/**
+ * The values a condition tests: those of its first path that holds any (see fieldValues), each through the
+ * condition's view, values the view rejects left out. `flattened` reads the whole value at the path.
+ */
+export function conditionValues(
+  record: unknown,
+  field: string | readonly string[],
+  view: ValueView | undefined,
+): unknown[] {
+  for (const path of fieldPaths(field)) {
+    if (view === 'flattened') {
+      const text = viewValue(view, getField(record, path));
+      if (text !== undefined) return [text];
+      continue;
+    }
+    const values = fieldValues(record, path);
+    if (values.length === 0) continue;
+    if (view === undefined) return values;
+    return values.flatMap((value) => viewValue(view, value) ?? []);
+  }
+  return [];
+}
+
+/**
+ * The group value of `field` in `record` for `rule`: the string (through the rule's `groupAs` view for the
+ * field), null when there is none (one null group, as ES|QL's `BY` makes), or undefined when the field holds
+ * something other than a string (the record is invalid).
+ */
+export function groupValueOf(
+  record: unknown,
+  field: string,
+  rule: RuleDefinition,
+): string | null | undefined {
+  const value = getField(record, field);
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value !== 'string') return undefined;
+  const view = rule.groupAs?.[field];
+  return view === undefined ? value : (viewValue(view, value) ?? null);
 }
 
 type RecordTest = (record: unknown) => boolean;
@@ -185,11 +306,11 @@ export function matchesFilter(record: unknown, rule: RuleDefinition): boolean {
 }
 
 function compileCondition(condition: FieldCondition): RecordTest {
-  const { field, equals, notEquals, startsWith, matches, present } = condition;
+  const { field, as, equals, notEquals, startsWith, matches, present } = condition;
   const pattern = matches === undefined ? undefined : new RegExp(matches, 'u');
   const hasStringTest = equals ?? notEquals ?? startsWith ?? pattern;
   return (record) => {
-    const values = fieldValues(record, field);
+    const values = conditionValues(record, field, as);
     if (present === false) return values.length === 0;
     if (present === true && values.length === 0) return false;
     if (hasStringTest === undefined) return true;
@@ -226,12 +347,24 @@ function ruleNeedles(rule: RuleDefinition): Buffer[][] {
   const groups: Buffer[][] = [];
   for (const condition of rule.filter) {
     const texts =
-      condition.equals?.map((value) => needleText(value, true)) ??
-      condition.startsWith?.map((prefix) => needleText(prefix, false));
+      condition.as === undefined
+        ? (condition.equals?.map((value) => needleText(value, true)) ??
+          condition.startsWith?.map((prefix) => needleText(prefix, false)))
+        : viewNeedles(condition);
     if (texts === undefined || texts.some((text) => text === undefined)) continue;
     groups.push(texts.map((text) => Buffer.from(text ?? '')));
   }
   return groups;
+}
+
+/**
+ * Needles of a condition read through a view. `userAgentName` equal to an AWS client's name: the agent holds
+ * the name, anywhere (the pattern is not anchored), so the needle is the name without the opening quote.
+ * The other views give no needle: an address has many spellings, and flattened text is not in the record.
+ */
+function viewNeedles(condition: FieldCondition): (string | undefined)[] | undefined {
+  if (condition.as !== 'userAgentName') return undefined;
+  return condition.equals?.map((name) => needleText(name, false)?.slice(1));
 }
 
 /** Characters every JSON writer spells as themselves: printable ASCII but the quote, backslash and `/`. */

@@ -5,8 +5,8 @@ import type { CliIo } from './io';
 
 export const RULES_HELP = `Usage: regionsweep rules
 
-Lists the built-in rules: slug (for --rules and test-rule), name, Elastic rule id, window, group-by and
-thresholds. 'regionsweep test-rule <slug>' runs a rule's shipped test cases.
+Lists the built-in rules: slug (for --rules and test-rule), name, Elastic rule id, the Elastic version
+and query date each follows, window, group-by and thresholds. 'regionsweep test-rule <slug>' runs a rule's shipped test cases.
 `;
 
 /** `regionsweep rules`: the built-in rules, one block each, the default first. */
@@ -22,8 +22,18 @@ function describeRule(rule: RuleDefinition): string {
     `${rule.slug}${isDefault}`,
     `  ${rule.name} (${rule.severity}, ${rule.technique.id} ${rule.technique.name})`,
     `  id:        ${rule.id}`,
-    `  window:    ${rule.windowSeconds} s, ${rule.windowMode}; grouped by ${rule.groupBy.join(', ')}`,
+    ...(rule.follows === undefined
+      ? []
+      : [
+          `  follows:   Elastic rule ${rule.follows.ruleId}, query of ${rule.follows.queryDate} (${rule.follows.version})`,
+        ]),
+    `  window:    ${rule.windowSeconds} s, ${rule.windowMode}; grouped by ${rule.groupBy.map((field) => describeGroupField(rule, field)).join(', ')}`,
     `  fires at:  ${rule.minDistinct} or more distinct ${rule.distinctField} and ${rule.minEvents} or more events`,
     '',
   ].join('\n');
+}
+
+function describeGroupField(rule: RuleDefinition, field: string): string {
+  const view = rule.groupAs?.[field];
+  return view === undefined ? field : `${field} (as ${view})`;
 }

@@ -177,6 +177,10 @@ describe('regionsweep test-rule', () => {
   });
 
   it('runs several test files in one go', async () => {
+    // Prepare
+    const shipped = await loadRuleTestFile(shippedTestFile('ec2-multi-region-describe-instances'));
+    const total = 2 * shipped.cases.length;
+
     // Act
     const result = await run([
       'test-rule',
@@ -187,7 +191,7 @@ describe('regionsweep test-rule', () => {
 
     // Assess
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('22 cases: 22 passed, 0 failed');
+    expect(result.stdout).toContain(`${total} cases: ${total} passed, 0 failed`);
   });
 
   it.each([
@@ -237,5 +241,16 @@ describe('regionsweep rules', () => {
     expect(result.code).toBe(0);
     for (const rule of BUILT_IN_RULES) expect(result.stdout).toContain(`${rule.slug}`);
     expect(result.stdout).toContain('fires at:  16 or more distinct resources.ARN and 1 or more events');
+  });
+
+  it('names the Elastic version and query date each built-in rule follows', async () => {
+    // Act
+    const result = await run(['rules']);
+
+    // Assess
+    expect(result.stdout).toContain(
+      '  follows:   Elastic rule 74f45152-9aee-11ef-b0a5-f661ea17fbcd, query of 2026-07-20 (elastic/detection-rules@14cf530f0d)\n',
+    );
+    expect(result.stdout).toContain('grouped by userIdentity.arn, sourceIPAddress (as ip)\n');
   });
 });

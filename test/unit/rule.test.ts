@@ -382,7 +382,7 @@ describe('prefilter needles', () => {
     const needles = prefilterNeedles([EC2_MULTI_REGION_DESCRIBE_INSTANCES, DISCOVERY_API_CALLS_VIA_CLI]);
 
     // Assess
-    expect(text(needles)).toEqual([['"DescribeInstances"', '"aws-cli']]);
+    expect(text(needles)).toEqual([['"DescribeInstances"', 'aws-cli']]);
   });
 
   it('with several rules, one without needles turns the prefilter off', () => {
