@@ -1,17 +1,25 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { addOrganizationLayout, parseOrganizationContext } from '../lib/organization/organization-layout';
 import { RegionSweepStack } from '../lib/region-sweep-stack';
 import { loadRuleFiles } from '../lib/rules/rule-files';
 import { parseStackContext } from '../lib/stack-context';
 
-// Entry point only: read context, build the stack, run cdk-nag (findings fail the synth).
+// Entry point only: read context, build the stacks, run cdk-nag (findings fail the synth).
 const app = new App();
-const settings = parseStackContext((key) => app.node.tryGetContext(key));
+const read = (key: Parameters<typeof app.node.tryGetContext>[0]) => app.node.tryGetContext(key);
+const settings = parseStackContext(read);
+const organization = parseOrganizationContext(read, settings.detector);
 const customRules = await loadRuleFiles(settings.ruleFiles);
-new RegionSweepStack(app, 'RegionSweepStack', {
-  stackName: settings.stackName,
-  detector: customRules.length === 0 ? settings.detector : { ...settings.detector, customRules },
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-});
+const detector = customRules.length === 0 ? settings.detector : { ...settings.detector, customRules };
+if (organization === undefined) {
+  new RegionSweepStack(app, 'RegionSweepStack', {
+    stackName: settings.stackName,
+    detector,
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
+} else {
+  addOrganizationLayout(app, { organization, detector, stackName: settings.stackName });
+}
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

@@ -22,8 +22,11 @@ import { ENV, loadPipelineSettings } from '../lambda/config';
 import type { Allowlist } from '../lambda/domain/allowlist';
 import type { RuleDefinition, WindowMode } from '../lambda/domain/rule';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/metric-names';
+import { DeafDetectorAlarm } from './deaf-detector-alarm';
+import { refuseUnreachableDelivery } from './delivery-reach';
 import { detectorFunction } from './detector-function';
 import { OperatorDashboard } from './operator-dashboard';
+import { keyPrefixSpellings, s3NotificationFilterPrefix } from './s3-key-filter';
 
 /** How object-created notifications reach the function. */
 export type DeliveryMode = 's3' | 'eventbridge' | 'sns';
@@ -103,6 +106,12 @@ export interface RegionSweepDetectorProps {
   readonly slack?: SlackChannel;
   /** Topic for operational alarms. @default - the alert topic */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * Silence after which the deaf-detector alarm fires: no log object processed for this long (whole
+   * minutes, 5 to 1440). Missing data counts as silence.
+   * @default Duration.minutes(30)
+   */
+  readonly deafAlarmPeriod?: Duration;
   /** Name of the operator's CloudWatch dashboard. @default - a name CloudFormation generates */
   readonly dashboardName?: string;
   /** Function memory; a 50 MB gzip object decompresses to several hundred MB of JSON. @default 1024 */
@@ -172,11 +181,15 @@ export class RegionSweepDetector extends Construct {
   readonly queue?: sqs.Queue;
   /** Backfill messages from `regionsweep backfill --mode queue`, consumed by the function. */
   readonly backfillQueue: sqs.Queue;
-  /** Backfill messages that failed three receives. */
+  /** Backfill messages that failed five receives. */
   readonly backfillDeadLetterQueue: sqs.Queue;
   readonly bucket: s3.IBucket;
   /** Object key prefix the detector reads, e.g. `org/AWSLogs/` (always ends in `AWSLogs/`). */
   readonly logsPrefix: string;
+  /** The function's role: the principal the bucket, key and topic policies of other accounts name. */
+  readonly functionRole: iam.Role;
+  /** Fires when no object was processed for `deafAlarmPeriod`. */
+  readonly deafAlarm: DeafDetectorAlarm;
   /** The operator's CloudWatch dashboard: objects, lag, matches, alerts, poison objects, errors, queues. */
   readonly dashboard: OperatorDashboard;
 
@@ -184,6 +197,7 @@ export class RegionSweepDetector extends Construct {
     super(scope, id);
     const mode = props.deliveryMode ?? 's3';
     validateProps(props, mode, Stack.of(this).region);
+    refuseUnreachableDelivery(mode, props.expectedBucketOwner, Stack.of(this).account);
     this.logsPrefix = `${normalisePrefix(props.keyPrefix)}AWSLogs/`;
     const region = Stack.of(this).region;
 
@@ -277,6 +291,7 @@ export class RegionSweepDetector extends Construct {
     const role = new iam.Role(this, 'FunctionRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     });
+    this.functionRole = role;
     logGroup.grantWrite(role);
 
     const asyncInvocation =
@@ -311,7 +326,7 @@ export class RegionSweepDetector extends Construct {
         this.bucket.addEventNotification(
           s3.EventType.OBJECT_CREATED,
           new s3n.LambdaDestination(this.function),
-          { prefix: this.logsPrefix, suffix: '.json.gz' },
+          { prefix: s3NotificationFilterPrefix(this.logsPrefix), suffix: '.json.gz' },
         );
         break;
       case 'eventbridge':
@@ -325,6 +340,10 @@ export class RegionSweepDetector extends Construct {
     [this.backfillQueue, this.backfillDeadLetterQueue] = this.consumeBackfillQueue(props);
 
     this.addAlarms(props.alarmTopic ?? this.topic);
+    this.deafAlarm = new DeafDetectorAlarm(this, 'DeafDetectorAlarm', {
+      period: props.deafAlarmPeriod,
+      topic: props.alarmTopic ?? this.topic,
+    });
     this.dashboard = new OperatorDashboard(this, 'OperatorDashboard', {
       function: this.function,
       failureQueue: this.failureQueue,
@@ -356,7 +375,10 @@ export class RegionSweepDetector extends Construct {
       // AWS guidance: at least 6x the function timeout, so in-flight batches are never redelivered mid-run.
       visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
       retentionPeriod: Duration.days(14),
-      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 3 },
+      // AWS advises at least 5 for a queue Lambda consumes, so that throttled receives (which count too)
+      // do not send messages to the dead-letter queue unprocessed:
+      // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
     });
     this.function.addEventSource(
       new SqsEventSource(queue, {
@@ -376,6 +398,19 @@ export class RegionSweepDetector extends Construct {
         sid: 'ReadTrailLogObjects',
         actions: ['s3:GetObject', 's3:GetObjectVersion'],
         resources: [logObjects],
+      }),
+    );
+    // With s3:ListBucket a missing object answers 404 (NoSuchKey, counted as gone) instead of 403, which
+    // would be retried into the failure queue (GetObject, "Permissions":
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html). S3 evaluates that ListBucket with
+    // the requested key as s3:prefix (as Ceph RGW reproduces, ceph/ceph#68577), so the grant stays
+    // scoped to the trail's prefix.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ListTrailLogPrefix',
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': `${this.logsPrefix}*` } },
       }),
     );
     Validations.of(role).acknowledge({
@@ -433,7 +468,12 @@ export class RegionSweepDetector extends Construct {
         detail: {
           bucket: { name: [this.bucket.bucketName] },
           object: {
-            key: events.Match.wildcard(`${escapeWildcard(this.logsPrefix)}*/CloudTrail/*.json.gz`),
+            // Every spelling of the prefix: the key in the event may be URL-encoded (see notifications.ts).
+            key: events.Match.anyOf(
+              ...keyPrefixSpellings(this.logsPrefix).map((prefix) =>
+                events.Match.wildcard(`${escapeWildcard(prefix)}*/CloudTrail/*.json.gz`),
+              ),
+            ),
           },
         },
       },
@@ -517,7 +557,7 @@ export class RegionSweepDetector extends Construct {
           statistic: cloudwatch.Stats.MAXIMUM,
         }),
         description:
-          'Backfill messages failed three times: their objects were not analysed (see the function logs).',
+          'Backfill messages failed five times: their objects were not analysed (see the function logs).',
       },
       PoisonObjectsAlarm: {
         metric: new cloudwatch.Metric({
@@ -688,7 +728,7 @@ const TABLE_NAME_ALLOWANCE = 't'.repeat(255);
 const TOPIC_ARN_ALLOWANCE = `arn:aws-us-gov:sns:us-gov-west-1:000000000000:${'t'.repeat(256)}`;
 
 /** `logs` and `logs/` both mean the objects live under `logs/AWSLogs/`, as CloudTrail's S3KeyPrefix does. */
-function normalisePrefix(keyPrefix: string | undefined): string {
+export function normalisePrefix(keyPrefix: string | undefined): string {
   if (keyPrefix === undefined || keyPrefix === '') return '';
   return keyPrefix.endsWith('/') ? keyPrefix : `${keyPrefix}/`;
 }

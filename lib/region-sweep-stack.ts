@@ -10,7 +10,8 @@ export interface RegionSweepStackProps extends StackProps {
 /**
  * The deployable unit: one {@link RegionSweepDetector} and the outputs `regionsweep backfill` reads
  * (TableName, TopicArn, FunctionName, FailureQueueUrl, BucketName, LogsPrefix, BackfillQueueUrl,
- * BackfillDeadLetterQueueUrl, and QueueUrl in `sns` mode), and DashboardName, the operator's dashboard.
+ * BackfillDeadLetterQueueUrl, and QueueUrl in `sns` mode), plus FunctionRoleArn for the policies of the
+ * accounts that own the bucket, its key and the notification topic, and DashboardName, the operator's dashboard.
  * Output keys are part of the CLI contract: rename them only together with the CLI.
  */
 export class RegionSweepStack extends Stack {
@@ -35,7 +36,11 @@ export class RegionSweepStack extends Stack {
       },
       BackfillDeadLetterQueueUrl: {
         value: this.detector.backfillDeadLetterQueue.queueUrl,
-        description: 'Backfill messages that failed three times',
+        description: 'Backfill messages that failed five times',
+      },
+      FunctionRoleArn: {
+        value: this.detector.functionRole.roleArn,
+        description: 'Role the bucket, key and topic policies of other accounts grant (organization layout)',
       },
       DashboardName: {
         value: this.detector.dashboard.dashboard.dashboardName,

@@ -1,5 +1,7 @@
+import { Duration } from 'aws-cdk-lib';
 import { parseAllowlist } from '../lambda/domain/allowlist';
 import type { WindowMode } from '../lambda/domain/rule';
+import { DEAF_ALARM_MINUTES } from './deaf-detector-alarm';
 import { type DeliveryMode, PROP_PATTERNS, type RegionSweepDetectorProps } from './region-sweep-detector';
 
 /**
@@ -52,6 +54,16 @@ export const CONTEXT_KEYS = {
   allowlist: 'allowlist',
   /** CloudFormation stack name. Default: `RegionSweep`. */
   stackName: 'stackName',
+  /** Minutes without a processed object before the deaf-detector alarm fires (5-1440). Default: 30. */
+  deafAlarmMinutes: 'deafAlarmMinutes',
+  /** Organization layout: the security account the detector deploys to. Default: single stack. */
+  securityAccount: 'securityAccount',
+  /** Organization layout: the account that owns the trail's bucket (the log-archive account). */
+  logArchiveAccount: 'logArchiveAccount',
+  /** Organization layout: the Region of every stack (the bucket's). */
+  region: 'region',
+  /** Organization layout: the trail whose own SNS topic feeds the detector. Default: the bucket's notifications. */
+  trailArn: 'trailArn',
 } as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[keyof typeof CONTEXT_KEYS];
@@ -162,6 +174,7 @@ export function parseStackContext(read: ContextReader): StackSettings {
     suppressionMinutes: wholeNumber(read, CONTEXT_KEYS.suppressionMinutes, 0),
     reservedConcurrentExecutions: wholeNumber(read, CONTEXT_KEYS.reservedConcurrency, 1),
     backfillConcurrency: wholeNumber(read, CONTEXT_KEYS.backfillConcurrency, 2),
+    deafAlarmPeriod: minutes(wholeNumber(read, CONTEXT_KEYS.deafAlarmMinutes, DEAF_ALARM_MINUTES.min)),
     allowlist: allowlist(read),
   };
   return {
@@ -184,6 +197,10 @@ function list(read: ContextReader, key: ContextKey): string[] | undefined {
   }
   const names = (entries as string[]).map((entry) => entry.trim()).filter((entry) => entry !== '');
   return names.length === 0 ? undefined : names;
+}
+
+function minutes(value: number | undefined): Duration | undefined {
+  return value === undefined ? undefined : Duration.minutes(value);
 }
 
 function windowMode(read: ContextReader): WindowMode | undefined {

@@ -7,9 +7,10 @@ import { UnrecognisedNotificationError } from './errors';
  *
  * Accepted at each layer:
  * - the invocation: an SQS batch, S3 or SNS `Records`, an EventBridge event, an `s3:TestEvent`, a backfill message;
- * - an SQS body: an SNS envelope, an S3 event (SNS raw delivery or S3 -> SQS), an EventBridge event,
- *   an `s3:TestEvent`, a backfill message;
- * - an SNS message: an S3 event, an EventBridge event, an `s3:TestEvent`.
+ * - an SQS body: an SNS envelope, an S3 event (SNS raw delivery or S3 -> SQS), a CloudTrail notification
+ *   (SNS raw delivery), an EventBridge event, an `s3:TestEvent`, a backfill message;
+ * - an SNS message: an S3 event, a CloudTrail notification (a trail's own topic), an EventBridge event,
+ *   an `s3:TestEvent`.
  *
  * Besides work there are two outcomes: `s3:TestEvent`s and events about something other than object creation
  * (ObjectRemoved, Object Deleted, ...) are counted and dropped; anything else is a rejection with a reason.
@@ -248,6 +249,8 @@ function readInto(message: unknown, layer: Layer, reading: Reading): void {
     readSnsEnvelope(message, reading);
   } else if (layer !== 'invocation' && Array.isArray(message.Records)) {
     readS3Event(message.Records, layer, reading);
+  } else if (layer !== 'invocation' && 's3Bucket' in message && 's3ObjectKey' in message) {
+    readCloudTrailNotification(message, reading);
   } else if (typeof message['detail-type'] === 'string' && 'detail' in message) {
     readEventBridgeEvent(message, reading);
   } else if (layer !== 'SNS message' && message.regionsweep === 'backfill') {
@@ -326,6 +329,26 @@ function readEventBridgeEvent(event: Record<string, unknown>, reading: Reading):
   const bucket = isObject(detail.bucket) ? detail.bucket.name : undefined;
   const object = isObject(detail.object) ? detail.object : {};
   addRef(reading, 'EventBridge Object Created event', bucket, object.key, object.size, object['version-id']);
+}
+
+/**
+ * The notification a trail publishes to its own SNS topic after each delivery: `{"s3Bucket": ...,
+ * "s3ObjectKey": [...]}` (AWS CloudTrail User Guide, "Configuring Amazon SNS notifications for CloudTrail",
+ * https://docs.aws.amazon.com/awscloudtrail/latest/userguide/configure-sns-notifications-for-cloudtrail.html).
+ * Every key of the list is work. The keys are the plain object paths, not URL-encoded as S3's own
+ * notifications are (the guide's example is the path itself), and carry no size or version id.
+ */
+function readCloudTrailNotification(message: Record<string, unknown>, reading: Reading): void {
+  const keys = message.s3ObjectKey;
+  if (!Array.isArray(keys) || keys.length === 0) {
+    reading.rejections.push(`CloudTrail notification: s3ObjectKey is ${describe(keys)}, not a list of keys`);
+    return;
+  }
+  for (const [index, key] of keys.entries()) {
+    const where = `CloudTrail notification key ${index}`;
+    const ref = toRef(reading, where, message.s3Bucket, key, undefined, undefined, plainKey);
+    if (ref !== undefined) reading.refs.push(ref);
+  }
 }
 
 function readBackfill(message: Record<string, unknown>, reading: Reading): void {

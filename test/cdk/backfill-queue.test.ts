@@ -22,9 +22,9 @@ describe('backfill queue', () => {
     });
   });
 
-  it('moves a message to its own dead-letter queue after 3 receives', () => {
+  it('moves a message to its own dead-letter queue after 5 receives (AWS: at least 5 for a Lambda consumer)', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] }, maxReceiveCount: 3 },
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] }, maxReceiveCount: 5 },
     });
   });
 

@@ -26,7 +26,7 @@ describe('RegionSweepDetector resources', () => {
     ({ template: configured } = synthDetector({
       existingBucketName: 'trail-bucket',
       kmsKeyArn: TRAIL_KEY_ARN,
-      expectedBucketOwner: '444455556666',
+      expectedBucketOwner: '111122223333',
       minRegions: 5,
       rules: ['ec2-multi-region-describe-instances', 'discovery-api-calls-via-cli'],
       customRules: [CUSTOM_RULE],
@@ -59,7 +59,7 @@ describe('RegionSweepDetector resources', () => {
     configured.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
-          [ENV.expectedBucketOwner]: '444455556666',
+          [ENV.expectedBucketOwner]: '111122223333',
           [ENV.minRegions]: '5',
           [ENV.rules]: 'ec2-multi-region-describe-instances,discovery-api-calls-via-cli',
           [ENV.customRules]: JSON.stringify([CUSTOM_RULE]),

@@ -16,8 +16,9 @@ import {
 } from './synth-detector';
 
 const BUCKET = 'trail-bucket';
-const OWNER = '444455556666';
 const { account, region } = TEST_ENV;
+/** The bucket owner: another account in sns mode (the organization layout), the stack's own otherwise. */
+const ownerOf = (mode: DeliveryMode) => (mode === 'sns' ? '444455556666' : account);
 
 /** One deployment shape: delivery mode, trail key prefix, trail KMS key, bucket owner. */
 interface Shape {
@@ -51,7 +52,7 @@ function propsOf(shape: Shape): RegionSweepDetectorProps {
     ...(shape.mode === 'sns' ? { notificationTopicArn: NOTIFICATION_TOPIC_ARN } : {}),
     ...(shape.keyPrefix === undefined ? {} : { keyPrefix: shape.keyPrefix }),
     ...(shape.kms ? { kmsKeyArn: TRAIL_KEY_ARN } : {}),
-    ...(shape.owner ? { expectedBucketOwner: OWNER } : {}),
+    ...(shape.owner ? { expectedBucketOwner: ownerOf(shape.mode) } : {}),
   };
 }
 
@@ -216,24 +217,40 @@ describe.each(SHAPES.map((shape) => ({ shape, name: nameOf(shape) })))(
       };
     });
 
-    it('reads objects only under <bucket>/<keyPrefix>/AWSLogs/', () => {
-      // Prepare
-      const bucketArn = shape.demoBucket
+    const bucketArnOf = () =>
+      shape.demoBucket
         ? `arn:aws:s3:::${logicalIdOf(template, 'AWS::S3::Bucket', 'DemoBucket')}`
         : `arn:aws:s3:::${BUCKET}`;
-      const prefix = shape.keyPrefix === undefined ? '' : `${shape.keyPrefix}/`;
+    const logsPrefixOf = () => `${shape.keyPrefix === undefined ? '' : `${shape.keyPrefix}/`}AWSLogs/`;
 
+    it('reads objects only under <bucket>/<keyPrefix>/AWSLogs/', () => {
       // Assess
-      expect(uniqueSorted(onService(grants, 's3').flatMap((g) => g.resources))).toEqual([
-        `${bucketArn}/${prefix}AWSLogs/*`,
+      const reads = onService(grants, 's3').filter((g) => g.actions.includes('s3:GetObject'));
+      expect(uniqueSorted(reads.flatMap((g) => g.resources))).toEqual([
+        `${bucketArnOf()}/${logsPrefixOf()}*`,
       ]);
     });
 
-    it('has only the S3 object reads (no write, delete, list or bucket action)', () => {
+    it('lists the bucket only under <keyPrefix>/AWSLogs/, so a missing object answers 404, not 403', () => {
+      // Assess
+      const lists = onService(grants, 's3').filter((g) => g.actions.includes('s3:ListBucket'));
+      expect(
+        lists.map((g) => ({ actions: g.actions, resources: g.resources, condition: g.condition })),
+      ).toEqual([
+        {
+          actions: ['s3:ListBucket'],
+          resources: [bucketArnOf()],
+          condition: { StringLike: { 's3:prefix': `${logsPrefixOf()}*` } },
+        },
+      ]);
+    });
+
+    it('has only the S3 object reads and the prefix listing (no write, delete or other bucket action)', () => {
       // Assess
       expect(uniqueSorted(onService(grants, 's3').flatMap((g) => g.actions))).toEqual([
         's3:GetObject',
         's3:GetObjectVersion',
+        's3:ListBucket',
       ]);
     });
 
@@ -362,7 +379,7 @@ describe.each(SHAPES.map((shape) => ({ shape, name: nameOf(shape) })))(
       const variables = detectorFunctionProperties(template).Environment?.Variables ?? {};
 
       // Assess
-      expect(variables[ENV.expectedBucketOwner]).toBe(shape.owner ? OWNER : undefined);
+      expect(variables[ENV.expectedBucketOwner]).toBe(shape.owner ? ownerOf(shape.mode) : undefined);
     });
   },
 );
@@ -374,7 +391,7 @@ describe('the deployed bucket owner reaches S3', () => {
   });
 
   it.each([
-    { case: 'an owner is configured', owner: true, expected: OWNER },
+    { case: 'an owner is configured', owner: true, expected: ownerOf('s3') },
     { case: 'no owner is configured', owner: false, expected: undefined },
   ])('GetObject carries ExpectedBucketOwner $expected when $case', async ({ owner, expected }) => {
     // Prepare: the function's environment as synthesized, with the table and topic tokens filled in.

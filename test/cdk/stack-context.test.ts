@@ -232,3 +232,26 @@ describe('parseStackContext', () => {
     expect(error).toMatchObject({ key, message: expect.stringMatching(message) });
   });
 });
+
+describe('parseStackContext: deafAlarmMinutes', () => {
+  it('becomes the deaf-detector alarm period', () => {
+    // Act
+    const settings = parseStackContext(reader({ deafAlarmMinutes: '45' }));
+    // Assess
+    expect(settings.detector.deafAlarmPeriod?.toSeconds()).toBe(45 * 60);
+  });
+
+  it('refuses fewer than 5 minutes, naming the key', () => {
+    // Act
+    const error = thrownBy(() => parseStackContext(reader({ deafAlarmMinutes: '2' })));
+    // Assess
+    expect(error).toMatchObject({ key: 'deafAlarmMinutes', message: expect.stringMatching(/>= 5/) });
+  });
+
+  it('leaves the period to the construct default when absent', () => {
+    // Act
+    const settings = parseStackContext(reader({}));
+    // Assess
+    expect(settings.detector.deafAlarmPeriod).toBeUndefined();
+  });
+});

@@ -125,6 +125,28 @@ describe('the handler, on every delivery path', () => {
     expect(await eventsInWindow('2026-11-28T10:00:00Z', arn)).toBe(3);
   });
 
+  it.each([
+    { case: 'one key, enveloped', keys: 1, wrap: (n: unknown) => snsEnvelope(n) },
+    { case: 'three keys, enveloped', keys: 3, wrap: (n: unknown) => snsEnvelope(n) },
+    { case: 'one key, raw', keys: 1, wrap: (n: unknown) => n },
+    { case: 'three keys, raw', keys: 3, wrap: (n: unknown) => n },
+  ])("a trail's own SNS notification in SQS, $case: every object is counted", async ({ keys, wrap }) => {
+    // Prepare: each object holds two events of the identity, so the window counts 2 per key read.
+    const arn = `arn:aws:iam::111122223333:user/trail-topic-${counter}`;
+    const objects = [];
+    for (let index = 0; index < keys; index += 1) {
+      objects.push(await upload(sweep(2, `2026-11-28T10:00:0${index}Z`, { arn })));
+    }
+    const notification = { s3Bucket: environment.bucket, s3ObjectKey: objects.map(({ key }) => key) };
+
+    // Act
+    const result = await handler(sqs({ id: 'trail', body: wrap(notification) }));
+
+    // Assess
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(await eventsInWindow('2026-11-28T10:00:00Z', arn)).toBe(2 * keys);
+  });
+
   it('EventBridge "Object Created": the object is counted', async () => {
     // Prepare
     const arn = 'arn:aws:iam::111122223333:user/eventbridge';
@@ -191,6 +213,31 @@ describe('the handler, on every delivery path', () => {
     // Assess
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'transient' }] });
     expect(await eventsInWindow('2026-11-28T10:00:00Z', arn)).toBe(3);
+  });
+
+  it('an object deleted before it is read is dropped as gone, not retried into the failure queue', async () => {
+    // Prepare: the stand-in answers 404 NoSuchKey, as S3 answers a role holding s3:ListBucket on the prefix
+    // (which the stack grants; without it S3 would answer 403 and the message would be retried).
+    const arn = 'arn:aws:iam::111122223333:user/deleted';
+    const kept = await upload(sweep(2, '2026-11-28T10:00:01Z', { arn }));
+    const deletedKey = cloudTrailKey(
+      '111122223333',
+      'eu-west-1',
+      new Date('2026-11-28T10:05:00Z'),
+      'deleted',
+    );
+
+    // Act
+    const result = await handler(
+      sqs(
+        { id: 'kept', body: s3Notification(environment.bucket, kept.key, kept.size) },
+        { id: 'deleted', body: s3Notification(environment.bucket, deletedKey, 20) },
+      ),
+    );
+
+    // Assess
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(await eventsInWindow('2026-11-28T10:00:00Z', arn)).toBe(2);
   });
 
   it('a direct invocation with a transient failure throws, after processing the other objects', async () => {

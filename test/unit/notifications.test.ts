@@ -182,6 +182,138 @@ describe('parseInvocation: object-created notifications', () => {
   });
 });
 
+/**
+ * What a trail publishes to its SNS topic after a delivery (AWS CloudTrail User Guide, "Configuring Amazon SNS
+ * notifications for CloudTrail"): the bucket and the plain keys of the delivered log files.
+ */
+function cloudTrailNotification(...keys: unknown[]): Record<string, unknown> {
+  return { s3Bucket: BUCKET, s3ObjectKey: keys };
+}
+
+/** An SNS envelope as SNS writes it into a subscribed SQS queue (raw message delivery off). */
+function snsEnvelope(message: unknown): string {
+  return JSON.stringify({
+    Type: 'Notification',
+    MessageId: '7c1d2e3f-0000-4000-8000-00000000c7a1',
+    TopicArn: 'arn:aws:sns:eu-west-1:999999999999:org-trail-notifications',
+    Message: JSON.stringify(message),
+    Timestamp: '2024-03-05T10:15:28.019Z',
+    SignatureVersion: '1',
+    Signature: 'EXAMPLE',
+    SigningCertURL: 'https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-example.pem',
+    UnsubscribeURL: 'https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe',
+  });
+}
+
+describe("parseInvocation: CloudTrail notifications from a trail's SNS topic", () => {
+  it.each([
+    { case: 'one key, enveloped in SQS', body: snsEnvelope(cloudTrailNotification(KEY_EU)), keys: [KEY_EU] },
+    {
+      case: 'two keys, enveloped in SQS',
+      body: snsEnvelope(cloudTrailNotification(KEY_EU, KEY_US)),
+      keys: [KEY_EU, KEY_US],
+    },
+    {
+      case: 'one key, raw delivery to SQS',
+      body: JSON.stringify(cloudTrailNotification(KEY_US)),
+      keys: [KEY_US],
+    },
+    {
+      case: 'two keys, raw delivery to SQS',
+      body: JSON.stringify(cloudTrailNotification(KEY_US, KEY_EU)),
+      keys: [KEY_US, KEY_EU],
+    },
+  ])('$case: every key is an object ref of the message', ({ body, keys }) => {
+    // Act
+    const parsed = parseInvocation(sqsBatch(body));
+
+    // Assess
+    expect(parsed).toStrictEqual({
+      kind: 'sqs',
+      items: [{ refs: keys.map((key) => ({ bucket: BUCKET, key })), sqsMessageId: 'm0', origin: 'live' }],
+      rejected: [],
+      ignoredTestEvents: 0,
+      ignored: 0,
+    });
+  });
+
+  it('SNS -> Lambda: the keys of the message are object refs', () => {
+    // Prepare
+    const event = {
+      Records: [
+        {
+          EventSource: 'aws:sns',
+          Sns: { Type: 'Notification', Message: JSON.stringify(cloudTrailNotification(KEY_EU, KEY_US)) },
+        },
+      ],
+    };
+
+    // Act
+    const parsed = parseInvocation(event);
+
+    // Assess
+    expect(parsed.items).toStrictEqual([
+      {
+        refs: [
+          { bucket: BUCKET, key: KEY_EU },
+          { bucket: BUCKET, key: KEY_US },
+        ],
+        origin: 'live',
+      },
+    ]);
+  });
+
+  it('keeps a key verbatim: CloudTrail does not URL-encode the paths it notifies', () => {
+    // Prepare
+    const key = 'trail+logs/AWSLogs/111122223333/CloudTrail/eu-west-1/2024/03/05/a%2B.json.gz';
+
+    // Act
+    const parsed = parseInvocation(sqsBatch(JSON.stringify(cloudTrailNotification(key))));
+
+    // Assess
+    expect(parsed.items[0]?.refs).toStrictEqual([{ bucket: BUCKET, key }]);
+  });
+
+  it.each([
+    {
+      case: 'an empty key list',
+      message: cloudTrailNotification(),
+      reason: /s3ObjectKey is an array|not a list/,
+    },
+    {
+      case: 'a key that is not a list',
+      message: { s3Bucket: BUCKET, s3ObjectKey: KEY_EU },
+      reason: /not a list/,
+    },
+    {
+      case: 'a missing bucket',
+      message: { s3Bucket: null, s3ObjectKey: [KEY_EU] },
+      reason: /key 0: bucket name is null/,
+    },
+  ])('rejects $case, naming it', ({ message, reason }) => {
+    // Act
+    const parsed = parseInvocation(sqsBatch(snsEnvelope(message)));
+
+    // Assess
+    expect(parsed.items).toStrictEqual([]);
+    expect(parsed.rejected).toStrictEqual([{ reason: expect.stringMatching(reason), sqsMessageId: 'm0' }]);
+  });
+
+  it('a bad key rejects only itself; the other keys of the message stay work', () => {
+    // Act
+    const parsed = parseInvocation(sqsBatch(snsEnvelope(cloudTrailNotification(KEY_EU, 42, KEY_US))));
+
+    // Assess
+    expect(parsed.items[0]?.refs).toStrictEqual([
+      { bucket: BUCKET, key: KEY_EU },
+      { bucket: BUCKET, key: KEY_US },
+    ]);
+    expect(parsed.rejected).toStrictEqual([
+      { reason: 'CloudTrail notification key 1: object key is number 42', sqsMessageId: 'm0' },
+    ]);
+  });
+});
+
 describe('parseInvocation: events that are not work', () => {
   it.each([
     { case: 'S3 -> Lambda', file: 's3-test-event.json', kind: 'direct' },
