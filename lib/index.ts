@@ -1,10 +1,16 @@
 /**
  * The package's entry point (`import { RegionSweepDetector } from 'regionsweep'`): the construct, the stack
- * this repository deploys, and the types their props use.
+ * this repository deploys, the organization layout's forwarding stacks, and the types their props use.
  */
 export type { Allowlist } from '../lambda/domain/allowlist';
 export type { FieldCondition, RuleDefinition, RulePresentation, WindowMode } from '../lambda/domain/rule';
 export { OperatorDashboard, type OperatorDashboardProps } from './operator-dashboard';
+export { ForwardingTopic, type ForwardingTopicProps } from './organization/forwarding-topic';
+export {
+  LogArchiveNotificationsStack,
+  type LogArchiveNotificationsStackProps,
+} from './organization/log-archive-notifications-stack';
+export { TrailTopicStack, type TrailTopicStackProps } from './organization/trail-topic-stack';
 export {
   type DeliveryMode,
   RegionSweepDetector,

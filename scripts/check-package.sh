@@ -82,11 +82,13 @@ JS
 step "the declarations type-check TypeScript consumers, ES module and CommonJS (module nodenext)"
 cat > app.ts <<'TS'
 import { App, Stack } from 'aws-cdk-lib';
-import { RegionSweepDetector, type RegionSweepDetectorProps } from 'regionsweep';
+import { LogArchiveNotificationsStack, RegionSweepDetector, type RegionSweepDetectorProps } from 'regionsweep';
 
 const props: RegionSweepDetectorProps = { existingBucketName: 'acme-cloudtrail', deliveryMode: 'eventbridge' };
 const detector = new RegionSweepDetector(new Stack(new App(), 'Typed'), 'Detector', props);
 export const names: string[] = [detector.function.functionName, detector.table.tableName, detector.logsPrefix];
+export const dashboard: string = detector.dashboard.dashboard.dashboardName;
+export const forwarding: typeof LogArchiveNotificationsStack = LogArchiveNotificationsStack;
 TS
 # `cdk init app --language typescript` makes a CommonJS project (module nodenext): the same code as a .cts file.
 cp app.ts app.cts
