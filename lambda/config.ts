@@ -31,6 +31,56 @@ export const ENV = {
   maxRecords: 'MAX_RECORDS',
 } as const;
 
+/**
+ * How long the function may run (the construct sets it): the longest object read, a replay's wait for a
+ * live alert claim, and the publish must fit in it.
+ */
+export const FUNCTION_TIMEOUT_SECONDS = 300;
+
+/** SNS Publish: each attempt is cut at this time-out (see the handler's client), and the SDK makes this many. */
+export const SNS_REQUEST_TIMEOUT_MS = 10_000;
+export const SNS_MAX_ATTEMPTS = 3;
+/**
+ * The longest one publish can take: every attempt timing out, plus the SDK's backoff between attempts (the
+ * standard retry strategy waits at most 100 ms x 2^attempt before the second and third: under 1 s).
+ */
+export const PUBLISH_TIMEOUT_MS = SNS_MAX_ATTEMPTS * SNS_REQUEST_TIMEOUT_MS + 1_000;
+
+/**
+ * An alert claim's lease must outlast the publish it guards, twice over: hopping windows keep half of the
+ * lease for publishing (the other half may go to waiting for a neighbour's half-slot), and a lease that runs
+ * out while its holder still publishes lets a replay claim and publish too.
+ */
+export const MIN_ALERT_LEASE_SECONDS = (2 * PUBLISH_TIMEOUT_MS) / 1000;
+/**
+ * A replay that meets a live claim waits the lease out within its own invocation, then claims and publishes:
+ * the lease may take at most half the function's time, the rest stays for reading the object and publishing.
+ * A longer lease could never be waited out, and the retries would time out one after the other.
+ */
+export const MAX_ALERT_LEASE_SECONDS = FUNCTION_TIMEOUT_SECONDS / 2;
+
+/**
+ * Days the failure queue, the delivery queue (`sns` mode) and the dead-letter queues keep a message: SQS's
+ * maximum, so that an operator has two weeks to fix a cause before replaying. A dead-letter queue keeps a
+ * message's first enqueue time, so 14 days bound every queued path
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
+ */
+export const QUEUE_RETENTION_DAYS = 14;
+/**
+ * Window items must outlive every replay of a failed object, or the replay would count its windows afresh
+ * and alert again: the queues' 14 days, plus one day for the asynchronous retries (at most 6 hours of event
+ * age) and CloudTrail's delivery delay. Retention is counted from the later of the window's end and its last
+ * write.
+ */
+export const MIN_RETENTION_DAYS = QUEUE_RETENTION_DAYS + 1;
+
+const RETENTION_WHY =
+  `window items must outlive the ${QUEUE_RETENTION_DAYS} days the failure queue keeps a message, or its ` +
+  'replay counts the windows afresh and alerts again';
+const LEASE_WHY =
+  `an alert claim must outlast twice the longest publish (${PUBLISH_TIMEOUT_MS / 1000} s), and a replay must ` +
+  `be able to wait it out within half the function's ${FUNCTION_TIMEOUT_SECONDS} s time-out`;
+
 /** Everything the pipeline needs to process objects, parsed once at start. */
 export interface PipelineSettings {
   /** The enabled rules, each evaluated on every object (which is read once whatever their number). */
@@ -102,8 +152,12 @@ export function loadPipelineSettings(env: Env): PipelineSettings {
     rules,
     allowlist: allowlistJson === undefined ? EMPTY_ALLOWLIST : parseAllowlist(allowlistJson, ENV.allowlist),
     limits: DEFAULT_STATE_LIMITS,
-    retentionSeconds: (integer(env, ENV.retentionDays, 1, 365) ?? 7) * 86_400,
-    alertLeaseMs: (integer(env, ENV.alertLeaseSeconds, 10, 3600) ?? 120) * 1000,
+    retentionSeconds:
+      (integer(env, ENV.retentionDays, MIN_RETENTION_DAYS, 365, RETENTION_WHY) ?? MIN_RETENTION_DAYS) *
+      86_400,
+    alertLeaseMs:
+      (integer(env, ENV.alertLeaseSeconds, MIN_ALERT_LEASE_SECONDS, MAX_ALERT_LEASE_SECONDS, LEASE_WHY) ??
+        120) * 1000,
     suppressionMs: (integer(env, ENV.suppressionMinutes, 0, 10_080) ?? 0) * 60_000,
     reader: {
       maxDecompressedBytes: integer(env, ENV.maxDecompressedBytes, 1024, 2 ** 40),
@@ -150,12 +204,14 @@ function optional(env: Env, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-function integer(env: Env, name: string, min: number, max: number): number | undefined {
+/** The whole number in `name`, from `min` to `max`; `why` says why the range is what it is. */
+function integer(env: Env, name: string, min: number, max: number, why?: string): number | undefined {
   const text = optional(env, name);
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+    const reason = why === undefined ? '' : `: ${why}`;
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${text}"${reason}`);
   }
   return value;
 }

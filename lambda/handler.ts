@@ -8,7 +8,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbWindowStore } from './adapters/dynamodb-window-store';
 import { S3ObjectSource } from './adapters/s3-object-source';
 import { SnsAlertPublisher } from './adapters/sns-alert-publisher';
-import { loadConfig } from './config';
+import { loadConfig, SNS_MAX_ATTEMPTS, SNS_REQUEST_TIMEOUT_MS } from './config';
 import { type BatchResponse, handleInvocation } from './invocation';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './metric-names';
 
@@ -47,7 +47,11 @@ export function buildHandler(
       retentionSeconds: config.retentionSeconds,
     }),
     alerts: new SnsAlertPublisher({
-      client: new SNSClient({ requestHandler: requestTimeout(10_000) }),
+      // The alert lease is checked against these (see PUBLISH_TIMEOUT_MS): keep them where config says.
+      client: new SNSClient({
+        requestHandler: requestTimeout(SNS_REQUEST_TIMEOUT_MS),
+        maxAttempts: SNS_MAX_ATTEMPTS,
+      }),
       topicArn: config.topicArn,
     }),
     clock: time.clock,
@@ -61,7 +65,7 @@ export function buildHandler(
 
 /**
  * Bounds every request (for S3, the wait for the next bytes of a stream): a hung call must fail and be
- * retried rather than hold the function, and an alert claim's lease (120 s) must outlast the publish.
+ * retried rather than hold the function, and an alert claim's lease must outlast the publish.
  */
 function requestTimeout(ms: number) {
   return { requestTimeout: ms, throwOnRequestTimeout: true };

@@ -10,9 +10,26 @@ export interface ObjectRef {
   readonly size?: number;
 }
 
-/** Opens a log object as a stream of bytes (never buffered whole). */
+/**
+ * What the store says of the object version it returned. Every path that names an object (an S3
+ * notification with its version id, EventBridge, SQS, a backfill listing without one) reads the same version
+ * with the same ETag and size, and an overwrite at the same key has its own: this is the object's identity.
+ */
+export interface ObjectVersion {
+  /** The entity tag, without the quotes S3 puts around it in headers and listings. */
+  readonly eTag: string;
+  readonly size: number;
+}
+
+/** A log object's bytes as a stream (never buffered whole). */
+export interface LogObjectBody extends AsyncIterable<Uint8Array> {
+  /** The version read, as the store reported it; absent for a local file (its path alone names it). */
+  readonly version?: ObjectVersion;
+}
+
+/** Opens a log object. */
 export interface LogObjectSource {
-  open(ref: ObjectRef): Promise<AsyncIterable<Uint8Array>>;
+  open(ref: ObjectRef): Promise<LogObjectBody>;
 }
 
 /** Alert bookkeeping carried on a window item. */

@@ -10,8 +10,10 @@ import { crossesThresholds, type Finding, findingOf, type GroupKey } from './dom
 import type {
   AlertPublisher,
   HalfSlotKey,
+  LogObjectBody,
   LogObjectSource,
   ObjectRef,
+  ObjectVersion,
   Origin,
   StoredWindow,
   WindowStore,
@@ -99,10 +101,15 @@ export async function processLogObject(
   const aggregators = rules.map((rule) => new ObjectAggregator(rule, isAllowlisted, limits));
   const counts = { matching: 0, duplicate: 0, allowlisted: 0, invalid: 0 };
   const invalidExamples: string[] = [];
+  const countInvalid = (reason: string) => {
+    counts.invalid += 1;
+    if (invalidExamples.length < 3) invalidExamples.push(reason);
+  };
   let newestEventTime: number | undefined;
   let read: ReadStats;
+  let body: LogObjectBody;
   try {
-    const body = await deps.objects.open(ref);
+    body = await deps.objects.open(ref);
     read = await readCloudTrailRecords(body, {
       objectName: objectName(ref),
       limits: reader,
@@ -112,18 +119,17 @@ export async function processLogObject(
         if (outcome.kind === 'counted') counts.matching += 1;
         else if (outcome.kind === 'duplicate') counts.duplicate += 1;
         else if (outcome.kind === 'allowlisted') counts.allowlisted += 1;
-        else if (outcome.kind === 'invalid') {
-          counts.invalid += 1;
-          if (invalidExamples.length < 3) invalidExamples.push(outcome.reason);
-        }
+        else if (outcome.kind === 'invalid') countInvalid(outcome.reason);
       },
+      // A record nested too deep is skipped like any unusable record: the rest of the object counts.
+      onSkippedRecord: countInvalid,
     });
   } catch (error) {
     if (error instanceof PoisonObjectError) return { status: 'poison', error };
     throw error;
   }
 
-  const contributorId = contributorIdOf(ref);
+  const contributorId = contributorIdOf(ref, body.version);
   const now = deps.clock();
   const alerts: ProcessedObject['alerts'][number][] = [];
   let itemsUpdated = 0;
@@ -356,13 +362,17 @@ export function objectName(ref: ObjectRef): string {
 }
 
 /**
- * The object's identity in window items: 96 bits of SHA-256 over bucket, key and version id. Short, so a
- * window item holds thousands of contributors within DynamoDB's 400 KB; the same object always maps to the
- * same id, which is what makes redelivery and replay idempotent.
+ * The object's identity in window items: 96 bits of SHA-256 over bucket, key, and the ETag and size of the
+ * version read. Every path reads the same version of an object with the same ETag and size, so a live
+ * notification (with a version id), EventBridge, SQS and a backfill (whose listing gives no version id)
+ * agree, and an overwrite at the same key in an unversioned bucket is a new object. Short, so a window item
+ * holds thousands of contributors within DynamoDB's 400 KB; the same object always maps to the same id,
+ * which is what makes redelivery and replay idempotent. A local file has no version: its path names it.
  */
-export function contributorIdOf(ref: ObjectRef): string {
+export function contributorIdOf(ref: ObjectRef, version: ObjectVersion | undefined): string {
+  const read = version === undefined ? '' : `${version.eTag}\u0000${version.size}`;
   return createHash('sha256')
-    .update(`${ref.bucket}\u0000${ref.key}\u0000${ref.versionId ?? ''}`)
+    .update(`${ref.bucket}\u0000${ref.key}\u0000${read}`)
     .digest('base64url')
     .slice(0, 16);
 }

@@ -18,7 +18,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { WINDOW_TABLE_SCHEMA } from '../lambda/adapters/window-table-schema';
-import { ENV, loadPipelineSettings } from '../lambda/config';
+import { ENV, FUNCTION_TIMEOUT_SECONDS, loadPipelineSettings, QUEUE_RETENTION_DAYS } from '../lambda/config';
 import type { Allowlist } from '../lambda/domain/allowlist';
 import type { RuleDefinition, WindowMode } from '../lambda/domain/rule';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/metric-names';
@@ -86,11 +86,17 @@ export interface RegionSweepDetectorProps {
   readonly minEvents?: number;
   /** EC2 rule: window length in seconds. @default 30 (Elastic) */
   readonly windowSeconds?: number;
-  /** Days window items are kept before TTL removes them. @default 7 */
+  /**
+   * Days window items are kept (after the later of the window's end and its last write) before TTL removes
+   * them; at least 15, so that a replay of anything the 14-day queues still hold finds its windows. @default 15
+   */
   readonly retentionDays?: number;
   /** Alerts per identity at most once per this many minutes. @default 0 (every window alerts, as Elastic) */
   readonly suppressionMinutes?: number;
-  /** Seconds one invocation holds the right to publish a window's alert. @default 120 */
+  /**
+   * Seconds one invocation holds the right to publish a window's alert: 62 to 150 (twice the longest
+   * publish, and at most half the function's time-out, so a replay can wait it out). @default 120
+   */
   readonly alertLeaseSeconds?: number;
   /** Callers never counted. @default - none */
   readonly allowlist?: Partial<Allowlist>;
@@ -132,8 +138,11 @@ export interface RegionSweepDetectorProps {
   readonly tableRemovalPolicy?: RemovalPolicy;
 }
 
-/** Function timeout: a 50 MB gzip object is read, parsed and written within it. */
-const FUNCTION_TIMEOUT = Duration.minutes(5);
+/**
+ * Function timeout: a 50 MB gzip object is read, parsed and written within it. The function's configuration
+ * checks the alert lease against the same number.
+ */
+const FUNCTION_TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS);
 
 /**
  * Backfill messages per invocation. `regionsweep backfill` sends one object per message by default, and an
@@ -276,7 +285,7 @@ export class RegionSweepDetector extends Construct {
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(QUEUE_RETENTION_DAYS),
     });
     Validations.of(this.failureQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
@@ -363,7 +372,7 @@ export class RegionSweepDetector extends Construct {
     const deadLetterQueue = new sqs.Queue(this, 'BackfillDeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(QUEUE_RETENTION_DAYS),
     });
     Validations.of(deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
@@ -374,7 +383,7 @@ export class RegionSweepDetector extends Construct {
       enforceSSL: true,
       // AWS guidance: at least 6x the function timeout, so in-flight batches are never redelivered mid-run.
       visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(QUEUE_RETENTION_DAYS),
       // AWS advises at least 5 for a queue Lambda consumes, so that throttled receives (which count too)
       // do not send messages to the dead-letter queue unprocessed:
       // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
@@ -500,7 +509,7 @@ export class RegionSweepDetector extends Construct {
       enforceSSL: true,
       // AWS guidance: at least 6x the function timeout, so in-flight batches are never redelivered mid-run.
       visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(QUEUE_RETENTION_DAYS),
       deadLetterQueue: { queue: this.failureQueue, maxReceiveCount: 5 },
     });
     notificationTopic.addSubscription(

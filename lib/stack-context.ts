@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import { MIN_RETENTION_DAYS } from '../lambda/config';
 import { parseAllowlist } from '../lambda/domain/allowlist';
 import type { WindowMode } from '../lambda/domain/rule';
 import { DEAF_ALARM_MINUTES } from './deaf-detector-alarm';
@@ -50,7 +51,7 @@ export const CONTEXT_KEYS = {
   backfillConcurrency: 'backfillConcurrency',
   /** Reserved concurrency of the function. Default: unreserved. */
   reservedConcurrency: 'reservedConcurrency',
-  /** Allowlist as JSON (`{"arns":[],"arnPatterns":[],"userAgentPatterns":[],"accounts":[]}`). Default: none. */
+  /** Allowlist as JSON (`{"arns":[],"arnPatterns":[],"userAgentPatterns":[],"accounts":[],"identityTypes":[]}`). Default: none. */
   allowlist: 'allowlist',
   /** CloudFormation stack name. Default: `RegionSweep`. */
   stackName: 'stackName',
@@ -170,7 +171,7 @@ export function parseStackContext(read: ContextReader): StackSettings {
     minRegions: wholeNumber(read, CONTEXT_KEYS.minRegions, 1),
     minEvents: wholeNumber(read, CONTEXT_KEYS.minEvents, 1),
     windowSeconds: wholeNumber(read, CONTEXT_KEYS.windowSeconds, 1),
-    retentionDays: wholeNumber(read, CONTEXT_KEYS.retentionDays, 1),
+    retentionDays: wholeNumber(read, CONTEXT_KEYS.retentionDays, MIN_RETENTION_DAYS),
     suppressionMinutes: wholeNumber(read, CONTEXT_KEYS.suppressionMinutes, 0),
     reservedConcurrentExecutions: wholeNumber(read, CONTEXT_KEYS.reservedConcurrency, 1),
     backfillConcurrency: wholeNumber(read, CONTEXT_KEYS.backfillConcurrency, 2),

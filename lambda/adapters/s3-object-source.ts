@@ -1,6 +1,6 @@
 import { GetObjectCommand, type GetObjectCommandOutput, NoSuchKey } from '@aws-sdk/client-s3';
 import { PoisonObjectError } from '../domain/errors';
-import type { LogObjectSource, ObjectRef } from '../ports';
+import type { LogObjectBody, LogObjectSource, ObjectRef } from '../ports';
 
 /** The part of S3Client this adapter uses. */
 export interface S3GetObjectPort {
@@ -19,7 +19,15 @@ export class S3ObjectSource implements LogObjectSource {
     private readonly options: { readonly client: S3GetObjectPort; readonly expectedBucketOwner?: string },
   ) {}
 
-  async open(ref: ObjectRef): Promise<AsyncIterable<Uint8Array>> {
+  /**
+   * GetObject of the object (the version named, when a notification names one). The response's ETag and
+   * Content-Length identify what was read: S3 returns both on every GetObject, as ListObjectsV2 returns ETag
+   * and Size and notifications `eTag` and `size`, all of the same version
+   * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html,
+   * https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html,
+   * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
+   */
+  async open(ref: ObjectRef): Promise<LogObjectBody> {
     try {
       const output = await this.options.client.send(
         new GetObjectCommand({
@@ -35,7 +43,11 @@ export class S3ObjectSource implements LogObjectSource {
       if (body === undefined || typeof body[Symbol.asyncIterator] !== 'function') {
         throw new Error(`s3://${ref.bucket}/${ref.key}: GetObject returned no stream`);
       }
-      return body;
+      if (output.ETag === undefined || output.ContentLength === undefined) {
+        throw new Error(`s3://${ref.bucket}/${ref.key}: GetObject returned no ETag or Content-Length`);
+      }
+      const version = { eTag: output.ETag.replaceAll('"', ''), size: output.ContentLength };
+      return { version, [Symbol.asyncIterator]: () => body[Symbol.asyncIterator]() };
     } catch (error) {
       if (isGone(error)) {
         throw new LogObjectGoneError(`s3://${ref.bucket}/${ref.key}`, 'object no longer exists', {

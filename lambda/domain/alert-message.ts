@@ -158,13 +158,13 @@ const NO_ARN = '(no identity ARN)';
 const EVENT_TYPE = 'RegionSweepFinding';
 
 /**
- * Control characters (C0, DEL, C1), line and paragraph separators, bidi controls, zero-width and other
- * invisible format characters, Unicode tag characters, noncharacters and lone surrogates. None may reach a
- * reader: each is shown as a visible `\uXXXX` escape instead.
+ * Every code point of Unicode's "Other" categories (`\p{C}`: controls, format characters such as bidi controls
+ * and zero-width characters, unassigned code points, private use, lone surrogates) and the line and paragraph
+ * separators (`\p{Zl}`, `\p{Zp}`). None may reach a reader: each is shown as a visible `\uXXXX` escape
+ * instead. Chosen by general category, not by a list: a code point assigned an invisible meaning later
+ * is unassigned (Cn) today, or a format character (Cf) once assigned, and is caught either way.
  */
-const INVISIBLE =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job.
-  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb\ufffe\uffff\u{e0000}-\u{e007f}\ud800-\udfff]/gu;
+const INVISIBLE = /[\p{C}\p{Zl}\p{Zp}]/gu;
 
 /**
  * Makes one attacker-controlled string (anything read from a log) safe to show in Slack/Teams markdown and in

@@ -11,6 +11,11 @@ export interface Allowlist {
   readonly arnPatterns: readonly string[];
   readonly userAgentPatterns: readonly string[];
   readonly accounts: readonly string[];
+  /**
+   * `userIdentity.type` values dropped, exactly (`AWSService`: AWS services calling on their own behalf, as
+   * the Service Quotas, CLI and S3 rules already leave out). Empty by default: Elastic's EC2 rule counts them.
+   */
+  readonly identityTypes?: readonly string[];
 }
 
 export const EMPTY_ALLOWLIST: Allowlist = { arns: [], arnPatterns: [], userAgentPatterns: [], accounts: [] };
@@ -20,6 +25,8 @@ export interface AllowlistSubject {
   readonly arn: string | null;
   readonly userAgent: string | undefined;
   readonly accountId: string | undefined;
+  /** `userIdentity.type`. */
+  readonly identityType: string | undefined;
 }
 
 export type AllowlistPredicate = (subject: AllowlistSubject) => boolean;
@@ -30,11 +37,15 @@ export function compileAllowlist(allowlist: Allowlist): AllowlistPredicate {
   const accounts = new Set(allowlist.accounts);
   const arnPatterns = allowlist.arnPatterns.map(globToRegExp);
   const userAgentPatterns = allowlist.userAgentPatterns.map(globToRegExp);
-  if (arns.size + accounts.size + arnPatterns.length + userAgentPatterns.length === 0) return () => false;
-  return ({ arn, userAgent, accountId }) =>
+  const identityTypes = new Set(allowlist.identityTypes ?? []);
+  const entries =
+    arns.size + accounts.size + arnPatterns.length + userAgentPatterns.length + identityTypes.size;
+  if (entries === 0) return () => false;
+  return ({ arn, userAgent, accountId, identityType }) =>
     (arn !== null && (arns.has(arn) || arnPatterns.some((p) => p.test(arn)))) ||
     (userAgent !== undefined && userAgentPatterns.some((p) => p.test(userAgent))) ||
-    (accountId !== undefined && accounts.has(accountId));
+    (accountId !== undefined && accounts.has(accountId)) ||
+    (identityType !== undefined && identityTypes.has(identityType));
 }
 
 /** Parses an allowlist from JSON text (as given in an environment variable or a file). */
@@ -47,11 +58,11 @@ export function parseAllowlist(json: string, source: string): Allowlist {
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError(
-      `${source}: allowlist must be an object with arns, arnPatterns, userAgentPatterns, accounts`,
+      `${source}: allowlist must be an object with arns, arnPatterns, userAgentPatterns, accounts, identityTypes`,
     );
   }
   const record = value as Record<string, unknown>;
-  const known = new Set(['arns', 'arnPatterns', 'userAgentPatterns', 'accounts']);
+  const known = new Set(['arns', 'arnPatterns', 'userAgentPatterns', 'accounts', 'identityTypes']);
   const unknown = Object.keys(record).filter((k) => !known.has(k));
   if (unknown.length > 0)
     throw new ConfigError(`${source}: unknown allowlist field(s) ${unknown.join(', ')}`);
@@ -71,6 +82,7 @@ export function parseAllowlist(json: string, source: string): Allowlist {
     arnPatterns: list('arnPatterns'),
     userAgentPatterns: list('userAgentPatterns'),
     accounts,
+    identityTypes: list('identityTypes'),
   };
 }
 

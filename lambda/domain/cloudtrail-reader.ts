@@ -36,6 +36,8 @@ export interface ReadStats {
   readonly records: number;
   /** Records that passed the prefilter and were parsed. */
   readonly parsed: number;
+  /** Records nested deeper than MAX_NESTING_DEPTH: skipped (never parsed), the rest of the object read. */
+  readonly tooDeep: number;
   /** Bytes read from the body (gzip or plain). */
   readonly compressedBytes: number;
   /** Bytes of JSON scanned (equals `compressedBytes` for plain input). */
@@ -56,10 +58,18 @@ export interface ReadOptions {
   readonly needles: readonly (readonly Buffer[])[];
   /** Called with each parsed record that passed the prefilter, in file order. */
   readonly onRecord: (record: unknown) => void;
+  /** Called for each record skipped unread (nested too deep), with the reason, in file order. */
+  readonly onSkippedRecord?: (reason: string) => void;
 }
 
-/** Deepest nesting accepted (top-level object and `Records` array included): keeps JSON.parse off the stack limit. */
+/**
+ * Deepest nesting parsed (top-level object and `Records` array included): keeps JSON.parse off the stack
+ * limit. A record nested deeper is skipped and reported, never parsed; deeper nesting outside `Records` is
+ * malformed input.
+ */
 export const MAX_NESTING_DEPTH = 128;
+/** Nesting of `Records` entries: inside the top-level object and the array. */
+const RECORD_DEPTH = 2;
 
 /**
  * Gunzip settings of the reader: chunks 16 times zlib's default (a quarter of zlib's main-thread work per
@@ -125,6 +135,8 @@ const WASM_SLACK = 64;
 const WASM_PAGE = 65_536;
 const WASM_MISMATCHED = -2;
 const WASM_TOO_DEEP = -3;
+/** scanContainer's answer when a record opens a bracket past the nesting limit (see `deepFrom`). */
+const DEEPER_THAN_LIMIT = -2;
 
 /**
  * Reads the records of one CloudTrail log object (`{"Records":[{...},...]}`), gzip (told by its magic bytes,
@@ -182,6 +194,7 @@ export async function readCloudTrailRecords(
   return {
     records: scanner.records,
     parsed: scanner.parsed,
+    tooDeep: scanner.tooDeep,
     compressedBytes,
     decompressedBytes: scanner.scannedBytes,
     gzip,
@@ -267,6 +280,7 @@ enum Mode {
 class RecordScanner {
   records = 0;
   parsed = 0;
+  tooDeep = 0;
   scannedBytes = 0;
 
   private mode = Mode.BeforeTop;
@@ -282,11 +296,23 @@ class RecordScanner {
   private topIsObject = true;
   private skipBaseDepth = 1;
   private literal: number[] = [];
+  /**
+   * While the open record is nested deeper than MAX_NESTING_DEPTH: the brackets past the limit (the first
+   * `deepLength` bytes), followed byte by byte until the nesting is back at the limit. The scanner's own stack
+   * stays at the limit meanwhile.
+   */
+  private deepBrackets = new Uint8Array(256);
+  private deepLength = 0;
+  /** Where the chunk continues after the bracket that went past the limit. */
+  private deepFrom = 0;
+  /** The open record went past the nesting limit: it is skipped when it ends. */
+  private recordTooDeep = false;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private readonly wasm = new wasmApi.Instance(STRUCTURAL_SCAN).exports as unknown as StructuralScanExports;
   private readonly objectName: string;
   private readonly needles: readonly (readonly Buffer[])[];
   private readonly onRecord: (record: unknown) => void;
+  private readonly onSkippedRecord: (reason: string) => void;
 
   constructor(
     options: ReadOptions,
@@ -295,6 +321,7 @@ class RecordScanner {
     this.objectName = options.objectName;
     this.needles = options.needles;
     this.onRecord = options.onRecord;
+    this.onSkippedRecord = options.onSkippedRecord ?? (() => undefined);
   }
 
   /** Scans one chunk; the chunk is not kept after the call except for the part of a record still open. */
@@ -315,7 +342,7 @@ class RecordScanner {
     let recordStart = -1;
     while (i < n) {
       if (this.mode === Mode.InRecord) {
-        const end = this.scanContainer(chunk, i, 2);
+        const end = this.scanRecord(chunk, i);
         if (end < 0) {
           this.appendCarry(chunk, recordStart, n);
           return;
@@ -499,6 +526,61 @@ class RecordScanner {
   }
 
   /**
+   * Scans the open record from `from` to its end: the index after its closing brace, or -1 when the chunk
+   * ends first. Past the nesting limit the record is followed by `skipDeep` (to be skipped, not parsed) and
+   * the structural scan resumes once the nesting is back at the limit.
+   */
+  private scanRecord(chunk: Buffer, from: number): number {
+    let i = from;
+    for (;;) {
+      if (this.deepLength > 0) {
+        i = this.skipDeep(chunk, i);
+        if (i < 0) return -1;
+      }
+      const end = this.scanContainer(chunk, i, RECORD_DEPTH);
+      if (end !== DEEPER_THAN_LIMIT) return end;
+      i = this.deepFrom;
+    }
+  }
+
+  /**
+   * Follows the part of a record nested past the limit, from `from`: strings, escapes and brackets (which
+   * must match, as everywhere), byte by byte (only hostile input nests this deep). Returns the index after
+   * the bracket that brings the nesting back to the limit, or -1 when the chunk ends first.
+   */
+  private skipDeep(chunk: Buffer, from: number): number {
+    const n = chunk.length;
+    for (let i = from; i < n; i++) {
+      const b = chunk[i] as number;
+      if (this.inString) {
+        if (this.escapePending) this.escapePending = false;
+        else if (b === BACKSLASH) this.escapePending = true;
+        else if (b === QUOTE) this.inString = false;
+      } else if (b === QUOTE) {
+        this.inString = true;
+      } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
+        this.pushDeep(b);
+      } else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
+        // `}` and `]` are their openers plus 2 in ASCII.
+        if (this.deepBrackets[this.deepLength - 1] !== b - 2)
+          this.malformed('mismatched bracket', this.offsetOf(chunk, i));
+        this.deepLength -= 1;
+        if (this.deepLength === 0) return i + 1;
+      }
+    }
+    return -1;
+  }
+
+  private pushDeep(bracket: number): void {
+    if (this.deepLength === this.deepBrackets.length) {
+      const grown = new Uint8Array(this.deepBrackets.length * 2);
+      grown.set(this.deepBrackets);
+      this.deepBrackets = grown;
+    }
+    this.deepBrackets[this.deepLength++] = bracket;
+  }
+
+  /**
    * Scans a container (or string) whose bytes began before `from` until the nesting is back to `baseDepth`
    * outside any string. Returns the index just after its last byte, or -1 when the chunk ends first.
    * This is the hot loop: containers are scanned by the WebAssembly SIMD scanner over the chunk copied into
@@ -524,10 +606,18 @@ class RecordScanner {
     if (result === WASM_MISMATCHED)
       this.malformed('mismatched bracket', this.offsetOf(chunk, errorAt.value - WASM_INPUT));
     if (result === WASM_TOO_DEEP) {
-      this.malformed(
-        `nesting deeper than ${MAX_NESTING_DEPTH}`,
-        this.offsetOf(chunk, errorAt.value - WASM_INPUT),
-      );
+      const at = errorAt.value - WASM_INPUT;
+      if (this.mode !== Mode.InRecord)
+        this.malformed(`nesting deeper than ${MAX_NESTING_DEPTH}`, this.offsetOf(chunk, at));
+      // The bracket at `at` opens past the limit, outside any string; the scanner's stack holds the limit.
+      this.depth = MAX_NESTING_DEPTH;
+      this.inString = false;
+      this.escapePending = false;
+      this.recordTooDeep = true;
+      this.deepLength = 0;
+      this.pushDeep(chunk[at] as number);
+      this.deepFrom = at + 1;
+      return DEEPER_THAN_LIMIT;
     }
     this.depth = outDepth.value;
     this.inString = outInString.value === 1;
@@ -635,6 +725,12 @@ class RecordScanner {
       if (bytes.length > this.limits.maxRecordBytes) this.recordTooLarge();
     }
     this.records++;
+    if (this.recordTooDeep) {
+      this.recordTooDeep = false;
+      this.tooDeep++;
+      this.onSkippedRecord(`record ${this.records - 1} is nested deeper than ${MAX_NESTING_DEPTH}`);
+      return;
+    }
     if (!this.passesPrefilter(bytes)) return;
     const at = this.scannedBytes - chunk.length + end;
     let record: unknown;

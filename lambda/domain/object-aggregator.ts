@@ -121,7 +121,8 @@ export class ObjectAggregator {
     const userAgent = optionalString(record, 'userAgent');
     const accountId =
       optionalString(record, 'userIdentity.accountId') ?? optionalString(record, 'recipientAccountId');
-    if (this.isAllowlisted({ arn, userAgent, accountId })) return ALLOWLISTED;
+    const identityType = optionalString(record, 'userIdentity.type');
+    if (this.isAllowlisted({ arn, userAgent, accountId, identityType })) return ALLOWLISTED;
 
     const event: MatchedEvent = {
       time,

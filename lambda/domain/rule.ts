@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { ConfigError } from './errors';
 import { AWS_CLIENT_NAMES, canonicalIp, VALUE_VIEWS, type ValueView, viewValue } from './value-views';
 
@@ -25,7 +26,10 @@ export interface FieldCondition {
   readonly notEquals?: readonly string[];
   /** The value starts with one of these (ES|QL `starts_with`, `LIKE "x*"`). */
   readonly startsWith?: readonly string[];
-  /** The value matches this regular expression (JavaScript syntax, unanchored unless it says so). */
+  /**
+   * The value matches this regular expression, unanchored unless it says so. RE2 syntax (no lookaround, no
+   * backreferences), run by a linear-time engine: a log value can never make a pattern backtrack.
+   */
   readonly matches?: string;
   /** true: the field holds a value (`IS NOT NULL`); false: it holds none (`IS NULL`). */
   readonly present?: boolean;
@@ -174,12 +178,24 @@ function validateCondition(where: string, condition: FieldCondition): void {
   if (condition.present === false && stringTests > 0) {
     throw new ConfigError(`${at}: present: false cannot be combined with a value test`);
   }
-  if (condition.matches !== undefined) {
-    try {
-      new RegExp(condition.matches, 'u');
-    } catch (error) {
-      throw new ConfigError(`${at}: matches is not a regular expression`, { cause: error });
-    }
+  if (condition.matches !== undefined) compilePattern(at, condition.matches);
+}
+
+/**
+ * Compiles a `matches` pattern with re2js, a pure JavaScript port of RE2: matching takes time linear in the
+ * value whatever the pattern (V8's backtracking engine takes seconds on `^(a+)+$` and a 30-character user
+ * agent). RE2 refuses what needs backtracking (lookaround, backreferences): such a pattern is refused here,
+ * when rules load and at synth, never met at run time.
+ */
+export function compilePattern(where: string, pattern: string): RE2JS {
+  try {
+    return RE2JS.compile(pattern);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      `${where}: matches ${JSON.stringify(pattern)} is not a regular expression RE2 accepts (${reason}); lookaround and backreferences are not supported`,
+      { cause: error },
+    );
   }
 }
 
@@ -307,7 +323,7 @@ export function matchesFilter(record: unknown, rule: RuleDefinition): boolean {
 
 function compileCondition(condition: FieldCondition): RecordTest {
   const { field, as, equals, notEquals, startsWith, matches, present } = condition;
-  const pattern = matches === undefined ? undefined : new RegExp(matches, 'u');
+  const pattern = matches === undefined ? undefined : compilePattern(`condition on ${field}`, matches);
   const hasStringTest = equals ?? notEquals ?? startsWith ?? pattern;
   return (record) => {
     const values = conditionValues(record, field, as);
@@ -320,28 +336,37 @@ function compileCondition(condition: FieldCondition): RecordTest {
       (equals === undefined || equals.includes(value)) &&
       (notEquals === undefined || !notEquals.includes(value)) &&
       (startsWith === undefined || startsWith.some((prefix) => value.startsWith(prefix))) &&
-      (pattern === undefined || pattern.test(value))
+      (pattern === undefined || pattern.matcher(value).find())
     );
   };
 }
 
 /**
  * Byte strings a record must contain to possibly match, as the reader's prefilter: for each inner array, at
- * least one of its needles. Each needle is a value as the JSON text it appears as in CloudTrail
- * (`"DescribeInstances"`, or `"Describe` for a prefix). A cheap test before parsing; the exact decision is
- * always `matchesFilter` on the parsed record. A value holding a character JSON may write differently
- * (quote, backslash, `/`, non-ASCII) gives only its text up to that character (`"aws-cli` for the prefix
- * `aws-cli/`), which every spelling still contains; a condition where some value would give nothing gives
- * no needle. With several rules, a record must contain a needle of some rule: one group holding each
+ * least one of its needles. A cheap test before parsing that never rejects a record `JSON.parse` and the
+ * exact rule would match; the decision is always `matchesFilter` on the parsed record.
+ *
+ * JSON may spell any character of a string as a `\uXXXX` escape (`"\u0044escribeInstances"` is
+ * `DescribeInstances`, RFC 8259 section 7), and `"`, `\` and `/` also as `\"`, `\\` and `\/`. So each needle
+ * is a value as the JSON text it appears as when written without escapes (`"DescribeInstances"`, or
+ * `"Describe` for a prefix), cut before the first character that has a short escape (`"aws-cli` for the
+ * prefix `aws-cli/`); and every group also holds `\u`, the start of a unicode escape. A record without any
+ * `\u` spells each character but those as itself (non-ASCII as its UTF-8 bytes), so it contains the needle
+ * of every value it holds; a record with one is parsed. A condition where some value would give no needle
+ * gives no group. With several rules, a record must contain a needle of some rule: one group holding each
  * rule's first group. A rule without needles turns the prefilter off (every record is parsed).
  */
 export function prefilterNeedles(rules: RuleDefinition | readonly RuleDefinition[]): Buffer[][] {
   const list = Array.isArray(rules) ? (rules as readonly RuleDefinition[]) : [rules as RuleDefinition];
   const perRule = list.map(ruleNeedles);
-  if (perRule.length === 1) return perRule[0] ?? [];
   if (perRule.some((groups) => groups.length === 0)) return [];
-  return [perRule.flatMap((groups) => groups[0] ?? [])];
+  const groups = perRule.length === 1 ? (perRule[0] ?? []) : [perRule.flatMap((g) => g[0] ?? [])];
+  // Searched last: most records hold a needle of the first group or neither.
+  return groups.map((group) => [...group, UNICODE_ESCAPE]);
 }
+
+/** The start of a `\uXXXX` escape: any character of a string may be spelled so. */
+const UNICODE_ESCAPE = Buffer.from('\\u');
 
 function ruleNeedles(rule: RuleDefinition): Buffer[][] {
   const groups: Buffer[][] = [];
@@ -352,7 +377,7 @@ function ruleNeedles(rule: RuleDefinition): Buffer[][] {
           condition.startsWith?.map((prefix) => needleText(prefix, false)))
         : viewNeedles(condition);
     if (texts === undefined || texts.some((text) => text === undefined)) continue;
-    groups.push(texts.map((text) => Buffer.from(text ?? '')));
+    groups.push([...new Set(texts)].map((text) => Buffer.from(text ?? '', 'utf8')));
   }
   return groups;
 }
@@ -367,19 +392,25 @@ function viewNeedles(condition: FieldCondition): (string | undefined)[] | undefi
   return condition.equals?.map((name) => needleText(name, false)?.slice(1));
 }
 
-/** Characters every JSON writer spells as themselves: printable ASCII but the quote, backslash and `/`. */
-const LITERAL_CHARACTER = /^[\x20-\x21\x23-\x2e\x30-\x5b\x5d-\x7e]$/;
+/**
+ * Characters written as themselves by every JSON writer that uses no `\u` escape: all but the quote,
+ * backslash and `/` (which have short escapes), controls (which must be escaped) and lone surrogates
+ * (which UTF-8 cannot hold).
+ */
+const LITERAL_CHARACTER = /^[^\p{Cc}"\\/\p{Cs}]$/u;
 
 /**
- * The JSON text a string value (`whole`) or a string starting with `value` surely begins with: the opening
- * quote, the value's characters up to the first that JSON may escape, and the closing quote when the whole
- * value is plain. Undefined when not even one character is plain.
+ * The JSON text a string value (`whole`) or a string starting with `value` surely contains when written
+ * without `\u` escapes: the opening quote, the value's characters up to the first without a single spelling,
+ * and the closing quote when the whole value is plain. Undefined when not even one character is plain.
  */
 function needleText(value: string, whole: boolean): string | undefined {
+  const characters = Array.from(value);
   let plain = 0;
-  while (plain < value.length && LITERAL_CHARACTER.test(value.charAt(plain))) plain += 1;
+  while (plain < characters.length && LITERAL_CHARACTER.test(characters[plain] ?? '')) plain += 1;
   if (plain === 0) return undefined;
-  return plain === value.length && whole ? `"${value}"` : `"${value.slice(0, plain)}`;
+  const text = characters.slice(0, plain).join('');
+  return plain === characters.length && whole ? `"${text}"` : `"${text}`;
 }
 
 /** Start of the epoch-aligned UTC window holding `epochMs` (`DATE_TRUNC(windowSeconds, eventTime)`). */

@@ -31,7 +31,8 @@ export const RULE_OPTIONS_HELP = `  --rules LIST            enabled built-in rul
   --min-regions N         EC2 rule: distinct regions to fire (default 10)
   --min-events N          EC2 rule: events to fire (default 10)
   --window-seconds N      EC2 rule: window length (default 30)
-  --allowlist FILE        JSON allowlist: {"arns":[],"arnPatterns":[],"userAgentPatterns":[],"accounts":[]}`;
+  --allowlist FILE        JSON allowlist: {"arns":[],"arnPatterns":[],"userAgentPatterns":[],"accounts":[],
+                          "identityTypes":[]} (e.g. "identityTypes":["AWSService"])`;
 
 export const SCAN_HELP = `Usage: regionsweep scan [options] <files|dirs...>
 

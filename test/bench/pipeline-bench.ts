@@ -15,7 +15,9 @@
  * Options: --seed N (corpus and delivery order, default 1), --concurrency N (default 8), --keep (leave the
  * corpus directory in place and print it).
  */
+
 import { type ChildProcess, fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -332,8 +334,11 @@ try {
   const objectsWithWrongWrites: string[] = [];
   let appliesAttributed = 0;
   for (const summary of summaries) {
-    const applies =
-      counts.appliesByContributor[contributorIdOf({ bucket: environment.bucket, key: summary.key })] ?? none;
+    // s3rver's ETag is the MD5 of the body, as S3's is for a single-part upload without SSE-KMS.
+    const body = await readFile(join(root, summary.key));
+    const version = { eTag: createHash('md5').update(body).digest('hex'), size: body.length };
+    const id = contributorIdOf({ bucket: environment.bucket, key: summary.key }, version);
+    const applies = counts.appliesByContributor[id] ?? none;
     appliesAttributed += applies.ok;
     const groups = expected.groupsByKey.get(summary.key) ?? 0;
     if (applies.ok !== groups)

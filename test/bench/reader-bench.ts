@@ -2,7 +2,9 @@
  * Benchmark of the streaming CloudTrail reader (`npm run bench`). Writes two synthetic gzip log files into
  * `.bench/` (git-ignored; reused between runs), then prints, per file, the best of three runs of:
  * plain streaming gunzip, the full scan (reader + prefilter + exact rule), their ratio, the whole-file
- * JSON.parse approach (64 MB file only), and the peak RSS of one scan in a child process.
+ * JSON.parse approach (64 MB file only), and the peak RSS of one scan in a child process. Then what the exact
+ * prefilter costs: its byte search over the 64 MB file's records, with and without the `\u` alternative that
+ * keeps escaped spellings from being dropped.
  */
 import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -15,8 +17,9 @@ import { createGunzip, gunzip } from 'node:zlib';
 import { build } from 'esbuild';
 import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/allowlist';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
-import { READER_GUNZIP_OPTIONS } from '../../lambda/domain/cloudtrail-reader';
+import { READER_GUNZIP_OPTIONS, readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
 import { ObjectAggregator } from '../../lambda/domain/object-aggregator';
+import { prefilterNeedles } from '../../lambda/domain/rule';
 import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/window-state';
 import { type ScanResult, scanLogFile } from './scan-log-file';
 import { ensureSyntheticLogFile } from './synthetic-cloudtrail';
@@ -118,6 +121,26 @@ async function peakRssMb(path?: string): Promise<{ rssMb: number; records: numbe
 
 const fixed = (value: number, digits = 0) => value.toFixed(digits);
 
+/** The records of a log file as JSON text, one buffer each (as the reader hands them to its prefilter). */
+async function recordTexts(path: string): Promise<Buffer[]> {
+  const texts: Buffer[] = [];
+  await readCloudTrailRecords(createReadStream(path), {
+    objectName: path,
+    needles: [],
+    onRecord: (record) => texts.push(Buffer.from(JSON.stringify(record))),
+  });
+  return texts;
+}
+
+/** The reader's prefilter test over every record: for each group, some needle occurs. Returns the passes. */
+function prefilterPasses(records: readonly Buffer[], needles: readonly (readonly Buffer[])[]): number {
+  let passes = 0;
+  for (const bytes of records) {
+    if (needles.every((group) => group.some((needle) => bytes.indexOf(needle) >= 0))) passes += 1;
+  }
+  return passes;
+}
+
 await mkdir(benchDir, { recursive: true });
 for (const file of files) {
   const started = Date.now();
@@ -181,6 +204,20 @@ for (const file of files) {
   ]);
 }
 
+// What exactness costs: the needles as the reader uses them, against the same without the `\u` alternative
+// (the prefilter before it: fast, but blind to escaped spellings).
+const first = files[0];
+if (first === undefined) throw new Error('no bench file');
+const records = await recordTexts(first.path);
+const exact = prefilterNeedles(EC2_MULTI_REGION_DESCRIBE_INSTANCES);
+const blind = exact.map((group) => group.filter((needle) => needle.toString() !== '\\u'));
+const [exactRun, blindRun] = await bestOfInTurns([
+  async () => prefilterPasses(records, exact),
+  async () => prefilterPasses(records, blind),
+]);
+if (exactRun === undefined || blindRun === undefined) throw new Error('missing run');
+const withEscape = records.filter((bytes) => bytes.indexOf('\\u') >= 0).length;
+
 const header = [
   'file',
   'JSON MB',
@@ -205,6 +242,10 @@ process.stdout.write(
     line(header),
     widths.map((width) => '-'.repeat(width)).join('-+-'),
     ...rows.map(line),
+    '',
+    `Prefilter byte search over the ${first.label} file's ${records.length} records (${fixed(records.reduce((n, r) => n + r.length, 0) / MB)} MB), best of ${RUNS}:`,
+    `  exact (a needle or a \\u escape): ${fixed(exactRun.ms, 1)} ms, ${exactRun.result} pass; without the \\u alternative: ${fixed(blindRun.ms, 1)} ms, ${blindRun.result} pass`,
+    `  exactness costs ${fixed(exactRun.ms - blindRun.ms, 1)} ms per ${first.label} (${withEscape} records hold a \\u escape)`,
     '',
   ].join('\n'),
 );

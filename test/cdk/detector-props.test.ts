@@ -1,12 +1,13 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import { MIN_RETENTION_DAYS } from '../../lambda/config';
 import { S3_RAPID_BUCKET_POSTURE_API_CALLS } from '../../lambda/domain/built-in-rules';
 import {
   RegionSweepDetector,
   type RegionSweepDetectorProps,
   RegionSweepDetectorPropsError,
 } from '../../lib/region-sweep-detector';
-import { NOTIFICATION_TOPIC_ARN } from './synth-detector';
+import { NOTIFICATION_TOPIC_ARN, synthDetector } from './synth-detector';
 
 const bucket = { existingBucketName: 'trail-bucket' } as const;
 
@@ -63,6 +64,21 @@ describe('RegionSweepDetector props validation', () => {
       message: /groupBy must start with userIdentity.arn/,
     },
     {
+      case: 'a custom rule whose matches pattern needs backtracking (RE2 refuses lookahead)',
+      props: {
+        ...bucket,
+        customRules: [
+          {
+            ...S3_RAPID_BUCKET_POSTURE_API_CALLS,
+            id: 'mine',
+            slug: 'mine',
+            filter: [{ field: 'userAgent', matches: '^(?!aws-cli/)' }],
+          },
+        ],
+      },
+      message: /matches "\^\(\?!aws-cli\/\)" is not a regular expression RE2 accepts/,
+    },
+    {
       case: 'custom rules too large for the function environment',
       props: {
         ...bucket,
@@ -84,6 +100,21 @@ describe('RegionSweepDetector props validation', () => {
       case: 'backfill concurrency above the reserved concurrency',
       props: { ...bucket, reservedConcurrentExecutions: 3 },
       message: /backfillConcurrency \(5\) must not exceed reservedConcurrentExecutions \(3\)/,
+    },
+    {
+      case: 'windows kept for less than the failure queue keeps a message',
+      props: { ...bucket, retentionDays: 7 },
+      message: /RETENTION_DAYS must be a whole number from 15 to 365, got "7": window items must outlive/,
+    },
+    {
+      case: 'an alert lease a replay cannot wait out within the function time-out',
+      props: { ...bucket, alertLeaseSeconds: 600 },
+      message: /ALERT_LEASE_SECONDS must be a whole number from 62 to 150, got "600"/,
+    },
+    {
+      case: 'an alert lease shorter than twice the longest publish',
+      props: { ...bucket, alertLeaseSeconds: 30 },
+      message: /ALERT_LEASE_SECONDS .* an alert claim must outlast twice the longest publish/,
     },
     {
       case: 'reserved concurrency 0',
@@ -144,4 +175,25 @@ describe('RegionSweepDetector props validation', () => {
     // Assess
     expect(build).not.toThrow();
   });
+
+  it.each([
+    { mode: 's3' as const, props: {} },
+    { mode: 'sns' as const, props: { notificationTopicArn: NOTIFICATION_TOPIC_ARN } },
+  ])(
+    'every queue ($mode mode) lets go of a message before the shortest window retention ends',
+    ({ mode, props }) => {
+      // Act
+      const { template } = synthDetector({ ...bucket, deliveryMode: mode, ...props });
+
+      // Assess
+      const periods = Object.values(template.findResources('AWS::SQS::Queue')).map(
+        (queue) =>
+          (queue as { Properties: { MessageRetentionPeriod?: number } }).Properties.MessageRetentionPeriod,
+      );
+      expect(periods.length).toBeGreaterThan(0);
+      expect(periods.every((seconds) => seconds !== undefined && seconds < MIN_RETENTION_DAYS * 86_400)).toBe(
+        true,
+      );
+    },
+  );
 });

@@ -408,10 +408,14 @@ describe('the deployed bucket owner reaches S3', () => {
       [ENV.topicArn]: `arn:aws:sns:${region}:${account}:alerts`,
     };
     s3.reset();
+    const body = gzipSync('{"Records":[]}');
     s3.on(GetObjectCommand).resolves({
       Body: (async function* () {
-        yield gzipSync('{"Records":[]}');
+        yield body;
       })() as unknown as GetObjectCommandOutput['Body'],
+      // S3 answers every GetObject with these: they identify the object read.
+      ETag: '"d41d8cd98f00b204e9800998ecf8427e"',
+      ContentLength: body.length,
     });
     // The handler module builds its own instance from process.env when it loads; logs and metrics stay quiet.
     const restoreEnv = setProcessEnv({

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
-import { ENV, loadPipelineSettings } from '../../lambda/config';
+import { ENV, loadPipelineSettings, MIN_ALERT_LEASE_SECONDS } from '../../lambda/config';
 import { eventCountOf } from '../../lambda/domain/window-state';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import {
@@ -25,7 +25,7 @@ import {
 
 const SETTINGS = loadPipelineSettings({});
 /** The shortest lease the configuration allows: a replay waits it out on the virtual clock. */
-const LEASE_SECONDS = 10;
+const LEASE_SECONDS = MIN_ALERT_LEASE_SECONDS;
 const WINDOW_START = '2026-11-28T10:00:00Z';
 const EVENT_TIME = '2026-11-28T10:00:01Z';
 /** Lambda retries a failed asynchronous invocation twice before the failure destination. */

@@ -29,6 +29,7 @@ import {
   type WindowState,
 } from '../../lambda/domain/window-state';
 import type { StoredWindow, WindowStore } from '../../lambda/ports';
+import { propertyRuns } from '../support/property-seed';
 import { describeEachStore, type StoreKind, useWindowStoreHarness } from './window-store-harness';
 
 // Near the wall clock: DynamoDB Local deletes expired items, and expiresAt derives from the window end.
@@ -446,7 +447,7 @@ function contract(kind: StoreKind): void {
             expect(last === undefined ? undefined : comparable(last)).toEqual(fold(steps, SMALL_LIMITS));
           },
         ),
-        { numRuns: 25 },
+        { numRuns: propertyRuns(25) },
       );
     });
   });

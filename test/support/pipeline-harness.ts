@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
@@ -5,7 +6,10 @@ import { loadPipelineSettings, type PipelineSettings } from '../../lambda/config
 import type { AlertPublisher, AlertToPublish, LogObjectSource, ObjectRef } from '../../lambda/ports';
 import type { PipelineDeps } from '../../lambda/process-log-object';
 
-/** Objects held in memory, gzip-compressed, keyed by S3 key. */
+/**
+ * Objects held in memory, gzip-compressed, keyed by S3 key. Each read reports its version as S3 would: the
+ * body's MD5 as ETag (a single-part upload) and its size.
+ */
 export function memoryObjects(
   objects: Record<string, readonly unknown[]>,
 ): LogObjectSource & { refs: ObjectRef[] } {
@@ -17,7 +21,8 @@ export function memoryObjects(
     async open(ref) {
       const body = bodies.get(ref.key);
       if (body === undefined) throw new Error(`no object ${ref.key}`);
-      return Readable.from([body]);
+      const version = { eTag: createHash('md5').update(body).digest('hex'), size: body.length };
+      return Object.assign(Readable.from([body]), { version });
     },
   };
 }

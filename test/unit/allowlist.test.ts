@@ -6,6 +6,7 @@ const SUBJECT = {
   arn: 'arn:aws:sts::111122223333:assumed-role/InventoryScanner/i-0abc',
   userAgent: 'Wiz/1.0 (scanner)',
   accountId: '111122223333',
+  identityType: 'AssumedRole',
 };
 
 describe('allowlist', () => {
@@ -34,6 +35,13 @@ describe('allowlist', () => {
     },
     { case: 'user-agent pattern', list: { userAgentPatterns: ['Wiz/*'] }, expected: true },
     { case: 'account', list: { accounts: ['111122223333'] }, expected: true },
+    { case: 'identity type of someone else', list: { identityTypes: ['AWSService'] }, expected: false },
+    { case: 'identity type', list: { identityTypes: ['AWSService', 'AssumedRole'] }, expected: true },
+    {
+      case: 'identity types are exact, case included',
+      list: { identityTypes: ['assumedrole'] },
+      expected: false,
+    },
   ])('$case', ({ list, expected }) => {
     // Prepare
     const isAllowlisted = compileAllowlist({ ...EMPTY_ALLOWLIST, ...list });
@@ -42,7 +50,31 @@ describe('allowlist', () => {
     expect(isAllowlisted(SUBJECT)).toBe(expected);
   });
 
-  it('a null-ARN event is only matched by user agent or account', () => {
+  it('an AWS service caller, which has no ARN, is matched by its identity type', () => {
+    // Prepare
+    const isAllowlisted = compileAllowlist({ ...EMPTY_ALLOWLIST, identityTypes: ['AWSService'] });
+
+    // Act / Assess
+    expect(
+      isAllowlisted({
+        arn: null,
+        userAgent: 'ec2.amazonaws.com',
+        accountId: undefined,
+        identityType: 'AWSService',
+      }),
+    ).toBe(true);
+  });
+
+  it('parses identity types, and gives none when the field is absent', () => {
+    // Act
+    const given = parseAllowlist('{"identityTypes":["AWSService"]}', 'allowlist.json');
+    const absent = parseAllowlist('{}', 'allowlist.json');
+
+    // Assess
+    expect([given.identityTypes, absent.identityTypes]).toEqual([['AWSService'], []]);
+  });
+
+  it('a null-ARN event is only matched by user agent, account or identity type', () => {
     // Prepare
     const isAllowlisted = compileAllowlist({ ...EMPTY_ALLOWLIST, arnPatterns: ['*'] });
 
@@ -56,6 +88,11 @@ describe('allowlist', () => {
     { case: 'unknown field', json: '{"arn":["x"]}', message: /unknown allowlist field/ },
     { case: 'list of numbers', json: '{"arns":[1]}', message: /arns must be a list/ },
     { case: 'bad account', json: '{"accounts":["12"]}', message: /not 12 digits/ },
+    {
+      case: 'identity types not strings',
+      json: '{"identityTypes":[true]}',
+      message: /identityTypes must be a list/,
+    },
   ])('parse rejects $case', ({ json, message }) => {
     // Act / Assess
     expect(() => parseAllowlist(json, 'ALLOWLIST_JSON')).toThrow(ConfigError);

@@ -69,7 +69,7 @@ describe('readCloudTrailRecords rejects poison objects', () => {
     { case: 'a key without a colon', input: json('{"Records" []}'), error: MalformedJsonError },
     { case: 'whitespace only', input: json(' \n '), error: MalformedJsonError },
     {
-      case: 'deep nesting inside a record',
+      case: 'an unclosed record nested past the limit',
       input: json(`{"Records":[{"a":${'['.repeat(100_000)}`),
       error: MalformedJsonError,
     },

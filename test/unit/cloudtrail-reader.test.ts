@@ -161,6 +161,7 @@ describe('readCloudTrailRecords on crafted input', () => {
     expect(stats).toEqual({
       records: TRICKY_RECORDS.length,
       parsed: TRICKY_RECORDS.length,
+      tooDeep: 0,
       compressedBytes: input.length,
       decompressedBytes: logFile(TRICKY_RECORDS).length,
       gzip: isGzip,

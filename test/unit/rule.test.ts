@@ -331,12 +331,15 @@ describe('bounded state', () => {
 describe('prefilter needles', () => {
   const text = (groups: Buffer[][]) => groups.map((group) => group.map(String));
 
-  it('gives one group per condition with values, as the JSON text of each value', () => {
+  it('gives one group per condition with values, as the JSON text of each value or a unicode escape', () => {
     // Act
     const needles = prefilterNeedles(EC2_MULTI_REGION_DESCRIBE_INSTANCES);
 
     // Assess
-    expect(text(needles)).toEqual([['"DescribeInstances"'], ['"ec2.amazonaws.com"']]);
+    expect(text(needles)).toEqual([
+      ['"DescribeInstances"', '\\u'],
+      ['"ec2.amazonaws.com"', '\\u'],
+    ]);
   });
 
   it.each([
@@ -347,8 +350,8 @@ describe('prefilter needles', () => {
       needle: '"aws-cli',
     },
     { case: 'a value with a quote', condition: { field: 'x', equals: ['say "hi"'] }, needle: '"say ' },
-    { case: 'a non-ASCII value', condition: { field: 'x', equals: ['café'] }, needle: '"caf' },
-  ])('cuts $case at the first character JSON may spell otherwise', ({ condition, needle }) => {
+    { case: 'a value with a line feed', condition: { field: 'x', equals: ['a\nb'] }, needle: '"a' },
+  ])('cuts $case at the first character with a short escape', ({ condition, needle }) => {
     // Prepare
     const rule = { ...EC2_MULTI_REGION_DESCRIBE_INSTANCES, filter: [condition] };
 
@@ -356,7 +359,18 @@ describe('prefilter needles', () => {
     const needles = prefilterNeedles(rule);
 
     // Assess
-    expect(text(needles)).toEqual([[needle]]);
+    expect(text(needles)).toEqual([[needle, '\\u']]);
+  });
+
+  it('keeps a non-ASCII value whole, as its UTF-8 bytes: without \\u escapes JSON has no other spelling', () => {
+    // Prepare
+    const rule = { ...EC2_MULTI_REGION_DESCRIBE_INSTANCES, filter: [{ field: 'x', equals: ['café'] }] };
+
+    // Act
+    const needles = prefilterNeedles(rule);
+
+    // Assess
+    expect(needles).toEqual([[Buffer.from('"café"', 'utf8'), Buffer.from('\\u')]]);
   });
 
   it('gives no needle for a condition where a value starts with such a character, or tests no value', () => {
@@ -382,7 +396,7 @@ describe('prefilter needles', () => {
     const needles = prefilterNeedles([EC2_MULTI_REGION_DESCRIBE_INSTANCES, DISCOVERY_API_CALLS_VIA_CLI]);
 
     // Assess
-    expect(text(needles)).toEqual([['"DescribeInstances"', 'aws-cli']]);
+    expect(text(needles)).toEqual([['"DescribeInstances"', 'aws-cli', '\\u']]);
   });
 
   it('with several rules, one without needles turns the prefilter off', () => {

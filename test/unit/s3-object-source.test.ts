@@ -23,7 +23,7 @@ describe('S3ObjectSource', () => {
 
   it('asks S3 to refuse objects of any other bucket owner when an owner is configured', async () => {
     // Prepare
-    s3.on(GetObjectCommand).resolves({ Body: streamOf(Buffer.from('{}')) });
+    s3.on(GetObjectCommand).resolves({ Body: streamOf(Buffer.from('{}')), ETag: '"e1"', ContentLength: 2 });
     const source = new S3ObjectSource({ client: new S3Client({}), expectedBucketOwner: '111122223333' });
 
     // Act
@@ -40,7 +40,11 @@ describe('S3ObjectSource', () => {
 
   it('streams the body without reading it', async () => {
     // Prepare
-    s3.on(GetObjectCommand).resolves({ Body: streamOf(Buffer.from('ab'), Buffer.from('cd')) });
+    s3.on(GetObjectCommand).resolves({
+      Body: streamOf(Buffer.from('ab'), Buffer.from('cd')),
+      ETag: '"e1"',
+      ContentLength: 4,
+    });
     const source = new S3ObjectSource({ client: new S3Client({}) });
 
     // Act
@@ -49,6 +53,22 @@ describe('S3ObjectSource', () => {
 
     // Assess
     expect(chunks).toEqual(['ab', 'cd']);
+  });
+
+  it('reports the version read: the ETag without its quotes, and the size', async () => {
+    // Prepare
+    s3.on(GetObjectCommand).resolves({
+      Body: streamOf(Buffer.from('ab')),
+      ETag: '"9b2cf535f27731c974343645a3985328-2"',
+      ContentLength: 2,
+    });
+    const source = new S3ObjectSource({ client: new S3Client({}) });
+
+    // Act
+    const body = await source.open(REF);
+
+    // Assess
+    expect(body.version).toEqual({ eTag: '9b2cf535f27731c974343645a3985328-2', size: 2 });
   });
 
   it.each([

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readCloudTrailRecords } from '../../lambda/domain/cloudtrail-reader';
 import { STRUCTURAL_SCAN_WASM_BASE64 } from '../../lambda/domain/structural-scan-wasm';
 import { compileStructuralScan } from '../../lib/wasm/compile-structural-scan';
+import { propertyRuns } from '../support/property-seed';
 
 /** Splits `bytes` at the given cut points (sorted, deduplicated, inside the buffer). */
 function chunked(bytes: Buffer, cuts: readonly number[]): Buffer[] {
@@ -64,7 +65,7 @@ describe('the WebAssembly structural scan', () => {
           expect(seen).toEqual(JSON.parse(bytes.toString()).Records);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: propertyRuns(300) },
     );
   });
 });
