@@ -65,7 +65,7 @@ export interface HalfSlotKey {
 export type HalfSlotClaim =
   /** Now (or already) owned by this window; never alerted by another. */
   | { readonly kind: 'held' }
-  /** Another window published while holding it: permanent. */
+  /** Another window marked it before publishing: permanent. */
   | { readonly kind: 'alerted'; readonly ownerWindowStart: number }
   /** Another window holds it and its lease is live at `now`. */
   | { readonly kind: 'leased'; readonly ownerWindowStart: number; readonly leaseUntil: number };
@@ -77,7 +77,9 @@ export type HalfSlotClaim =
 export interface WindowStore {
   /**
    * Adds the contribution of object `contributorId` to its group, unless that object already contributed.
-   * Returns the state after the write, or as found when nothing was applied.
+   * Returns the state after the write, or as found when nothing was applied. On DynamoDB, a window past the
+   * contributors its item holds, and that already alerted or was suppressed, is returned without the counts
+   * of its shard items (no decision reads them then; `get` always adds them).
    */
   apply(
     contribution: GroupContribution,
@@ -86,8 +88,17 @@ export interface WindowStore {
   ): Promise<{ state: StoredWindow; applied: boolean }>;
   /** The window as stored now (a consistent read), or undefined when no object contributed to it. */
   get(key: GroupKey): Promise<StoredWindow | undefined>;
-  /** Takes the right to publish this window's alert until `leaseUntil`. False when alerted, suppressed or leased. */
+  /**
+   * Takes the right to publish this window's alert until `leaseUntil`. False when alerted, suppressed or
+   * leased by another claim. True again for the same token and lease (a request retried after its response
+   * was lost): every conditional write of the store recognises its own earlier write as success.
+   */
   claimAlert(key: GroupKey, claimToken: string, now: number, leaseUntil: number): Promise<boolean>;
+  /**
+   * The fence before a publish (a consistent read): the lease of claim `claimToken` while that claim still
+   * holds the window, undefined once another claim took it over or the window alerted or was suppressed.
+   */
+  heldClaim(key: GroupKey, claimToken: string): Promise<{ readonly leaseUntil: number } | undefined>;
   /**
    * Gives up a claim whose publish failed, so that the retry can claim again at once. No-op when the claim
    * is no longer this token's (taken over after the lease) or the window has alerted.
@@ -120,14 +131,23 @@ export interface WindowStore {
     now: number,
     leaseUntil: number,
   ): Promise<HalfSlotClaim>;
-  /** Gives the slot back (no-op unless owned by this window and not alerted). */
-  releaseHalfSlot(key: HalfSlotKey, ownerWindowStart: number): Promise<void>;
   /**
-   * Marks the slot alerted by its owner: no other window can ever hold it. No-op when the slot is not this
-   * window's (another window took it over after this window's lease ended, or this window released it): the
-   * slot then stays with whoever holds it.
+   * Gives the slot back: no-op unless owned by this window and, unless `evenIfMarked`, not marked. Only a
+   * window that is `covered` gives marked slots back: a neighbour marked one of its slots, which proves this
+   * window never marked both, so never published.
    */
-  markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<void>;
+  releaseHalfSlot(
+    key: HalfSlotKey,
+    ownerWindowStart: number,
+    options: { readonly evenIfMarked: boolean },
+  ): Promise<void>;
+  /**
+   * Marks the slot as publishing by its owner, before the publish: no other window can ever hold it, even
+   * after the lease (the publish may have reached SNS whatever its caller saw). True when the slot is (now
+   * or already) marked by this window; false when another window holds it (it took the slot over after this
+   * window's lease ended): the slot then stays with that window, and this one must not publish.
+   */
+  markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<boolean>;
 }
 
 /** Where an alert came from: live delivery or a replay of history. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PipelineSettings } from './config';
 import { compileAllowlist } from './domain/allowlist';
 import { type ReadStats, readCloudTrailRecords } from './domain/cloudtrail-reader';
-import { PoisonObjectError, WindowContentionError, WindowItemFullError } from './domain/errors';
+import { PoisonObjectError, WindowContentionError } from './domain/errors';
 import { ObjectAggregator, type RecordOutcome } from './domain/object-aggregator';
 import { classifyKey, type SkipReason } from './domain/object-key';
 import { prefilterNeedles, type RuleDefinition } from './domain/rule';
@@ -135,28 +135,26 @@ export async function processLogObject(
   let itemsUpdated = 0;
   let alreadyApplied = 0;
   const contributions = aggregators.flatMap((aggregator) => aggregator.contributions());
-  let full: WindowItemFullError | undefined;
+  // One group failing (a full item, throttling, a 5xx past the SDK's retries, a failed publish) must not cost
+  // the object's other groups: each is written and alerts, then the object fails with the first error and
+  // is retried (groups already applied change nothing on the retry).
+  let firstFailure: unknown;
   for (const contribution of contributions) {
     newestEventTime = Math.max(newestEventTime ?? contribution.lastEventTime, contribution.lastEventTime);
-    let written: Awaited<ReturnType<WindowStore['apply']>>;
     try {
-      written = await deps.windows.apply(contribution, contributorId, now);
+      const { state, applied } = await deps.windows.apply(contribution, contributorId, now);
+      if (applied) itemsUpdated += 1;
+      else alreadyApplied += 1;
+      const rule = rules.find((candidate) => candidate.id === state.ruleId);
+      if (deps.alerts !== undefined && rule !== undefined && crossesThresholds(state, rule)) {
+        const outcome = await dispatchAlert(deps, deps.alerts, rule, state, options.origin, !applied);
+        if (outcome !== undefined) alerts.push({ key: state, ...outcome });
+      }
     } catch (error) {
-      // One full window item must not cost the object's other groups: they are written, then the object fails.
-      if (!(error instanceof WindowItemFullError)) throw error;
-      full ??= error;
-      continue;
-    }
-    const { state, applied } = written;
-    if (applied) itemsUpdated += 1;
-    else alreadyApplied += 1;
-    const rule = rules.find((candidate) => candidate.id === state.ruleId);
-    if (deps.alerts !== undefined && rule !== undefined && crossesThresholds(state, rule)) {
-      const outcome = await dispatchAlert(deps, deps.alerts, rule, state, options.origin, !applied);
-      if (outcome !== undefined) alerts.push({ key: state, ...outcome });
+      firstFailure ??= error;
     }
   }
-  if (full !== undefined) throw full;
+  if (firstFailure !== undefined) throw firstFailure;
   return {
     status: 'processed',
     read,
@@ -181,12 +179,18 @@ export async function processLogObject(
  *    alert is recorded or the lease runs out, then claims itself: a crash after the claim loses no alert,
  *    and a benign duplicate delivery costs a short wait, not an error.
  * 3. Win the conditional claim: exactly one concurrent invocation does.
- * 4. Per-identity suppression, when configured: a denied window is marked suppressed and counted into the
+ * 4. Hopping mode: hold both half-slots of the window, so that no two overlapping windows of a group alert
+ *    (see holdHalfSlots); a window overlapping one that published is `covered`.
+ * 5. Per-identity suppression, when configured: a denied window is marked suppressed and counted into the
  *    identity's next alert.
- * 4b. Hopping mode: hold both half-slots of the window, so that no two overlapping windows of a group alert
- *    (see holdHalfSlots); a window overlapping one that alerted is `covered`.
- * 5. Publish, then record the message id. A failed publish gives the claim back before the error
- *    propagates, so the retry publishes at once. A crash between 5 and its record is the one case that can
+ * 6. Hopping mode: mark both half-slots as publishing. From here a publish may reach SNS whatever the caller
+ *    sees, so the marks never expire: no overlapping window can take the slots over after the lease, however
+ *    late this window's retry comes.
+ * 7. Fence: the claim must still be this invocation's, with half its lease left for the publish (the SNS
+ *    client's time-outs bound the publish within it); a holder that stalled past its lease, whose window a
+ *    replay may have claimed since, publishes nothing.
+ * 8. Publish, then record the message id. A failed publish gives the claim back before the error
+ *    propagates, so the retry publishes at once. A crash between 8 and its record is the one case that can
  *    publish twice (after the lease): alerts are at-least-once there, exactly-once everywhere else.
  */
 async function dispatchAlert(
@@ -230,7 +234,7 @@ async function dispatchAlert(
       throw error;
     }
     if (held === 'covered') {
-      // An overlapping window of the same group alerted: this burst is in that alert.
+      // An overlapping window of the same group published: this burst is in that alert.
       await deps.windows.recordSuppressed(state, token);
       return { outcome: 'covered' };
     }
@@ -239,25 +243,42 @@ async function dispatchAlert(
   if (deps.settings.suppressionMs > 0) {
     const slot = await deps.windows.reserveAlertSlot(state, now, deps.settings.suppressionMs);
     if (!slot.allowed) {
-      await releaseHalfSlots(deps, state, slots);
+      await releaseHalfSlots(deps, state, slots, { evenIfMarked: false });
       await deps.windows.recordSuppressed(state, token);
       return { outcome: 'suppressed' };
     }
     suppressedWindows = slot.suppressedWindows;
+  }
+  for (const slot of slots) {
+    if (!(await deps.windows.markHalfSlotAlerted(slot, state.windowStart))) {
+      // An overlapping window took this slot over after this claim's lease ran out: the object is retried,
+      // and its retry finds this window covered (or the slot free again).
+      await deps.windows.releaseClaim(state, token);
+      throw new WindowContentionError(
+        `rule ${state.ruleId} window ${new Date(state.windowStart).toISOString()}: an overlapping window ` +
+          'took a half-slot over before the publish; the object is retried',
+      );
+    }
+  }
+  const held = await deps.windows.heldClaim(state, token);
+  if (held === undefined) return { outcome: 'claim-lost' };
+  if (deps.clock() > held.leaseUntil - deps.settings.alertLeaseMs / 2) {
+    await deps.windows.releaseClaim(state, token);
+    throw new WindowContentionError(
+      `rule ${state.ruleId} window ${new Date(state.windowStart).toISOString()}: less than half of the ` +
+        "alert claim's lease is left to publish; the object is retried",
+    );
   }
   let messageId: string;
   try {
     messageId = await publisher.publish({ finding, origin, suppressedWindows });
   } catch (error) {
     // Give the claim back so that the platform's retry of this object can claim and publish at once. The
-    // half-slots stay this window's (until their lease ends): SNS may have taken the message before failing,
-    // and only this window's own retry may then publish again, never an overlapping window.
+    // half-slots stay marked: SNS may have taken the message before failing, and only this window's own
+    // retry may then publish again, never an overlapping window.
     await deps.windows.releaseClaim(state, token);
     throw error;
   }
-  // Half-slots first: once the message id is recorded, a retry stops at `already-alerted` and would never
-  // mark them, leaving an overlapping window free to alert after their lease.
-  for (const slot of slots) await deps.windows.markHalfSlotAlerted(slot, state.windowStart);
   await deps.windows.recordAlert(state, token, messageId);
   return { outcome: 'published', messageId };
 }
@@ -275,11 +296,12 @@ function halfSlotsOf(key: GroupKey, rule: RuleDefinition): HalfSlotKey[] {
 
 /**
  * Hopping mode: takes both half-slots of the window, in ascending order (so two windows never wait on each
- * other), while this invocation holds the window's claim until `leaseUntil`. A slot alerted by an
- * overlapping window means this window is covered by that alert. A slot held by a live overlapping claim is
- * waited for: that window either alerts (this one is then covered) or gives the slot back. If the wait would
- * eat into the half of this window's lease kept for publishing, everything is given back and the object
- * fails, to be retried.
+ * other), while this invocation holds the window's claim until `leaseUntil`. A slot marked by an
+ * overlapping window means this window is covered by that window's publish: it then gives back even slots
+ * it had marked itself (the neighbour's mark proves this window never marked both, so never published).
+ * A slot held by a live overlapping claim is waited for: that window either publishes (this one is then
+ * covered) or gives the slot back. If the wait would eat into the half of this window's lease kept for
+ * publishing, everything is given back and the object fails, to be retried.
  */
 async function holdHalfSlots(
   deps: PipelineDeps,
@@ -296,7 +318,7 @@ async function holdHalfSlots(
       const claim = await deps.windows.claimHalfSlot(slot, key.windowStart, now, leaseUntil);
       if (claim.kind === 'held') break;
       if (claim.kind === 'alerted') {
-        await releaseHalfSlots(deps, key, slots);
+        await releaseHalfSlots(deps, key, slots, { evenIfMarked: true });
         return 'covered';
       }
       if (claim.leaseUntil > waitUntil) {
@@ -323,7 +345,8 @@ async function giveUp(
   slots: readonly HalfSlotKey[],
   why: string,
 ): Promise<never> {
-  await releaseHalfSlots(deps, key, slots);
+  // Marked slots stay: an earlier attempt of this window may have published.
+  await releaseHalfSlots(deps, key, slots, { evenIfMarked: false });
   throw new WindowContentionError(
     `rule ${key.ruleId} window ${new Date(key.windowStart).toISOString()}: ${why}; the object is retried`,
   );
@@ -333,8 +356,9 @@ async function releaseHalfSlots(
   deps: PipelineDeps,
   key: GroupKey,
   slots: readonly HalfSlotKey[],
+  options: { readonly evenIfMarked: boolean },
 ): Promise<void> {
-  for (const slot of slots) await deps.windows.releaseHalfSlot(slot, key.windowStart);
+  for (const slot of slots) await deps.windows.releaseHalfSlot(slot, key.windowStart, options);
 }
 
 /** What the record was to the rules as a whole: counted by any rule beats duplicate, allowlisted, invalid, filtered. */

@@ -440,7 +440,8 @@ export class RegionSweepDetector extends Construct {
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'UpdateWindows',
-        actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+        // Query: the counters of a window's contributor shard items (see dynamodb-window-store.ts).
+        actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
         resources: [this.table.tableArn],
       }),
     );

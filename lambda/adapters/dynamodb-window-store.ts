@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
@@ -16,6 +18,7 @@ import {
   groupValueId,
   type StateLimits,
   sampleOffers,
+  utf8Length,
 } from '../domain/window-state';
 import type { AlertStatus, HalfSlotClaim, HalfSlotKey, StoredWindow, WindowStore } from '../ports';
 import { WINDOW_TABLE_SCHEMA } from './window-table-schema';
@@ -29,15 +32,26 @@ export interface DynamoDbWindowStoreOptions {
   readonly limits: StateLimits;
   /** How long an item outlives its window (and its last write), via the table's TTL attribute. */
   readonly retentionSeconds: number;
-  /** Contributors one window item may hold before `apply` throws WindowItemFullError (tests lower it). */
+  /** Contributors the window item holds before further ones spill to shard items (tests lower it). */
   readonly maxContributors?: number;
 }
 
 /**
- * Contributors per window item. An ARN's events come from its own account's log files (regions x ~2 objects
- * per 30 s window), so real items hold tens; at 10,000 ids of ~20 bytes the item is still far below 400 KB.
+ * Contributors kept on a window item. An ARN's events come from its own account's log files (regions x ~2
+ * objects per 30 s window), so ordinary items hold tens and every contribution is one write. Past this
+ * bound (an organization trail's null-ARN group, or one identity sweeping hundreds of accounts), further
+ * contributors spill to the group's shard items: the window item stays small (16 KB of ids; DynamoDB bills
+ * a write per KB of the item), and the bound is not one an organization can reach.
  */
-export const MAX_CONTRIBUTORS = 10_000;
+export const MAX_CONTRIBUTORS = 1_000;
+
+/**
+ * Shard items per (rule, window, group), each holding up to MAX_SHARD_CONTRIBUTORS: 160,000 contributors
+ * past the window item's own, against the 17,000 (34,000 at two objects per window) of an organization of
+ * 1,000 accounts in 17 regions. A shard item holds 16-byte ids and two counters: 160 KB at most.
+ */
+export const SPILL_SHARDS = 16;
+export const MAX_SHARD_CONTRIBUTORS = 10_000;
 
 /**
  * A retry is planned from the item as it was when its condition failed, so the next failure needs yet
@@ -70,6 +84,26 @@ const A = {
   alerted: 'alerted',
 } as const;
 
+/**
+ * The key of one of a group's shard items: the window's partition key, `C#<SHA-256 of the group's sort key,
+ * 22 characters>#<shard>`: fixed-width, so one group's shards are exactly the items under its prefix.
+ */
+function shardItemKey(key: GroupKey, shard: number): Item {
+  return {
+    [A.pk]: { S: windowPartitionKey(key) },
+    [A.sk]: { S: `${shardPrefix(key)}${String(shard).padStart(2, '0')}` },
+  };
+}
+
+function shardPrefix(key: GroupKey): string {
+  return `C#${createHash('sha256').update(groupSortKey(key)).digest('base64url').slice(0, 22)}#`;
+}
+
+/** The shard a spilled contributor belongs to, fixed by its id (so its replays find it there). */
+export function shardOf(contributorId: string): number {
+  return createHash('sha256').update(contributorId).digest().readUInt32BE(0) % SPILL_SHARDS;
+}
+
 /** The key of a group's window item: `W#<ruleId>#<windowStart ISO>` / `A#<arn>` (`N#` for the null ARN). */
 export function windowItemKey(key: GroupKey): Item {
   return { [A.pk]: { S: windowPartitionKey(key) }, [A.sk]: { S: groupSortKey(key) } };
@@ -78,7 +112,7 @@ export function windowItemKey(key: GroupKey): Item {
 /** The key of a (rule, identity)'s suppression item: `S#<ruleId>` / `A#<arn>` (`N#` for the null ARN). */
 export function suppressionItemKey(key: GroupKey): Item {
   // Suppression is per identity: further group values (a source IP) do not open another slot.
-  return { [A.pk]: { S: `S#${key.ruleId}` }, [A.sk]: { S: groupValueId({ arn: key.arn }) } };
+  return { [A.pk]: { S: `S#${key.ruleId}` }, [A.sk]: { S: groupSortKey({ arn: key.arn }) } };
 }
 
 /**
@@ -96,9 +130,23 @@ function windowPartitionKey(key: GroupKey): string {
   return `W#${key.ruleId}#${new Date(key.windowStart).toISOString()}`;
 }
 
-/** `A#<arn>` (`N#` for the null ARN), or `G#<JSON of identity and further group values>` for multi-field groups. */
+/**
+ * Longest group id kept readable in a sort key, in UTF-8 bytes: DynamoDB caps a sort key at 1,024 bytes
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-partition-sort-keys),
+ * and shard keys prefix it.
+ */
+const MAX_READABLE_GROUP_BYTES = 512;
+
+/**
+ * `A#<arn>` (`N#` for the null ARN), or `G#<JSON of identity and further group values>` for multi-field
+ * groups; a longer id than MAX_READABLE_GROUP_BYTES (an ARN or group-by value a log or rule made long) is
+ * `X#<SHA-256 of the id>`, so every key stays within DynamoDB's bound whatever the log holds. The alert
+ * takes the group's values from the contribution, never from the key.
+ */
 export function groupSortKey(key: Pick<GroupKey, 'arn' | 'by'>): string {
-  return groupValueId(key);
+  const id = groupValueId(key);
+  if (utf8Length(id) <= MAX_READABLE_GROUP_BYTES) return id;
+  return `X#${createHash('sha256').update(id).digest('base64url')}`;
 }
 
 /** A bounded String Set on the window item and what one contribution adds to it. */
@@ -126,6 +174,11 @@ export class DynamoDbWindowStore implements WindowStore {
   private readonly limits: StateLimits;
   private readonly retentionSeconds: number;
   private readonly maxContributors: number;
+  /**
+   * Window items this store saw full: a hint that lets a contribution go straight to the spill write, whose
+   * condition re-checks it (items never shrink, so the hint never turns wrong). Bounded: cleared past 10,000.
+   */
+  private readonly fullItems = new Set<string>();
 
   constructor(options: DynamoDbWindowStoreOptions) {
     this.client = options.client;
@@ -142,12 +195,15 @@ export class DynamoDbWindowStore implements WindowStore {
    *    every contribution ADDs its first and last (min and max are taken on read), so no order of arrival
    *    needs a second write.
    * 2. On a failed condition, read the item as it was (ALL_OLD, or a consistent GetItem where the stand-in
-   *    returns no item). Contributor present: nothing to do (replay). Item full: WindowItemFullError.
+   *    returns no item). Contributor present: nothing to do (a replay, or this very write retried by the SDK
+   *    after its response was lost). Item full: spill (applySpilled).
    * 3. Otherwise a set reached its bound: plan the write without the full sets and retry. Sets only fill, so
    *    a plan stays right while its conditions hold, and a failed condition means another writer made
    *    progress. This second write happens only once a set of the item is full: 20 values of a context list
    *    (user agents, source IPs, ...), 64 distinct values or 1,000 event ids. Sample event ids take no
    *    condition (the first contribution's are kept), so an ordinary window never needs it.
+   * Routing is exact under replays: a contributor on the item stays there, and an item once full stays full
+   * (contributors are never removed), so every replay of a contributor reaches the item it was counted on.
    */
   async apply(
     contribution: GroupContribution,
@@ -155,6 +211,9 @@ export class DynamoDbWindowStore implements WindowStore {
     now: number,
   ): Promise<{ state: StoredWindow; applied: boolean }> {
     const sets = boundedSets(contribution, this.limits);
+    if (this.fullItems.has(describeKey(contribution))) {
+      return this.applySpilled(contribution, contributorId, now, sets, undefined);
+    }
     let plan: ApplyPlan = { openSets: sets };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       try {
@@ -168,13 +227,12 @@ export class DynamoDbWindowStore implements WindowStore {
         if (found !== undefined) {
           const contributors = stringsOf(found, A.contributors);
           if (contributors.includes(contributorId)) {
-            return { applied: false, state: toStoredWindow(contribution, found) };
+            return { applied: false, state: await this.stateOf(contribution, found) };
           }
           if (contributors.length >= this.maxContributors) {
-            throw new WindowItemFullError(
-              `window item ${describeKey(contribution)} holds ${contributors.length} contributors`,
-              { cause: error },
-            );
+            if (this.fullItems.size >= 10_000) this.fullItems.clear();
+            this.fullItems.add(describeKey(contribution));
+            return this.applySpilled(contribution, contributorId, now, sets, found);
           }
         }
         plan = planFrom(sets, found);
@@ -185,32 +243,142 @@ export class DynamoDbWindowStore implements WindowStore {
     );
   }
 
-  /** Wins only on an existing item with no message id, not suppressed, and no lease running at `now`. */
+  /**
+   * A contribution to a window whose item is full (`seen`, as found), in two writes:
+   * 1. The sets go to the window item (idempotent unions, bounded as in apply), on condition that the item
+   *    is full and does not hold this contributor.
+   * 2. The contributor and its counters go to its shard item, on condition that the shard does not hold it.
+   *    Events whose id hash the window item now holds are counted there; the others (past the hash bound)
+   *    add to the shard's overflow count.
+   * A crash between 1 and 2 leaves only sets written, which the retry writes again unchanged; a replay of
+   * an applied contribution finds its contributor in the shard (2 refused): nothing is counted twice. A
+   * contributor found on the window item itself (`seen` undefined: sent on the full-item hint) is a replay.
+   */
+  private async applySpilled(
+    contribution: GroupContribution,
+    contributorId: string,
+    now: number,
+    sets: readonly BoundedSet[],
+    seen: Item | undefined,
+  ): Promise<{ state: StoredWindow; applied: boolean }> {
+    let plan = planFrom(sets, seen);
+    let window: Item | undefined;
+    for (let attempt = 0; window === undefined && attempt < MAX_ATTEMPTS; attempt += 1) {
+      try {
+        const output = await this.client.send(
+          new UpdateItemCommand(this.mergeInput(contribution, contributorId, now, plan, 'spill')),
+        );
+        window = output.Attributes ?? {};
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        const found = itemOf(error) ?? (await this.read(windowItemKey(contribution)));
+        if (found !== undefined && stringsOf(found, A.contributors).includes(contributorId)) {
+          return { applied: false, state: await this.stateOf(contribution, found) };
+        }
+        plan = planFrom(sets, found);
+      }
+    }
+    if (window === undefined) {
+      throw new WindowContentionError(
+        `window item ${describeKey(contribution)}: condition lost ${MAX_ATTEMPTS} times to concurrent writers`,
+      );
+    }
+    const held = new Set(stringsOf(window, A.eventIdHashes));
+    const counted = contribution.eventIdHashes.filter((hash) => held.has(hash)).length;
+    const shardKey = shardItemKey(contribution, shardOf(contributorId));
+    const applied = await this.conditionalUpdate({
+      TableName: this.tableName,
+      Key: shardKey,
+      UpdateExpression:
+        'ADD #contributors :contributorSet, #overflowEventCount :overflow, #failedCount :failedCount ' +
+        'SET #expiresAt = :expiresAt',
+      ConditionExpression: joinConditions({
+        contributorIsNew: 'NOT contains(#contributors, :contributor)',
+        shardHasRoom: '(attribute_not_exists(#contributors) OR size(#contributors) < :maxShard)',
+      }),
+      ExpressionAttributeNames: {
+        '#contributors': A.contributors,
+        '#overflowEventCount': A.overflowEventCount,
+        '#failedCount': A.failedCount,
+        '#expiresAt': A.expiresAt,
+      },
+      ExpressionAttributeValues: {
+        ':contributorSet': { SS: [contributorId] },
+        ':contributor': { S: contributorId },
+        ':overflow': num(contribution.eventCount - counted),
+        ':failedCount': num(contribution.failedCount),
+        ':maxShard': num(MAX_SHARD_CONTRIBUTORS),
+        ':expiresAt': num(epochSeconds(Math.max(contribution.windowEnd, now)) + this.retentionSeconds),
+      },
+    });
+    if (!applied) {
+      const shard = await this.read(shardKey);
+      const contributors = stringsOf(shard ?? {}, A.contributors);
+      if (!contributors.includes(contributorId)) {
+        throw new WindowItemFullError(
+          `window ${describeKey(contribution)}: shard item holds ${contributors.length} contributors`,
+        );
+      }
+    }
+    // Once the window alerted (or was suppressed) no decision reads its counts: the shards' are left out.
+    const decided = window[A.messageId] !== undefined || window[A.suppressed] !== undefined;
+    return {
+      applied,
+      state: decided ? toStoredWindow(contribution, window) : await this.stateOf(contribution, window),
+    };
+  }
+
+  /**
+   * Wins only on an existing item with no message id, not suppressed, and no lease running at `now`.
+   * Idempotent under a lost response: when the write is applied but its reply is lost (a 5xx or a time-out)
+   * and the SDK sends it again, the retry fails its condition on the lease the first attempt wrote. The item
+   * as it was then (ALL_OLD; a consistent read where the stand-in returns none, as dynalite does) holds this
+   * claim's own token: the claim is won. Tokens are unique per attempt, so no other claimant can match.
+   */
   async claimAlert(key: GroupKey, claimToken: string, now: number, leaseUntil: number): Promise<boolean> {
+    const itemKey = windowItemKey(key);
     const conditions = {
       itemExists: `attribute_exists(#pk)`,
       notAlerted: `attribute_not_exists(#messageId)`,
       notSuppressed: `attribute_not_exists(#suppressed)`,
       noLiveLease: `(attribute_not_exists(#leaseUntil) OR #leaseUntil <= :now)`,
     };
-    return this.conditionalUpdate({
-      TableName: this.tableName,
-      Key: windowItemKey(key),
-      UpdateExpression: 'SET #claimToken = :token, #leaseUntil = :leaseUntil',
-      ConditionExpression: joinConditions(conditions),
-      ExpressionAttributeNames: {
-        '#pk': A.pk,
-        '#messageId': A.messageId,
-        '#suppressed': A.suppressed,
-        '#leaseUntil': A.leaseUntil,
-        '#claimToken': A.claimToken,
+    return this.conditionalUpdate(
+      {
+        TableName: this.tableName,
+        Key: itemKey,
+        UpdateExpression: 'SET #claimToken = :token, #leaseUntil = :leaseUntil',
+        ConditionExpression: joinConditions(conditions),
+        ExpressionAttributeNames: {
+          '#pk': A.pk,
+          '#messageId': A.messageId,
+          '#suppressed': A.suppressed,
+          '#leaseUntil': A.leaseUntil,
+          '#claimToken': A.claimToken,
+        },
+        ExpressionAttributeValues: {
+          ':now': num(now),
+          ':leaseUntil': num(leaseUntil),
+          ':token': { S: claimToken },
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
-      ExpressionAttributeValues: {
-        ':now': num(now),
-        ':leaseUntil': num(leaseUntil),
-        ':token': { S: claimToken },
-      },
-    });
+      (old) => isOwnClaim(old, claimToken, leaseUntil),
+    );
+  }
+
+  /**
+   * The fence before a publish: a consistent read of the claim. Only the lease of this token, on a window
+   * that has neither alerted nor been suppressed, is returned.
+   */
+  async heldClaim(key: GroupKey, claimToken: string): Promise<{ readonly leaseUntil: number } | undefined> {
+    const item = await this.read(windowItemKey(key));
+    if (item === undefined || item[A.messageId] !== undefined || item[A.suppressed] !== undefined) {
+      return undefined;
+    }
+    const leaseUntil = item[A.leaseUntil]?.N;
+    if (item[A.claimToken]?.S !== claimToken || leaseUntil === undefined) return undefined;
+    return { leaseUntil: Number(leaseUntil) };
   }
 
   /** Removes this token's claim (and its lease) unless the window alerted or another claim took over. */
@@ -386,16 +554,22 @@ export class DynamoDbWindowStore implements WindowStore {
     );
   }
 
-  /** Removes owner and lease while this window owns the slot and has not alerted; otherwise changes nothing. */
-  async releaseHalfSlot(key: HalfSlotKey, ownerWindowStart: number): Promise<void> {
+  /**
+   * Removes owner and lease while this window owns the slot and (unless `evenIfMarked`) has not marked it;
+   * otherwise changes nothing. A lost response is harmless: the retry finds the slot no longer this window's.
+   */
+  async releaseHalfSlot(
+    key: HalfSlotKey,
+    ownerWindowStart: number,
+    options: { readonly evenIfMarked: boolean },
+  ): Promise<void> {
+    const conditions: Record<string, string> = { ownedByThisWindow: '#owner = :owner' };
+    if (!options.evenIfMarked) conditions.notMarked = 'attribute_not_exists(#alerted)';
     await this.conditionalUpdate({
       TableName: this.tableName,
       Key: halfSlotItemKey(key),
-      UpdateExpression: 'REMOVE #owner, #leaseUntil',
-      ConditionExpression: joinConditions({
-        ownedByThisWindow: '#owner = :owner',
-        notAlerted: 'attribute_not_exists(#alerted)',
-      }),
+      UpdateExpression: 'REMOVE #owner, #leaseUntil, #alerted',
+      ConditionExpression: joinConditions(conditions),
       ExpressionAttributeNames: {
         '#owner': A.ownerWindowStart,
         '#leaseUntil': A.leaseUntil,
@@ -406,11 +580,12 @@ export class DynamoDbWindowStore implements WindowStore {
   }
 
   /**
-   * Marks the slot alerted while this window owns it. A slot another window took over (after this window's
-   * lease ended) is left to that window: a no-op, as the port documents.
+   * Marks the slot as publishing while this window owns it: true when it is (now or already) marked by this
+   * window, false when another window took it over (after this window's lease ended). The condition holds
+   * again for a retry of an applied write, so a lost response needs nothing more.
    */
-  async markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<void> {
-    await this.conditionalUpdate({
+  async markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<boolean> {
+    return this.conditionalUpdate({
       TableName: this.tableName,
       Key: halfSlotItemKey(key),
       UpdateExpression: 'SET #alerted = :true',
@@ -473,20 +648,72 @@ export class DynamoDbWindowStore implements WindowStore {
     });
   }
 
-  /** Sends a conditional UpdateItem: true when written, false when its condition failed; all else throws. */
-  private async conditionalUpdate(input: UpdateItemCommandInput): Promise<boolean> {
+  /**
+   * Sends a conditional UpdateItem: true when written, false when its condition failed; all else throws.
+   * `isOwnWrite`, given the item as it was when the condition failed (ALL_OLD, or a consistent read where
+   * the stand-in returns none), recognises this very write applied by an earlier attempt whose response was
+   * lost: that counts as written.
+   */
+  private async conditionalUpdate(
+    input: UpdateItemCommandInput,
+    isOwnWrite?: (old: Item | undefined) => boolean,
+  ): Promise<boolean> {
     try {
       await this.client.send(new UpdateItemCommand(input));
       return true;
     } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
+      if (isOwnWrite === undefined) return false;
+      return isOwnWrite(itemOf(error) ?? (input.Key === undefined ? undefined : await this.read(input.Key)));
     }
   }
 
   async get(key: GroupKey): Promise<StoredWindow | undefined> {
     const item = await this.read(windowItemKey(key));
-    return item === undefined ? undefined : toStoredWindow(key, item);
+    return item === undefined ? undefined : this.stateOf(key, item);
+  }
+
+  /**
+   * The window's state from its item: with the shards' counters added once the item is full (a Query of
+   * the group's shard items, counters only).
+   */
+  private async stateOf(key: GroupKey, item: Item): Promise<StoredWindow> {
+    const state = toStoredWindow(key, item);
+    if (state.contributors.length < this.maxContributors) return state;
+    let overflow = 0;
+    let failed = 0;
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: {
+            '#pk': A.pk,
+            '#sk': A.sk,
+            '#overflow': A.overflowEventCount,
+            '#failed': A.failedCount,
+          },
+          ExpressionAttributeValues: {
+            ':pk': { S: windowPartitionKey(key) },
+            ':prefix': { S: shardPrefix(key) },
+          },
+          ProjectionExpression: '#overflow, #failed',
+          ConsistentRead: true,
+          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+        }),
+      );
+      for (const shard of page.Items ?? []) {
+        overflow += numberOf(shard, A.overflowEventCount, 0);
+        failed += numberOf(shard, A.failedCount, 0);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return {
+      ...state,
+      overflowEventCount: state.overflowEventCount + overflow,
+      failedCount: state.failedCount + failed,
+    };
   }
 
   private async read(key: Item): Promise<Item | undefined> {
@@ -496,13 +723,20 @@ export class DynamoDbWindowStore implements WindowStore {
     return output.Item;
   }
 
+  /**
+   * The window item's UpdateItem for a contribution: in `main` mode it adds the contributor and the counters
+   * under the contributor-is-new and item-has-room conditions; in `spill` mode (the item is full) it adds
+   * the sets only, on condition that the item is full and does not hold the contributor (the routing rule
+   * of apply, checked by the write itself).
+   */
   private mergeInput(
     contribution: GroupContribution,
     contributorId: string,
     now: number,
     plan: ApplyPlan,
+    mode: 'main' | 'spill' = 'main',
   ): UpdateItemCommandInput {
-    const names: Record<string, string> = {
+    let names: Record<string, string> = {
       '#contributors': A.contributors,
       '#failedCount': A.failedCount,
       '#overflowEventCount': A.overflowEventCount,
@@ -512,7 +746,7 @@ export class DynamoDbWindowStore implements WindowStore {
     const hashesKept = plan.openSets.some((set) => set.attribute === A.eventIdHashes)
       ? contribution.eventIdHashes.length
       : 0;
-    const values: Item = {
+    let values: Item = {
       ':contributorSet': { SS: [contributorId] },
       ':contributor': { S: contributorId },
       ':maxContributors': num(this.maxContributors),
@@ -537,6 +771,18 @@ export class DynamoDbWindowStore implements WindowStore {
       '#overflowEventCount :overflow',
       '#eventTimes :eventTimes',
     ];
+    if (mode === 'spill') {
+      // The contributor and its counters go to its shard item (applySpilled); the item must be full.
+      conditions.itemHasRoom = 'size(#contributors) >= :maxContributors';
+      adds.splice(0, adds.length, '#eventTimes :eventTimes');
+      names = { '#contributors': A.contributors, '#eventTimes': A.eventTimes, '#expiresAt': A.expiresAt };
+      values = {
+        ':contributor': values[':contributor'] as AttributeValue,
+        ':maxContributors': values[':maxContributors'] as AttributeValue,
+        ':eventTimes': values[':eventTimes'] as AttributeValue,
+        ':expiresAt': values[':expiresAt'] as AttributeValue,
+      };
+    }
     // Sample slots take no condition (see mergeContribution): a window with more than a handful of events
     // never costs a refused write.
     const sets = ['#expiresAt = :expiresAt'];
@@ -676,6 +922,16 @@ function halfSlotBlocker(item: Item | undefined, now: number): HalfSlotClaim | u
   const leaseUntil = numberOf(item, A.leaseUntil, Number.NEGATIVE_INFINITY);
   if (leaseUntil > now) return { kind: 'leased', ownerWindowStart: Number(owner), leaseUntil };
   return undefined;
+}
+
+/** True when `item` holds the claim `claimToken` wrote (the same token and lease), not yet alerted. */
+function isOwnClaim(item: Item | undefined, claimToken: string, leaseUntil: number): boolean {
+  return (
+    item?.[A.claimToken]?.S === claimToken &&
+    item[A.leaseUntil]?.N === String(leaseUntil) &&
+    item[A.messageId] === undefined &&
+    item[A.suppressed] === undefined
+  );
 }
 
 function isConditionFailure(error: unknown): boolean {

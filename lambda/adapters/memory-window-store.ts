@@ -54,9 +54,18 @@ export class MemoryWindowStore implements WindowStore {
     if (entry === undefined) return false;
     const { alert } = entry;
     if (alert.messageId !== undefined || alert.suppressed === true) return false;
+    // The same claim again (a retried request) is won again, as on DynamoDB.
+    if (alert.claimToken === claimToken && alert.leaseUntil === leaseUntil) return true;
     if (alert.leaseUntil !== undefined && alert.leaseUntil > now) return false;
     entry.alert = { ...alert, leaseUntil, claimToken };
     return true;
+  }
+
+  async heldClaim(key: GroupKey, claimToken: string): Promise<{ readonly leaseUntil: number } | undefined> {
+    const alert = this.windows.get(windowId(key))?.alert;
+    if (alert === undefined || alert.messageId !== undefined || alert.suppressed === true) return undefined;
+    if (alert.claimToken !== claimToken || alert.leaseUntil === undefined) return undefined;
+    return { leaseUntil: alert.leaseUntil };
   }
 
   async releaseClaim(key: GroupKey, claimToken: string): Promise<void> {
@@ -116,15 +125,22 @@ export class MemoryWindowStore implements WindowStore {
     return { kind: 'held' };
   }
 
-  async releaseHalfSlot(key: HalfSlotKey, ownerWindowStart: number): Promise<void> {
+  async releaseHalfSlot(
+    key: HalfSlotKey,
+    ownerWindowStart: number,
+    options: { readonly evenIfMarked: boolean },
+  ): Promise<void> {
     const slot = this.halfSlots.get(halfSlotId(key));
-    if (slot === undefined || slot.owner !== ownerWindowStart || slot.alerted === true) return;
+    if (slot === undefined || slot.owner !== ownerWindowStart) return;
+    if (slot.alerted === true && !options.evenIfMarked) return;
     this.halfSlots.delete(halfSlotId(key));
   }
 
-  async markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<void> {
+  async markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<boolean> {
     const slot = this.halfSlots.get(halfSlotId(key));
-    if (slot !== undefined && slot.owner === ownerWindowStart) slot.alerted = true;
+    if (slot === undefined || slot.owner !== ownerWindowStart) return false;
+    slot.alerted = true;
+    return true;
   }
 
   async get(key: GroupKey): Promise<StoredWindow | undefined> {

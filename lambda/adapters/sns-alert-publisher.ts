@@ -14,9 +14,10 @@ export class SnsMissingMessageIdError extends RegionSweepError {
 }
 
 /**
- * Publishes alerts to one SNS topic as a `MessageStructure: 'json'` message: the Chatbot notification as the
- * `default` body and a plain-text body for email. Every SDK error propagates unchanged (the caller treats
- * them as transient and retries; the window's claim makes a retry publish at most once more).
+ * Publishes alerts to one SNS topic as a `MessageStructure: 'json'` message with one body per subscriber kind
+ * (see renderAlert): the custom notification for Amazon Q Developer in chat applications (`https`), a
+ * plain-text body for email, the finding as data for everything else. Every SDK error propagates unchanged
+ * (the caller treats them as transient and retries; the window's claim makes a retry publish at most once more).
  */
 export class SnsAlertPublisher implements AlertPublisher {
   private readonly client: SnsPublishPort;

@@ -3,6 +3,9 @@
  * all read it from here.
  * Items: `pk = W#<ruleId>#<windowStart ISO>`, `sk = A#<arn>` (or `N#` for the null-ARN group, or
  * `G#<JSON of identity and further group values>` for multi-field groups): one per (rule, window, group).
+ * A group id longer than 512 bytes is `X#<SHA-256 of it>` instead (DynamoDB caps a sort key at 1,024 bytes).
+ * Contributor shard items: `pk` as on window items, `sk = C#<hash of the group's sort key>#<shard>`: the
+ * contributors (with their event and failed-call counts) of a window whose item holds its 1,000.
  * Suppression items: `pk = S#<ruleId>`, `sk` the identity's `A#`/`N#` key.
  * Half-slot items (hopping mode): `pk = H#<ruleId>#<slotStart ISO>`, `sk` as on window items: one per
  * (rule, half-window, group), owned by at most one window (`ownerWindowStart`, with `leaseUntil`) and marked

@@ -3,8 +3,10 @@ import type { RulePresentation } from './rule';
 import type { Finding } from './window-state';
 
 /**
- * An AWS Chatbot (Amazon Q Developer in chat applications) custom notification. Chatbot delivers the SNS
- * `default` body to Slack, Teams or Chime when it parses as this shape.
+ * A custom notification of Amazon Q Developer in chat applications (formerly AWS Chatbot): posted to Slack,
+ * Teams or Chime when the body it receives from the topic parses as this shape
+ * (https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html). It subscribes with protocol
+ * `https`, so the message carries this under the `https` key.
  */
 export interface ChatbotCustomNotification {
   readonly version: '1.0';
@@ -38,11 +40,11 @@ export interface RenderedAlert {
   readonly subject: string;
   /** Plain-text body for email subscriptions. */
   readonly email: string;
-  /** Body for Chatbot (and any protocol without its own entry). */
+  /** Body for Amazon Q Developer in chat applications, which subscribes with protocol `https`. */
   readonly slack: ChatbotCustomNotification;
-  /** What machine subscribers (SQS, Lambda, HTTP/S, Firehose) receive: the finding as data. */
+  /** What machine subscribers (SQS, Lambda, and every protocol without its own key) receive: the finding as data. */
   readonly document: AlertDocument;
-  /** The SNS `Message` for `MessageStructure: 'json'`: Chatbot JSON as default, email text, the document for machines. */
+  /** The SNS `Message` for `MessageStructure: 'json'`: one body per protocol key (see MESSAGE_KEYS). */
   readonly message: string;
   readonly attributes: Readonly<Record<string, StringAttribute>>;
 }
@@ -63,12 +65,27 @@ export interface AlertDocument {
   readonly finding: AlertToPublish['finding'];
 }
 
-/** SNS protocols that get the document rather than the Chatbot body. */
-const MACHINE_PROTOCOLS = ['sqs', 'lambda', 'https'] as const;
+/**
+ * Which body each SNS subscriber gets. SNS gives a subscription the value of its protocol's key, or `default`
+ * when the message has none (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html, `MessageStructure`):
+ * - `https`: the custom notification, because Amazon Q Developer in chat applications subscribes with protocol
+ *   https (endpoint https://global.sns-api.chatbot.amazonaws.com). A generic HTTPS webhook on the same topic
+ *   gets it too; one that wants the finding as data reads it from an SQS queue or Lambda function instead.
+ * - `email`: the plain-text email body.
+ * - `sqs`, `lambda` and `default`: the machine document, so SIEM and ticketing queues and functions, and every
+ *   protocol without a key of its own (http, email-json, firehose, sms, application), get the finding as data.
+ */
+const MESSAGE_KEYS = {
+  https: 'notification',
+  email: 'email',
+  sqs: 'document',
+  lambda: 'document',
+  default: 'document',
+} as const;
 
 /**
  * Bytes one copy of the document may take inside the SNS message (after both JSON encodings). With three
- * copies plus the email and Chatbot bodies the message stays far below 262144 bytes whatever the log held.
+ * copies plus the email and chat bodies the message stays far below 262144 bytes whatever the log held.
  */
 export const DOCUMENT_BUDGET_BYTES = 16_384;
 
@@ -200,23 +217,21 @@ export function neutralise(value: string, maxLength: number): string {
   return truncate(safe, maxLength);
 }
 
-/** Renders one alert for SNS: subject, email body, Chatbot body, the JSON message and its attributes. */
+/** Renders one alert for SNS: subject, email body, chat notification, the JSON message and its attributes. */
 export function renderAlert(alert: AlertToPublish): RenderedAlert {
   const subject = renderSubject(alert);
   const email = renderEmail(alert);
   const slack = renderChatbot(alert);
   const document = fitDocument(alert);
-  const documentJson = inertJson(document);
+  const bodies = { notification: JSON.stringify(slack), email, document: inertJson(document) };
   return {
     subject,
     email,
     slack,
     document,
-    message: JSON.stringify({
-      default: JSON.stringify(slack),
-      email,
-      ...Object.fromEntries(MACHINE_PROTOCOLS.map((protocol) => [protocol, documentJson])),
-    }),
+    message: JSON.stringify(
+      Object.fromEntries(Object.entries(MESSAGE_KEYS).map(([key, body]) => [key, bodies[body]])),
+    ),
     attributes: renderAttributes(alert),
   };
 }
@@ -313,12 +328,16 @@ function shownPresentation({ presentation }: Finding): RulePresentation {
 const GROUP_LABELS: Readonly<Record<string, string>> = { sourceIPAddress: 'Source IP' };
 
 /** `[label, value]` of each further group-by field (the S3 posture rule's source IP), neutralised. */
-function groupedByShown(finding: Finding): Array<readonly [string, string]> {
+function groupedByShown(
+  finding: Finding,
+  valueLength: number = LIMITS.value,
+  nameLength = 64,
+): Array<readonly [string, string]> {
   return Object.entries(finding.groupedBy)
     .slice(0, LIMITS.groupedBy)
     .map(([name, value]) => [
-      `${GROUP_LABELS[name] ?? neutralise(name, 64)} (grouped by)`,
-      value === null ? '(no value)' : neutralise(value, LIMITS.value),
+      `${GROUP_LABELS[name] ?? neutralise(name, nameLength)} (grouped by)`,
+      value === null ? '(no value)' : neutralise(value, valueLength),
     ]);
 }
 
@@ -485,31 +504,49 @@ function consoleLines(finding: Finding): string[] {
   ];
 }
 
+/**
+ * Longest chat texts, in UTF-16 units (never fewer than a chat app counts characters). The custom notification
+ * guide sets no field lengths; Slack shows at most 3000 characters in one section of a message
+ * (https://api.slack.com/reference/block-kit/blocks#section), so the description stays within that.
+ */
+const CHAT_LIMITS = { title: 200, description: 3000, summary: 512 } as const;
+
+/**
+ * How far the chat description cuts values and lists, one step after another, until it fits: the first step
+ * is the full description; the last one keeps even 8 group-by fields and every list within the limit.
+ */
+const CHAT_STEPS = [
+  {
+    arn: LIMITS.arn,
+    value: LIMITS.value,
+    name: 64,
+    list: LIMITS.slackList,
+    distinct: LIMITS.distinctValues,
+    distinctValue: LIMITS.distinctValue,
+  },
+  { arn: 200, value: 100, name: 48, list: 3, distinct: 24, distinctValue: 64 },
+  { arn: 100, value: 48, name: 32, list: 2, distinct: 8, distinctValue: 32 },
+  { arn: 64, value: 24, name: 24, list: 1, distinct: 3, distinctValue: 24 },
+] as const;
+
 function renderChatbot({ finding, origin, suppressedWindows }: AlertToPublish): ChatbotCustomNotification {
   const { title, distinctNoun } = shownPresentation(finding);
   const arn = finding.arn === null ? NO_ARN : neutralise(finding.arn, LIMITS.arn);
-  const windowEnd = addSeconds(finding.windowStart, finding.windowSeconds);
   const headline = `${title}: ${finding.distinctCount} ${distinctNoun}`;
-  const description = [
-    `*Identity:* ${arn}`,
-    ...groupedByShown(finding).map(([label, value]) => `*${label}:* ${value}`),
-    `*Account:* ${list(finding.accountIds, LIMITS.slackList)}`,
-    `*${capitalised(distinctNoun)} (${finding.distinctCount}):* ${distinctList(finding.distinctValues)}`,
-    `*Calls:* ${finding.eventCount}, of which failed: ${finding.failedCount}` +
-      (finding.failedCount > 0 ? ' (denied calls are still reconnaissance)' : ''),
-    `*Window:* ${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} UTC` +
-      (finding.window === 'offset' ? ', offset window (hopping mode)' : ''),
-    `*Source IPs:* ${list(finding.sourceIps, LIMITS.slackList)}`,
-    `*User agents:* ${list(finding.userAgents, LIMITS.slackList, ' | ')}`,
-    ...(suppressedWindows > 0 ? [`*Suppressed since previous alert:* ${suppressedWindows} window(s)`] : []),
-    ...(origin === 'backfill' ? ['*Origin:* backfill replay of stored logs'] : []),
-  ].join('\n');
+  let description = '';
+  for (const step of CHAT_STEPS) {
+    description = chatDescription(finding, origin, suppressedWindows, step);
+    if (description.length <= CHAT_LIMITS.description) break;
+  }
   return {
     version: '1.0',
     source: 'custom',
     content: {
       textType: 'client-markdown',
-      title: `:rotating_light: ${origin === 'backfill' ? '[backfill] ' : ''}${headline}`,
+      title: cutUnits(
+        `:rotating_light: ${origin === 'backfill' ? '[backfill] ' : ''}${headline}`,
+        CHAT_LIMITS.title,
+      ),
       description,
       nextSteps: [
         'Confirm the identity and whether it is expected to make these calls in a burst (inventory or security tooling).',
@@ -521,7 +558,7 @@ function renderChatbot({ finding, origin, suppressedWindows }: AlertToPublish): 
     },
     metadata: {
       threadId: `regionsweep-${fnv1a(`${finding.ruleId}\u0000${finding.arn ?? ''}`)}`,
-      summary: `${headline}, ${finding.eventCount} calls by ${arn}`,
+      summary: cutUnits(`${headline}, ${finding.eventCount} calls by ${arn}`, CHAT_LIMITS.summary),
       eventType: EVENT_TYPE,
       relatedResources: [arn],
       additionalContext: {
@@ -536,6 +573,44 @@ function renderChatbot({ finding, origin, suppressedWindows }: AlertToPublish): 
       },
     },
   };
+}
+
+/** The chat description, `*Label:* value` per line, with values and lists cut as far as `step` says. */
+function chatDescription(
+  finding: Finding,
+  origin: AlertToPublish['origin'],
+  suppressedWindows: number,
+  step: (typeof CHAT_STEPS)[number],
+): string {
+  const { distinctNoun } = shownPresentation(finding);
+  const arn = finding.arn === null ? NO_ARN : neutralise(finding.arn, step.arn);
+  const windowEnd = addSeconds(finding.windowStart, finding.windowSeconds);
+  return [
+    `*Identity:* ${arn}`,
+    ...groupedByShown(finding, step.value, step.name).map(([label, value]) => `*${label}:* ${value}`),
+    `*Account:* ${list(finding.accountIds, step.list, ', ', step.value)}`,
+    `*${capitalised(distinctNoun)} (${finding.distinctCount}):* ` +
+      distinctList(finding.distinctValues, step.distinct, step.distinctValue),
+    `*Calls:* ${finding.eventCount}, of which failed: ${finding.failedCount}` +
+      (finding.failedCount > 0 ? ' (denied calls are still reconnaissance)' : ''),
+    `*Window:* ${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} UTC` +
+      (finding.window === 'offset' ? ', offset window (hopping mode)' : ''),
+    `*Source IPs:* ${list(finding.sourceIps, step.list, ', ', step.value)}`,
+    `*User agents:* ${list(finding.userAgents, step.list, ' | ', step.value)}`,
+    ...(suppressedWindows > 0 ? [`*Suppressed since previous alert:* ${suppressedWindows} window(s)`] : []),
+    ...(origin === 'backfill' ? ['*Origin:* backfill replay of stored logs'] : []),
+  ].join('\n');
+}
+
+/** At most `maxUnits` UTF-16 units, cut at a code point and marked with an ellipsis. */
+function cutUnits(text: string, maxUnits: number): string {
+  if (text.length <= maxUnits) return text;
+  let kept = '';
+  for (const char of text) {
+    if (kept.length + char.length > maxUnits - 1) break;
+    kept += char;
+  }
+  return `${kept}\u2026`;
 }
 
 function renderAttributes({ finding, origin }: AlertToPublish): Record<string, StringAttribute> {
@@ -560,22 +635,30 @@ function attributeValue(value: string, maxLength: number): string {
   return visible.length === 0 ? 'empty' : truncate(visible, maxLength);
 }
 
-function list(values: readonly string[], max: number, separator = ', '): string {
+function list(
+  values: readonly string[],
+  max: number,
+  separator = ', ',
+  valueLength: number = LIMITS.value,
+): string {
   if (values.length === 0) return '(none recorded)';
-  const shown = values.slice(0, max).map((v) => neutralise(v, LIMITS.value));
+  const shown = values.slice(0, max).map((v) => neutralise(v, valueLength));
   const more = values.length > max ? `${separator}... and ${values.length - max} more` : '';
   return `${shown.join(separator)}${more}`;
 }
 
 /** The distinct values, sorted, each neutralised and cut (a forged value can be long). */
-function distinctList(values: readonly string[]): string {
+function distinctList(
+  values: readonly string[],
+  max: number = LIMITS.distinctValues,
+  valueLength: number = LIMITS.distinctValue,
+): string {
   if (values.length === 0) return '(none recorded)';
   const shown = [...values]
     .sort()
-    .slice(0, LIMITS.distinctValues)
-    .map((value) => neutralise(value, LIMITS.distinctValue));
-  const more =
-    values.length > LIMITS.distinctValues ? `, ... and ${values.length - LIMITS.distinctValues} more` : '';
+    .slice(0, max)
+    .map((value) => neutralise(value, valueLength));
+  const more = values.length > max ? `, ... and ${values.length - max} more` : '';
   return `${shown.join(', ')}${more}`;
 }
 

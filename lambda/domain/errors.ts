@@ -63,8 +63,9 @@ export function isPermanent(error: unknown): boolean {
 }
 
 /**
- * A window item holds as many contributors as it safely can (the guard keeps it far below DynamoDB's 400 KB
- * item limit). Permanent: the same object would hit the same full item again.
+ * The contributor's shard item of a window holds as many contributors as it safely can (the guard keeps it
+ * far below DynamoDB's 400 KB item limit; a window holds 161,000 in all, see dynamodb-window-store.ts).
+ * Permanent: the same object would hit the same full item again.
  */
 export class WindowItemFullError extends RegionSweepError {
   readonly permanent = true;

@@ -9,6 +9,8 @@ import {
   windowStartsOf,
 } from './rule';
 import {
+  boundedDistinctValue,
+  boundedText,
   CONTEXT_FIELDS,
   type ContextField,
   contextBound,
@@ -157,7 +159,7 @@ export class ObjectAggregator {
     }
     for (const value of event.distinct) {
       if (group.distinctValues.size >= this.limits.maxDistinctValues) break;
-      group.distinctValues.add(value);
+      group.distinctValues.add(boundedDistinctValue(value, this.limits.maxValueLength));
     }
     if (event.failed) group.failedCount += 1;
     // First/last are kept in whole seconds, CloudTrail's own precision (and what the window item stores).
@@ -229,7 +231,7 @@ export class ObjectAggregator {
     if (value === undefined || value === '') return;
     const values = group.context[field];
     if (values.size >= contextBound(field, this.limits)) return;
-    const kept = truncate(value, this.limits.maxValueLength);
+    const kept = boundedText(value, this.limits.maxValueLength);
     if (field === 'sampleEventIds') {
       // Samples fill the slots the window item keeps them in, so an object offers one id per slot.
       const slot = sampleSlotOf(kept, this.limits);
@@ -246,15 +248,6 @@ export class ObjectAggregator {
  */
 export function hashEventId(eventId: string): string {
   return createHash('sha256').update(eventId).digest('base64url').slice(0, 12);
-}
-
-/** Cuts `value` to `max` UTF-16 units, ellipsis included, never between the two halves of a surrogate pair. */
-function truncate(value: string, max: number): string {
-  if (value.length <= max) return value;
-  let end = max - 1;
-  const last = value.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
-  return `${value.slice(0, end)}…`;
 }
 
 function optionalString(record: unknown, path: string): string | undefined {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type RuleDefinition, type RulePresentation, windowKindOf } from './rule';
 
 /** Context lists an analyst needs, kept per group (each bounded; see StateLimits). */
@@ -21,7 +22,11 @@ export interface StateLimits {
   readonly maxContextValues: number;
   /** Sample event ids kept. */
   readonly maxSampleEventIds: number;
-  /** Longest context value kept; longer values are cut and marked with an ellipsis. */
+  /**
+   * Longest value read from a log that is kept, in UTF-8 bytes (context values, distinct values): longer
+   * values are cut and marked with an ellipsis (see boundedText, boundedDistinctValue), so that no log
+   * content can grow a stored item past its budget.
+   */
   readonly maxValueLength: number;
   /** Distinct values of the rule's distinct field kept (the threshold can never exceed it). */
   readonly maxDistinctValues: number;
@@ -301,4 +306,49 @@ export function compareFindings(a: Finding, b: Finding): number {
   if (a.arn === null) return 1;
   if (b.arn === null) return -1;
   return a.arn < b.arn ? -1 : 1;
+}
+
+/** The UTF-8 size of `value` (a lone surrogate counts as the 3 bytes of its replacement character). */
+export function utf8Length(value: string): number {
+  let bytes = 0;
+  for (const char of value) bytes += utf8Size(char.codePointAt(0) ?? 0);
+  return bytes;
+}
+
+function utf8Size(codePoint: number): number {
+  if (codePoint < 0x80) return 1;
+  if (codePoint < 0x800) return 2;
+  return codePoint < 0x10000 ? 3 : 4;
+}
+
+/** The longest prefix of `value` of at most `maxBytes` UTF-8 bytes, never splitting a character. */
+function prefixOfBytes(value: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const char of value) {
+    bytes += utf8Size(char.codePointAt(0) ?? 0);
+    if (bytes > maxBytes) break;
+    end += char.length;
+  }
+  return value.slice(0, end);
+}
+
+const ELLIPSIS = '\u2026';
+
+/** `value` when it fits in `maxBytes` UTF-8 bytes; otherwise cut to fit, ending in an ellipsis. */
+export function boundedText(value: string, maxBytes: number): string {
+  if (utf8Length(value) <= maxBytes) return value;
+  return `${prefixOfBytes(value, maxBytes - utf8Length(ELLIPSIS))}${ELLIPSIS}`;
+}
+
+/**
+ * A distinct value as stored and counted: itself when it fits in `maxBytes` UTF-8 bytes; otherwise its
+ * start, an ellipsis and 96 bits of SHA-256 of the whole value, in `maxBytes`. Two long values stay two
+ * distinct values (a cut alone would merge values that share a prefix), and the alert still shows most of
+ * each.
+ */
+export function boundedDistinctValue(value: string, maxBytes: number): string {
+  if (utf8Length(value) <= maxBytes) return value;
+  const tail = `${ELLIPSIS}#${createHash('sha256').update(value).digest('base64url').slice(0, 16)}`;
+  return `${prefixOfBytes(value, maxBytes - utf8Length(tail))}${tail}`;
 }

@@ -10,6 +10,7 @@ import {
 } from '../local/environment';
 import { type LocalFile, listLocalFiles } from '../local/file-object-source';
 import { type PublishedAlert, publishedAlerts } from '../local/published-alerts';
+import type { Delivery } from '../local/sns-delivery';
 import { type CliIo, integerOption, printable, UsageError } from './io';
 import { RULE_OPTIONS, settingsFromOptions } from './scan';
 
@@ -29,7 +30,9 @@ Options:
   --concurrency N             parallel invocations (default 4)
   --deliveries K              copies of each notification (default 1; more simulates at-least-once delivery)
   --seed N                    shuffle seed (default: random, printed)
-  --format table|json         readable alerts (default) or one JSON object per alert and line
+  --format table|json         readable alerts (default) or one JSON object per alert and line, with what
+                              each subscriber kind of the topic received ('deliveries', keyed by protocol:
+                              email, email-json, https as Amazon Q Developer, raw sqs, lambda, http)
   --rules, --rule-file, --window-mode, --min-regions, --min-events, --window-seconds, --allowlist
                               the rules and noise settings, as for scan
   --suppression-minutes N     one alert per identity per N minutes (default 0: every window alerts)
@@ -174,11 +177,45 @@ function dynamoDbKind(option: string | undefined): 'dynamodb-local' | 'dynalite'
 
 function alertsAsJsonLines(alerts: readonly PublishedAlert[]): string {
   return alerts
-    .map(({ finding, subject, email, slack, attributes }) => {
+    .map(({ finding, subject, email, slack, attributes, deliveries }) => {
       const { arn, windowStart, distinctCount, eventCount, distinctValues } = finding;
-      return `${JSON.stringify({ arn, windowStart, distinctCount, eventCount, distinctValues, subject, finding, attributes, email, slack })}\n`;
+      return `${JSON.stringify({
+        arn,
+        windowStart,
+        distinctCount,
+        eventCount,
+        distinctValues,
+        subject,
+        finding,
+        attributes,
+        email,
+        slack,
+        deliveries: deliveriesByProtocol(deliveries),
+      })}\n`;
     })
     .join('');
+}
+
+/**
+ * What each subscriber kind received, keyed by protocol (the local topic has one subscription of each): a JSON
+ * body (envelope, Lambda event, raw document) as its value, any other body (an email) as its text.
+ */
+function deliveriesByProtocol(deliveries: readonly Delivery[]): Record<string, unknown> {
+  return Object.fromEntries(
+    deliveries.map(
+      ({ protocol, endpoint, rawMessageDelivery, subject, headers, messageAttributes, body }) => [
+        protocol,
+        {
+          endpoint,
+          rawMessageDelivery,
+          ...(protocol === 'email' ? { subject } : {}),
+          ...(headers === undefined ? {} : { headers }),
+          ...(messageAttributes === undefined ? {} : { messageAttributes }),
+          body: protocol === 'email' ? body : JSON.parse(body),
+        },
+      ],
+    ),
+  );
 }
 
 function alertsAsText(alerts: readonly PublishedAlert[]): string {

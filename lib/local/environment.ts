@@ -5,6 +5,7 @@ import { ENV, type PipelineSettings, settingsEnvironment } from '../../lambda/co
 import { createWindowTable, type DynamoDbStandInKind, startDynamoDb } from './dynamodb-standin';
 import type { LocalFile } from './file-object-source';
 import { S3RVER_CLIENT_SETTINGS, S3RVER_CREDENTIALS, startS3 } from './s3-standin';
+import { AMAZON_Q_DEVELOPER_ENDPOINT, type SubscriptionProtocol } from './sns-delivery';
 import { type SnsRecorder, startSnsRecorder } from './sns-recorder';
 
 /** The names `regionsweep local` gives the stand-in resources (one of each, as the stack creates). */
@@ -16,7 +17,29 @@ export const LOCAL_NAMES = {
 
 const REGION = 'us-east-1';
 
-/** Stand-ins for S3, DynamoDB and SNS on loopback, with the bucket, table and topic created. */
+/**
+ * One subscription of each kind on the local topic, so a run shows what each would receive (nothing is sent:
+ * the endpoints are examples). The SQS queue takes raw delivery, as a SIEM queue usually does.
+ */
+export const LOCAL_SUBSCRIPTIONS: ReadonlyArray<{
+  readonly protocol: SubscriptionProtocol;
+  readonly endpoint: string;
+  readonly rawMessageDelivery: boolean;
+}> = [
+  { protocol: 'email', endpoint: 'security-team@example.com', rawMessageDelivery: false },
+  { protocol: 'email-json', endpoint: 'mail-archive@example.com', rawMessageDelivery: false },
+  // Amazon Q Developer in chat applications (formerly AWS Chatbot), for Slack, Teams or Chime.
+  { protocol: 'https', endpoint: AMAZON_Q_DEVELOPER_ENDPOINT, rawMessageDelivery: false },
+  { protocol: 'sqs', endpoint: `arn:aws:sqs:${REGION}:000000000000:siem-alerts`, rawMessageDelivery: true },
+  {
+    protocol: 'lambda',
+    endpoint: `arn:aws:lambda:${REGION}:000000000000:function:ticketing`,
+    rawMessageDelivery: false,
+  },
+  { protocol: 'http', endpoint: 'http://webhook.example.com/regionsweep', rawMessageDelivery: false },
+];
+
+/** Stand-ins for S3, DynamoDB and SNS on loopback, with the bucket, table and topic (and its subscriptions) created. */
 export interface LocalEnvironment {
   readonly dynamodbKind: DynamoDbStandInKind;
   readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly sns: string };
@@ -63,6 +86,9 @@ export async function startLocalEnvironment(dynamodbKind: DynamoDbStandInKind): 
     await s3.send(new CreateBucketCommand({ Bucket: LOCAL_NAMES.bucket }));
     await createWindowTable(dynamodb, LOCAL_NAMES.table);
     const topicArn = recorder.createTopic(LOCAL_NAMES.topic);
+    for (const { protocol, endpoint, rawMessageDelivery } of LOCAL_SUBSCRIPTIONS) {
+      await recorder.subscribe(topicArn, protocol, endpoint, { rawMessageDelivery });
+    }
 
     return {
       dynamodbKind,

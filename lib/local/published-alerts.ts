@@ -1,26 +1,31 @@
 import type { AlertDocument, ChatbotCustomNotification } from '../../lambda/domain/alert-message';
 import type { Finding } from '../../lambda/domain/window-state';
+import { type Delivery, messageFor } from './sns-delivery';
 import type { RecordedPublish } from './sns-recorder';
 
-/** One alert as the topic received it, read back from the SNS message. */
+/** One alert as the topic received it, read back from the SNS message the way each subscriber reads it. */
 export interface PublishedAlert {
   readonly messageId: string;
   readonly subject: string;
   readonly finding: Finding;
   readonly origin: AlertDocument['origin'];
+  /** What an email subscription shows. */
   readonly email: string;
+  /** What Amazon Q Developer in chat applications (an `https` subscription) posts to the chat channel. */
   readonly slack: ChatbotCustomNotification;
   readonly attributes: Readonly<Record<string, string | undefined>>;
+  /** What each subscription of the topic received, in subscription order. */
+  readonly deliveries: readonly Delivery[];
 }
 
 /**
- * Reads regionsweep alerts out of recorded publishes: the `sqs` entry of the JSON message holds the
- * finding as data, the `email` and `default` entries what people see. Oldest first.
+ * Reads regionsweep alerts out of recorded publishes, each body chosen as SNS chooses it for a protocol: the
+ * finding from what an `sqs` subscriber gets (the machine document), the email text from `email`, the custom
+ * notification from `https`. Oldest first.
  */
 export function publishedAlerts(published: readonly RecordedPublish[]): PublishedAlert[] {
   return published.map((publish) => {
-    const message = JSON.parse(publish.message) as Record<string, string | undefined>;
-    const document = JSON.parse(message.sqs ?? 'null') as AlertDocument | null;
+    const document = JSON.parse(messageFor(publish, 'sqs')) as AlertDocument | null;
     if (document?.regionsweep !== 'alert') {
       throw new Error(`message ${publish.messageId} on ${publish.topicArn} is not a regionsweep alert`);
     }
@@ -29,11 +34,12 @@ export function publishedAlerts(published: readonly RecordedPublish[]): Publishe
       subject: publish.subject ?? '',
       finding: document.finding,
       origin: document.origin,
-      email: message.email ?? '',
-      slack: JSON.parse(message.default ?? '{}') as ChatbotCustomNotification,
+      email: messageFor(publish, 'email'),
+      slack: JSON.parse(messageFor(publish, 'https')) as ChatbotCustomNotification,
       attributes: Object.fromEntries(
         Object.entries(publish.attributes).map(([name, a]) => [name, a.StringValue]),
       ),
+      deliveries: publish.deliveries,
     };
   });
 }

@@ -1,8 +1,18 @@
-import { randomUUID } from 'node:crypto';
+import { createSign, generateKeyPair, type KeyObject, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  type Delivery,
+  deliver,
+  type MessageAttribute,
+  type NotificationSigner,
+  RAW_DELIVERY_PROTOCOLS,
+  SUBSCRIPTION_PROTOCOLS,
+  type Subscription,
+  type SubscriptionProtocol,
+} from './sns-delivery';
 
-/** One Publish the recorder accepted, as SNS would have delivered it. */
+/** One Publish the recorder accepted, and what each subscription of its topic received (see sns-delivery). */
 export interface RecordedPublish {
   readonly topicArn: string;
   readonly messageId: string;
@@ -11,14 +21,12 @@ export interface RecordedPublish {
   readonly messageStructure: string | undefined;
   readonly attributes: Readonly<Record<string, RecordedAttribute>>;
   readonly receivedAt: Date;
+  /** One per subscription of the topic at the time of the Publish, in subscription order. */
+  readonly deliveries: readonly Delivery[];
 }
 
 /** One message attribute as the client sent it (`Binary` values stay base64). */
-export interface RecordedAttribute {
-  readonly DataType: string;
-  readonly StringValue?: string;
-  readonly BinaryValue?: string;
-}
+export type RecordedAttribute = MessageAttribute;
 
 /**
  * How an injected failure looks to the client: `throttle` is SNS's `Throttled` (HTTP 429), `internal` its
@@ -36,6 +44,19 @@ export interface SnsRecorder {
   published(): RecordedPublish[];
   /** Creates the topic (idempotent, as SNS is) and returns its ARN. */
   createTopic(name: string): string;
+  /**
+   * Subscribes an endpoint (confirmed at once: nothing is sent to it). Later publishes record what it receives.
+   * Raw message delivery is refused where SNS refuses it (email, email-json, lambda). Resolves once the key
+   * that signs the envelopes exists, so no Publish ever waits for it.
+   */
+  subscribe(
+    topicArn: string,
+    protocol: SubscriptionProtocol,
+    endpoint: string,
+    options?: { readonly rawMessageDelivery?: boolean },
+  ): Promise<Subscription>;
+  /** The topic's subscriptions, oldest first. */
+  subscriptions(topicArn: string): Subscription[];
   /** The next `count` Publish requests fail as `kind` and are not recorded (SDK retries consume them too). */
   failNext(count: number, kind: InjectedFailure): void;
   /** Closes the server, dropping held and idle connections. */
@@ -57,6 +78,11 @@ export const SNS_LIMITS = {
 } as const;
 
 const XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
+/**
+ * Where envelopes say their signing key is. SNS serves an X.509 certificate there; the recorder, which cannot
+ * mint one with node:crypto alone, serves the bare public key (what a verifier extracts from the certificate).
+ */
+const SIGNING_KEY_PATH = '/SimpleNotificationService-regionsweep-local.pem';
 /** Far above any valid form-encoded Publish (a 256 KiB message encodes to at most about 768 KiB). */
 const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}(\.fifo)?$/;
@@ -79,16 +105,78 @@ const invalidParameter = (message: string) => new SnsFault(400, 'InvalidParamete
 
 /**
  * Starts a recording SNS endpoint on a free loopback port. It speaks the AwsQuery protocol of
- * `@aws-sdk/client-sns` for `CreateTopic`, `ListTopics` and `Publish`, validates Publish the way SNS does
- * (subject, JSON message structure, total size, attribute shape, topic existence) and records each accepted
- * Publish. Signatures are not checked.
+ * `@aws-sdk/client-sns` for `CreateTopic`, `ListTopics`, `Publish` and `Unsubscribe`, validates Publish the way
+ * SNS does (subject, JSON message structure, total size, attribute shape, topic existence) and records each
+ * accepted Publish with what every subscription of its topic received (sns-delivery.ts). Request signatures
+ * are not checked; the envelopes it delivers are signed (SignatureVersion 1) with its own key.
  */
 export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promise<SnsRecorder> {
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '000000000000';
   const topics = new Set<string>();
+  const subscriptions: Subscription[] = [];
   const records: RecordedPublish[] = [];
   const failures: InjectedFailure[] = [];
+  // Made off the event loop when the first subscription arrives (a 2048-bit key takes a CPU-bound fraction of
+  // a second), before subscribe resolves. Most recorders have no subscription and never sign.
+  let signingKey: Promise<SigningKey> | undefined;
+  let readyKey: SigningKey | undefined;
+  const keyPair = (): Promise<SigningKey> => {
+    signingKey ??= makeSigningKey().then((made) => {
+      readyKey = made;
+      return made;
+    });
+    return signingKey;
+  };
+  let endpoint = '';
+  const signer: NotificationSigner = {
+    signatureVersion: '1',
+    sign: (text) => {
+      // Only called for a topic with subscriptions, and subscribe resolves only once the key exists.
+      if (readyKey === undefined) throw new Error('SNS recorder: signing key not ready');
+      return createSign('RSA-SHA1').update(text, 'utf8').sign(readyKey.privateKey, 'base64');
+    },
+    get signingCertUrl() {
+      return `${endpoint}${SIGNING_KEY_PATH}`;
+    },
+    unsubscribeUrl: (subscriptionArn) =>
+      `${endpoint}/?Action=Unsubscribe&SubscriptionArn=${encodeURIComponent(subscriptionArn)}`,
+  };
+
+  const subscribe = async (
+    topicArn: string,
+    protocol: SubscriptionProtocol,
+    subscriber: string,
+    options: { readonly rawMessageDelivery?: boolean } = {},
+  ): Promise<Subscription> => {
+    if (!topics.has(topicArn)) throw new SnsFault(404, 'NotFound', 'Topic does not exist');
+    if (!(SUBSCRIPTION_PROTOCOLS as readonly string[]).includes(protocol)) {
+      throw invalidParameter(
+        `Invalid parameter: Amazon SNS does not support this protocol string: ${protocol}`,
+      );
+    }
+    const rawMessageDelivery = options.rawMessageDelivery ?? false;
+    if (rawMessageDelivery && !RAW_DELIVERY_PROTOCOLS.has(protocol)) {
+      throw invalidParameter(
+        `Invalid parameter: Attributes Reason: Delivery protocol [${protocol}] does not support raw message delivery.`,
+      );
+    }
+    const subscription: Subscription = {
+      subscriptionArn: `${topicArn}:${randomUUID()}`,
+      topicArn,
+      protocol,
+      endpoint: subscriber,
+      rawMessageDelivery,
+    };
+    await keyPair();
+    subscriptions.push(subscription);
+    return subscription;
+  };
+
+  const unsubscribe = (subscriptionArn: string): void => {
+    const index = subscriptions.findIndex((s) => s.subscriptionArn === subscriptionArn);
+    if (index >= 0) subscriptions.splice(index, 1);
+  };
 
   const createTopic = (name: string): string => {
     if (!TOPIC_NAME.test(name)) {
@@ -122,14 +210,15 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
     if (failure === 'throttle') throw new SnsFault(429, 'Throttled', 'Rate exceeded');
     if (failure === 'internal') throw new SnsFault(500, 'InternalError', 'Internal Error', 'Receiver');
     const messageId = randomUUID();
+    const receivedAt = new Date();
+    const accepted = { topicArn, messageId, subject, message, messageStructure, attributes };
+    const published = { ...accepted, timestamp: receivedAt.toISOString() };
     records.push({
-      topicArn,
-      messageId,
-      subject,
-      message,
-      messageStructure,
-      attributes,
-      receivedAt: new Date(),
+      ...accepted,
+      receivedAt,
+      deliveries: subscriptions
+        .filter((subscription) => subscription.topicArn === topicArn)
+        .map((subscription) => deliver(published, subscription, signer)),
     });
     return messageId;
   };
@@ -151,6 +240,10 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
         if (messageId === 'timeout') return 'timeout';
         return reply('Publish', `<MessageId>${messageId}</MessageId>`, requestId);
       }
+      case 'Unsubscribe': {
+        unsubscribe(params.get('SubscriptionArn') ?? '');
+        return reply('Unsubscribe', '', requestId);
+      }
       default:
         throw new SnsFault(
           400,
@@ -161,8 +254,18 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
   };
 
   const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://recorder');
+    if (request.method === 'GET' && url.pathname === SIGNING_KEY_PATH) {
+      void keyPair().then(({ publicKeyPem }) => {
+        response.writeHead(200, { 'content-type': 'application/x-pem-file' });
+        response.end(publicKeyPem);
+      });
+      return;
+    }
     readForm(request)
-      .then((params) => {
+      .then((form) => {
+        // An UnsubscribeURL is followed with GET: its parameters are in the query string.
+        const params = new URLSearchParams([...url.searchParams, ...form]);
         const body = handle(params);
         // A held request gets no answer until the client gives up or the recorder stops.
         if (body === 'timeout') return;
@@ -176,11 +279,14 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  endpoint = `http://127.0.0.1:${port}`;
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     published: () => [...records],
     createTopic,
+    subscribe,
+    subscriptions: (topicArn) => subscriptions.filter((s) => s.topicArn === topicArn),
     failNext(count, kind) {
       for (let i = 0; i < count; i += 1) failures.push(kind);
     },
@@ -190,6 +296,22 @@ export async function startSnsRecorder(options: SnsRecorderOptions = {}): Promis
         server.closeAllConnections();
       }),
   };
+}
+
+interface SigningKey {
+  readonly privateKey: KeyObject;
+  /** The public key that verifies every envelope's `Signature`, served at `SigningCertURL`. */
+  readonly publicKeyPem: string;
+}
+
+function makeSigningKey(): Promise<SigningKey> {
+  return new Promise((resolve, reject) => {
+    generateKeyPair('rsa', { modulusLength: 2048 }, (error, publicKey, privateKey) => {
+      if (error !== null) reject(error);
+      else
+        resolve({ privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
+    });
+  });
 }
 
 function validateSubject(subject: string): void {

@@ -9,7 +9,8 @@
  *    between the handler and DynamoDB Local, in a child process that counts every request.
  * 3. Deliver every object's notification once, concurrency 8, through deliverNotifications (upload, then the
  *    real handler in this process).
- * 4. Print throughput, DynamoDB writes (measured against expected, in total and object by object), reads,
+ * 4. Print throughput, DynamoDB writes (measured against expected, in total and object by object), reads
+ *    (one per alert, the fence before its publish),
  *    peak RSS and the machine; exit 1 when a count differs or an alert is missing or extra.
  *
  * Options: --seed N (corpus and delivery order, default 1), --concurrency N (default 8), --keep (leave the
@@ -376,6 +377,11 @@ try {
       `window update requests: ${applyRequests} (${applies.refused} refused), expected one per group: ${expected.groups}`,
     );
   }
+  // The one read of the common path: the fence before each publish re-reads the claim (process-log-object.ts).
+  const readRequests = reads.ok + reads.refused + reads.other;
+  if (readRequests !== expected.alertWindows.size) {
+    failures.push(`GetItem requests: ${readRequests}, expected one per alert (the fence before its publish)`);
+  }
   if (objectsWithWrongWrites.length > 0) {
     failures.push(
       `${objectsWithWrongWrites.length} object(s) with window writes other than their groups, e.g. ` +
@@ -454,7 +460,7 @@ try {
     ],
     [
       'DynamoDB reads',
-      `${fixed(reads.ok + reads.refused + reads.other)} GetItem (${perObject(reads.ok + reads.refused + reads.other)} per object)`,
+      `${fixed(readRequests)} GetItem (${perObject(readRequests)} per object), expected ${fixed(expected.alertWindows.size)}: one per alert, the fence before its publish`,
     ],
     [
       'peak RSS',

@@ -46,13 +46,13 @@ describe('RegionSweepDetector function permissions', () => {
     ]);
   });
 
-  it('allows only GetItem and UpdateItem, on the window table only', () => {
+  it('allows only GetItem, Query and UpdateItem, on the window table only', () => {
     const dynamo = functionPolicyStatements(withKey).filter((s) =>
       actionsOf(s).some((a) => a.startsWith('dynamodb:')),
     );
     expect(dynamo.map((s) => ({ actions: actionsOf(s).sort(), resource: s.Resource }))).toEqual([
       {
-        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
         resource: { 'Fn::GetAtt': [expect.stringMatching(/WindowTable/), 'Arn'] },
       },
     ]);

@@ -254,10 +254,11 @@ describe.each(SHAPES.map((shape) => ({ shape, name: nameOf(shape) })))(
       ]);
     });
 
-    it('allows only GetItem and UpdateItem in DynamoDB (the calls the window store makes)', () => {
+    it('allows only GetItem, Query and UpdateItem in DynamoDB (the calls the window store makes)', () => {
       // Assess
       expect(uniqueSorted(onService(grants, 'dynamodb').flatMap((g) => g.actions))).toEqual([
         'dynamodb:GetItem',
+        'dynamodb:Query',
         'dynamodb:UpdateItem',
       ]);
     });

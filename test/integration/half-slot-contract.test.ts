@@ -13,6 +13,8 @@ import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/window-state';
 import type { HalfSlotKey, WindowStore } from '../../lambda/ports';
 import { describeEachStore, type StoreKind, useWindowStoreHarness } from './window-store-harness';
 
+/** How every path but a covered window gives a slot back: a marked slot stays marked. */
+const UNMARKED = { evenIfMarked: false } as const;
 const HALF_WINDOW = 15_000;
 // Near the wall clock: DynamoDB Local deletes expired items, and expiresAt derives from the slot end.
 const SLOT_START = Math.floor(Date.now() / HALF_WINDOW) * HALF_WINDOW;
@@ -207,7 +209,7 @@ function halfSlotContract(kind: StoreKind): void {
     it('lets another window take the slot at once, within the released lease', async () => {
       // Prepare
       const { store, key } = await slotHeldByEarlier();
-      await store.releaseHalfSlot(key, EARLIER);
+      await store.releaseHalfSlot(key, EARLIER, UNMARKED);
       // Act
       const claim = await store.claimHalfSlot(key, LATER, 2_000, 62_000);
       // Assess
@@ -217,29 +219,40 @@ function halfSlotContract(kind: StoreKind): void {
     it('changes nothing when a window that does not own the slot releases it', async () => {
       // Prepare
       const { store, key } = await slotHeldByEarlier();
-      await store.releaseHalfSlot(key, LATER);
+      await store.releaseHalfSlot(key, LATER, UNMARKED);
       // Act
       const claim = await store.claimHalfSlot(key, LATER, 2_000, 62_000);
       // Assess
       expect(claim).toEqual({ kind: 'leased', ownerWindowStart: EARLIER, leaseUntil: LEASE_END });
     });
 
-    it('changes nothing once the slot alerted', async () => {
+    it('changes nothing once the slot is marked', async () => {
       // Prepare
       const { store, key } = await slotHeldByEarlier();
       await store.markHalfSlotAlerted(key, EARLIER);
-      await store.releaseHalfSlot(key, EARLIER);
+      await store.releaseHalfSlot(key, EARLIER, UNMARKED);
       // Act
       const claim = await store.claimHalfSlot(key, LATER, 2_000, 62_000);
       // Assess
       expect(claim).toEqual({ kind: 'alerted', ownerWindowStart: EARLIER });
     });
 
+    it('gives a marked slot back when asked to even if marked (a covered window)', async () => {
+      // Prepare
+      const { store, key } = await slotHeldByEarlier();
+      await store.markHalfSlotAlerted(key, EARLIER);
+      await store.releaseHalfSlot(key, EARLIER, { evenIfMarked: true });
+      // Act
+      const claim = await store.claimHalfSlot(key, LATER, 2_000, 62_000);
+      // Assess
+      expect(claim).toEqual({ kind: 'held' });
+    });
+
     it('changes nothing on a slot never claimed', async () => {
       // Prepare
       const store = harness.store();
       const key = newSlot();
-      await store.releaseHalfSlot(key, EARLIER);
+      await store.releaseHalfSlot(key, EARLIER, UNMARKED);
       // Act
       const claim = await store.claimHalfSlot(key, LATER, CLAIMED_AT, LEASE_END);
       // Assess
@@ -248,26 +261,52 @@ function halfSlotContract(kind: StoreKind): void {
   });
 
   describe('markHalfSlotAlerted', () => {
-    it('changes nothing when the slot was taken over by another window', async () => {
+    it('reports the slot marked, and marked again when the request is repeated (a lost response)', async () => {
+      // Prepare
+      const { store, key } = await slotHeldByEarlier();
+      // Act
+      const marks = [
+        await store.markHalfSlotAlerted(key, EARLIER),
+        await store.markHalfSlotAlerted(key, EARLIER),
+      ];
+      // Assess
+      expect(marks).toEqual([true, true]);
+    });
+
+    it('marks nothing and says so when the slot was taken over by another window', async () => {
       // Prepare
       const { store, key } = await slotHeldByEarlier();
       await store.claimHalfSlot(key, LATER, LEASE_END, 121_000);
-      await store.markHalfSlotAlerted(key, EARLIER);
       // Act
-      const claim = await store.claimHalfSlot(key, EARLIER, 90_000, 150_000);
+      const marked = await store.markHalfSlotAlerted(key, EARLIER);
       // Assess
-      expect(claim).toEqual({ kind: 'leased', ownerWindowStart: LATER, leaseUntil: 121_000 });
+      expect(marked).toBe(false);
+      expect(await store.claimHalfSlot(key, EARLIER, 90_000, 150_000)).toEqual({
+        kind: 'leased',
+        ownerWindowStart: LATER,
+        leaseUntil: 121_000,
+      });
     });
 
-    it('changes nothing on a slot its window released', async () => {
+    it('marks nothing and says so on a slot its window released', async () => {
       // Prepare
       const { store, key } = await slotHeldByEarlier();
-      await store.releaseHalfSlot(key, EARLIER);
+      await store.releaseHalfSlot(key, EARLIER, UNMARKED);
+      // Act
+      const marked = await store.markHalfSlotAlerted(key, EARLIER);
+      // Assess
+      expect(marked).toBe(false);
+      expect(await store.claimHalfSlot(key, LATER, 2_000, 62_000)).toEqual({ kind: 'held' });
+    });
+
+    it('a marked slot is never taken over, even long after its lease', async () => {
+      // Prepare
+      const { store, key } = await slotHeldByEarlier();
       await store.markHalfSlotAlerted(key, EARLIER);
       // Act
-      const claim = await store.claimHalfSlot(key, LATER, 2_000, 62_000);
+      const claim = await store.claimHalfSlot(key, LATER, LEASE_END + 86_400_000, LEASE_END + 86_460_000);
       // Assess
-      expect(claim).toEqual({ kind: 'held' });
+      expect(claim).toEqual({ kind: 'alerted', ownerWindowStart: EARLIER });
     });
   });
 
@@ -301,14 +340,14 @@ function halfSlotContract(kind: StoreKind): void {
       // Act
       await store.claimHalfSlot(key, EARLIER, CLAIMED_AT, LEASE_END);
       await store.markHalfSlotAlerted(key, EARLIER);
-      await store.releaseHalfSlot(key, EARLIER);
+      await store.releaseHalfSlot(key, EARLIER, UNMARKED);
       // Assess
       expect(requests()).toBe(3);
     });
 
     it.each([
       { case: 'claimHalfSlot', act: (s: WindowStore) => s.claimHalfSlot(newSlot(), EARLIER, 0, 1) },
-      { case: 'releaseHalfSlot', act: (s: WindowStore) => s.releaseHalfSlot(newSlot(), EARLIER) },
+      { case: 'releaseHalfSlot', act: (s: WindowStore) => s.releaseHalfSlot(newSlot(), EARLIER, UNMARKED) },
       { case: 'markHalfSlotAlerted', act: (s: WindowStore) => s.markHalfSlotAlerted(newSlot(), EARLIER) },
     ])('propagates an error other than a failed condition from $case', async ({ act }) => {
       // Prepare

@@ -112,6 +112,7 @@ describe('SnsAlertPublisher through the real SNSClient', () => {
       messageStructure: 'json',
       attributes: rendered.attributes,
       receivedAt: 'time',
+      deliveries: [],
     });
   });
 

@@ -20,7 +20,18 @@ export type Item = Record<string, AttributeValue>;
 
 /** Builds stores of one kind; for DynamoDB kinds all share one fresh table on one running stand-in. */
 export interface WindowStoreHarness {
-  store(limits?: StateLimits, options?: { maxContributors?: number; tableName?: string }): WindowStore;
+  store(
+    limits?: StateLimits,
+    options?: {
+      maxContributors?: number;
+      tableName?: string;
+      /**
+       * Requests sent twice, the caller seeing only the second outcome: a write applied whose response was
+       * lost, retried by the SDK (DynamoDB stores only).
+       */
+      resendWhen?: (input: { UpdateExpression?: string }) => boolean;
+    },
+  ): WindowStore;
   /** A DynamoDB store whose every request is counted (DynamoDB stores only). */
   countingStore(): { store: WindowStore; requests: () => number };
   /** The item as stored (a consistent read; DynamoDB stores only). */
@@ -56,8 +67,21 @@ export function useWindowStoreHarness(kind: StoreKind, retentionSeconds: number)
   return {
     store(limits = DEFAULT_STATE_LIMITS, options = {}) {
       if (client === undefined) return new MemoryWindowStore(limits);
+      const real = client;
+      const { resendWhen } = options;
+      const sending =
+        resendWhen === undefined
+          ? real
+          : {
+              send: (async (command: Parameters<DynamoDBClient['send']>[0]) => {
+                const input = command.input as { UpdateExpression?: string };
+                if (!resendWhen(input)) return real.send(command);
+                await real.send(command);
+                return real.send(command);
+              }) as DynamoDBClient['send'],
+            };
       return new DynamoDbWindowStore({
-        client,
+        client: sending,
         tableName: options.tableName ?? tableName,
         limits,
         retentionSeconds,

@@ -14,8 +14,11 @@ import {
 } from './pipeline-rig';
 import { groupName } from './rule-model';
 
-/** Tumbling cases: bursts around :00 and :30, a crash at a window update, after a claim or after a publish. */
-const caseArb = caseArbitrary(corpusPlanArb, ['after-claim', 'after-publish']);
+/**
+ * Tumbling cases: bursts around :00 and :30; a crash or a lost response at a window update, after a claim or
+ * after recording the message id, or a crash after a publish; Lambda's retries at once or after the lease.
+ */
+const caseArb = caseArbitrary(corpusPlanArb, ['after-claim', 'after-publish', 'after-record-alert']);
 
 /**
  * Messages per window: exactly one for every window the model fires and none for any other, except that a
@@ -73,12 +76,12 @@ function pipelineProperties(kind: DynamoDbStandInKind, numRuns: number, seed: nu
   );
 }
 
-describe('pipeline invariance on dynalite: real handler, shuffled redelivery at concurrency 1..16, one crash', () => {
+describe('pipeline invariance on dynalite: real handler, shuffled redelivery at concurrency 1..16, one crash or lost response, retries at once or late', () => {
   pipelineProperties('dynalite', 15, 20261128);
 });
 
 describe.skipIf(!javaAvailable())(
-  'pipeline invariance on DynamoDB Local: real handler, shuffled redelivery at concurrency 1..16, one crash',
+  'pipeline invariance on DynamoDB Local: real handler, shuffled redelivery at concurrency 1..16, one crash or lost response, retries at once or late',
   () => {
     pipelineProperties('dynamodb-local', 2, 6);
   },

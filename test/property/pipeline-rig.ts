@@ -23,6 +23,7 @@ import {
   type ProxiedRequest,
   snsFault,
   startFaultProxy,
+  type WindowStoreStep,
   windowStoreStep,
 } from '../support/fault-proxy';
 import { type CorpusPlan, caseNamespace, type LogObject, materialise } from './corpus-arbitrary';
@@ -70,9 +71,8 @@ function acceleratedTime(): HandlerTime {
 }
 
 /**
- * Where the one injected crash hits: the invocation dies there, and Lambda retries it. Hopping mode adds the
- * steps of its half-slot items: after one is held, after the alert's message id is recorded (before its
- * half-slots are marked alerted), after a half-slot is marked alerted.
+ * Where the one injected fault hits. Hopping mode adds the steps of its half-slot items: after one is held,
+ * after one is marked publishing, and after the alert's message id is recorded.
  */
 export type CrashStep =
   | 'before-window-update'
@@ -86,31 +86,60 @@ export type CrashStep =
 /** The steps that happen once or twice per firing window, not once per object and group. */
 export type RareCrashStep = Exclude<CrashStep, 'before-window-update' | 'after-window-update'>;
 
-/** The crash hits the `occurrence`-th request (from 0) of its step in the case; none when there are fewer. */
+/**
+ * What the fault does after a DynamoDB write took effect: the invocation dies there (`crash`; Lambda
+ * retries it), or the write's response is lost (`lost-response`: a 500, which the SDK retries within the
+ * same invocation, so the write is sent again after it was applied). The faults before the window update
+ * and after the publish (an SNS call) are always crashes.
+ */
+export type FaultKind = 'crash' | 'lost-response';
+
+/** The fault hits the `occurrence`-th request (from 0) of its step in the case; none when there are fewer. */
 export interface Crash {
   readonly step: CrashStep;
   readonly occurrence: number;
+  readonly fault: FaultKind;
 }
 
 /**
  * Window updates are many per case, the `rare` steps one or two per firing window; those are drawn twice as
- * often, so that a short run still crashes after each of them.
+ * often, so that a short run still hits each of them.
  */
 function crashArbitrary(rare: readonly RareCrashStep[]): fc.Arbitrary<Crash> {
-  return fc.oneof(
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        step: fc.constantFrom('before-window-update' as const, 'after-window-update' as const),
-        occurrence: fc.nat({ max: 40 }),
-      }),
-    },
-    {
-      weight: 2,
-      arbitrary: fc.record({ step: fc.constantFrom(...rare), occurrence: fc.nat({ max: 1 }) }),
-    },
-  );
+  const fault = fc.constantFrom<FaultKind>('crash', 'lost-response');
+  return fc
+    .oneof(
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          step: fc.constantFrom<CrashStep>('before-window-update', 'after-window-update'),
+          occurrence: fc.nat({ max: 40 }),
+          fault,
+        }),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          step: fc.constantFrom<CrashStep>(...rare),
+          occurrence: fc.nat({ max: 1 }),
+          fault,
+        }),
+      },
+    )
+    .map(
+      (crash): Crash =>
+        crash.step === 'before-window-update' || crash.step === 'after-publish'
+          ? { ...crash, fault: 'crash' }
+          : crash,
+    );
 }
+
+/**
+ * When Lambda's retry of a failed invocation comes: `at-once`, or `after-lease`: behind every delivery
+ * still to come, none of which starts before the alert lease taken at the failure has run out (a platform
+ * that retries minutes later, as an SQS visibility time-out does, while other objects keep arriving).
+ */
+export type RetryTiming = 'at-once' | 'after-lease';
 
 /** How the platform delivers a case's notifications. */
 export interface Delivery {
@@ -118,6 +147,7 @@ export interface Delivery {
   readonly order: readonly number[];
   readonly concurrency: number;
   readonly crash: Crash;
+  readonly retries: RetryTiming;
 }
 
 export interface PipelineCase {
@@ -127,7 +157,8 @@ export interface PipelineCase {
 
 /**
  * A plan from `plans`, then a delivery for exactly its objects: copies per notification, a shuffled order,
- * concurrency 1..16, and a crash at one of the window-update steps or of the `rareCrashes`.
+ * concurrency 1..16, a crash or lost response at one of the window-update steps or of the `rareCrashes`,
+ * and retries at once or after the lease.
  */
 export function caseArbitrary(
   plans: fc.Arbitrary<CorpusPlan>,
@@ -142,8 +173,9 @@ export function caseArbitrary(
         orderKeys: fc.array(fc.nat(), { minLength: 3 * objects, maxLength: 3 * objects }),
         concurrency: fc.integer({ min: 1, max: 16 }),
         crash: crashArb,
+        retries: fc.constantFrom<RetryTiming>('at-once', 'after-lease'),
       })
-      .map(({ deliveries, orderKeys, concurrency, crash }) => {
+      .map(({ deliveries, orderKeys, concurrency, crash, retries }) => {
         const copies = deliveries.flatMap((count, object) =>
           Array.from({ length: count }, (_, copy) => ({
             object,
@@ -151,7 +183,7 @@ export function caseArbitrary(
           })),
         );
         copies.sort((a, b) => a.sortKey - b.sortKey);
-        return { plan, delivery: { order: copies.map((c) => c.object), concurrency, crash } };
+        return { plan, delivery: { order: copies.map((c) => c.object), concurrency, crash, retries } };
       });
   });
 }
@@ -167,6 +199,9 @@ export interface Rig {
   readonly snsProxy: FaultProxy;
   readonly handler: Handler;
   readonly store: DynamoDbWindowStore;
+  /** The handler's (accelerated) time, which the platform's late retries wait on too. */
+  readonly time: HandlerTime;
+  readonly alertLeaseMs: number;
   nextCase: number;
   stop(): Promise<void>;
 }
@@ -187,12 +222,15 @@ async function startRig(kind: DynamoDbStandInKind, mode: ModelWindowMode): Promi
   });
   // The handler module builds its own handler from process.env on import: import it once the env is set.
   const { buildHandler } = await import('../../lambda/handler');
+  const time = acceleratedTime();
   return {
     mode,
     environment,
     dynamodbProxy,
     snsProxy,
-    handler: buildHandler(process.env, acceleratedTime()),
+    handler: buildHandler(process.env, time),
+    time,
+    alertLeaseMs: settings.alertLeaseMs,
     store: new DynamoDbWindowStore({
       client: environment.dynamodb,
       tableName: environment.tableName,
@@ -241,18 +279,10 @@ async function runCase(rig: Rig, testCase: PipelineCase): Promise<CaseRun> {
   const crash = armCrash(rig, testCase.delivery.crash);
   let failedInvocations = 0;
   try {
-    await forEachConcurrently(testCase.delivery.order, testCase.delivery.concurrency, async (index) => {
+    failedInvocations = await deliverAll(rig, testCase.delivery, (index) => {
       const object = objects[index];
       if (object === undefined) throw new RangeError(`no object ${index}`);
-      const notification = s3Notification(environment.bucket, object.key, object.body.length);
-      for (let attempt = 0; attempt <= ASYNC_RETRIES; attempt += 1) {
-        try {
-          await handler(notification);
-          return;
-        } catch {
-          if (attempt === ASYNC_RETRIES) failedInvocations += 1;
-        }
-      }
+      return handler(s3Notification(environment.bucket, object.key, object.body.length));
     });
   } finally {
     rig.dynamodbProxy.setRule(undefined);
@@ -271,63 +301,90 @@ async function runCase(rig: Rig, testCase: PipelineCase): Promise<CaseRun> {
 }
 
 /**
- * Arms the case's one crash on the proxy in front of DynamoDB (window update: the apply; claims, records and
+ * Delivers every notification of `delivery.order` at its concurrency, as Lambda would: a failed invocation
+ * is invoked again up to twice, at once or (`after-lease`) queued behind the deliveries still to come, none
+ * of which starts before the alert lease taken at the failure has run out. Returns the invocations that
+ * still failed.
+ */
+async function deliverAll(
+  rig: Rig,
+  delivery: Delivery,
+  invoke: (index: number) => Promise<unknown>,
+): Promise<number> {
+  const queue = delivery.order.map((index) => ({ index, attempt: 0 }));
+  let inFlight = 0;
+  let failed = 0;
+  /** Accelerated-clock time before which no delivery starts (late retries only). */
+  let resumeAt = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const next = queue.shift();
+      if (next === undefined) {
+        if (inFlight === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        continue;
+      }
+      inFlight += 1;
+      try {
+        const wait = resumeAt - rig.time.clock();
+        if (wait > 0) await rig.time.sleep(wait);
+        for (let attempt = next.attempt; attempt <= ASYNC_RETRIES; attempt += 1) {
+          try {
+            await invoke(next.index);
+            break;
+          } catch {
+            if (attempt === ASYNC_RETRIES) failed += 1;
+            else if (delivery.retries === 'after-lease') {
+              resumeAt = Math.max(resumeAt, rig.time.clock() + rig.alertLeaseMs + 1);
+              queue.push({ index: next.index, attempt: attempt + 1 });
+              break;
+            }
+          }
+        }
+      } finally {
+        inFlight -= 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: delivery.concurrency }, worker));
+  return failed;
+}
+
+/**
+ * Arms the case's one fault on the proxy in front of DynamoDB (window update: the apply; claims, records and
  * half-slot items) or SNS (Publish). `crashBefore` drops the request; `crashAfter` lets it take effect and
- * fails the caller.
+ * fails the caller; a lost response lets it take effect and answers 500, which the SDK retries.
  */
 function armCrash(rig: Rig, crash: Crash): { request(): ProxiedRequest | undefined } {
-  const matches: Record<CrashStep, (request: ProxiedRequest) => boolean> = {
-    'before-window-update': (request) => windowStoreStep(request) === 'apply',
-    'after-window-update': (request) => windowStoreStep(request) === 'apply',
-    'after-claim': (request) => windowStoreStep(request) === 'claim',
-    'after-publish': (request) => request.action === 'Publish',
-    'after-half-slot-claim': (request) => halfSlotStep(request) === 'claim',
-    'after-record-alert': (request) => windowStoreStep(request) === 'record-alert',
-    'after-half-slot-mark': (request) => halfSlotStep(request) === 'mark',
+  const steps: Record<CrashStep, WindowStoreStep | 'publish'> = {
+    'before-window-update': 'apply',
+    'after-window-update': 'apply',
+    'after-claim': 'claim',
+    'after-publish': 'publish',
+    'after-half-slot-claim': 'half-slot-claim',
+    'after-record-alert': 'record-alert',
+    'after-half-slot-mark': 'half-slot-mark',
   };
-  const fault: Record<CrashStep, () => FaultAction> = {
-    'before-window-update': dynamoDbFault.crashBefore,
-    'after-window-update': dynamoDbFault.crashAfter,
-    'after-claim': dynamoDbFault.crashAfter,
-    'after-publish': snsFault.crashAfter,
-    'after-half-slot-claim': dynamoDbFault.crashAfter,
-    'after-record-alert': dynamoDbFault.crashAfter,
-    'after-half-slot-mark': dynamoDbFault.crashAfter,
+  const step = steps[crash.step];
+  const matches = (request: ProxiedRequest) =>
+    step === 'publish' ? request.action === 'Publish' : windowStoreStep(request) === step;
+  const fault = (): FaultAction => {
+    if (crash.step === 'before-window-update') return dynamoDbFault.crashBefore();
+    if (crash.step === 'after-publish') return snsFault.crashAfter();
+    return crash.fault === 'lost-response' ? dynamoDbFault.internalAfterWrite() : dynamoDbFault.crashAfter();
   };
   let seen = 0;
   let hit: ProxiedRequest | undefined;
   const rule = (request: ProxiedRequest): FaultAction | undefined => {
-    if (hit !== undefined || !matches[crash.step](request)) return undefined;
+    if (hit !== undefined || !matches(request)) return undefined;
     seen += 1;
     if (seen - 1 !== crash.occurrence) return undefined;
     hit = request;
-    return fault[crash.step]();
+    return fault();
   };
-  const proxy = crash.step === 'after-publish' ? rig.snsProxy : rig.dynamodbProxy;
+  const proxy = step === 'publish' ? rig.snsProxy : rig.dynamodbProxy;
   proxy.setRule(rule);
   return { request: () => hit };
-}
-
-/**
- * A request on a hopping-mode half-slot item (partition key `H#...`, see halfSlotItemKey), by the attribute
- * its UpdateExpression starts with: a claim SETs the owner window, a mark SETs `alerted`, a release REMOVEs.
- */
-function halfSlotStep(request: ProxiedRequest): 'claim' | 'mark' | 'release' | undefined {
-  const json = request.json;
-  if (request.target !== 'UpdateItem' || !isRecord(json)) return undefined;
-  const key = isRecord(json.Key) && isRecord(json.Key.pk) ? json.Key.pk.S : undefined;
-  if (typeof key !== 'string' || !key.startsWith('H#')) return undefined;
-  const [, action, placeholder] = /^(SET|REMOVE) (#\w+)/.exec(String(json.UpdateExpression)) ?? [];
-  const names = isRecord(json.ExpressionAttributeNames) ? json.ExpressionAttributeNames : {};
-  const attribute = placeholder === undefined ? undefined : names[placeholder];
-  if (action === 'REMOVE') return 'release';
-  if (attribute === 'ownerWindowStart') return 'claim';
-  if (attribute === 'alerted') return 'mark';
-  return undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The window a crashed Publish carried, read from its form body as the recorder would have read it. */
@@ -342,6 +399,7 @@ export function windowOfPublish(request: ProxiedRequest): string {
       messageStructure: form.get('MessageStructure') ?? undefined,
       attributes: {},
       receivedAt: new Date(0),
+      deliveries: [],
     },
   ]);
   if (alert === undefined) throw new Error('the crashed Publish carried no alert');

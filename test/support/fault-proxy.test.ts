@@ -297,6 +297,7 @@ describe('windowStoreStep', () => {
       retentionSeconds: 86_400,
     });
     const now = key.windowStart + 40_000;
+    const slot = { ...key, slotStart: key.windowStart, slotEnd: key.windowStart + 15_000 };
     const start = proxy.requests.length;
 
     // Act
@@ -307,6 +308,11 @@ describe('windowStoreStep', () => {
     await store.recordAlert(key, 'token-2', 'message-1');
     await store.get(key);
     await store.reserveAlertSlot(key, now, 60_000);
+    await store.reserveAlertSlot({ ...key, windowStart: key.windowStart + 30_000 }, now, 60_000);
+    await store.recordSuppressed(key, 'token-2');
+    await store.claimHalfSlot(slot, key.windowStart, now, now + 60_000);
+    await store.markHalfSlotAlerted(slot, key.windowStart);
+    await store.releaseHalfSlot(slot, key.windowStart, { evenIfMarked: true });
 
     // Assess
     expect(requestsSince(start).map(windowStoreStep)).toEqual([
@@ -317,7 +323,13 @@ describe('windowStoreStep', () => {
       'record-alert',
       'get',
       'get',
-      'other',
+      'suppression-take',
+      'get',
+      'suppression-deny',
+      'record-suppressed',
+      'half-slot-claim',
+      'half-slot-mark',
+      'half-slot-release',
     ]);
   });
 

@@ -42,6 +42,11 @@ export type FaultAction =
       readonly headers?: Readonly<Record<string, string>>;
       readonly body: string;
     }
+  /**
+   * Forward (the upstream applies it), then hold the upstream's reply until `until` settles: a caller that
+   * stalls right after its write took effect (a long pause, a slow network) while the world moves on.
+   */
+  | { readonly kind: 'forward-then-hold'; readonly until: Promise<unknown> }
   /** Send the upstream's status, headers and the first `afterBytes` of its body, then destroy the socket. */
   | { readonly kind: 'forward-then-cut'; readonly afterBytes: number }
   /** Wait, then forward; a request whose caller gave up meanwhile is dropped (lost in the network). */
@@ -105,6 +110,13 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         await forward(request);
         reply(response, action);
         return;
+      case 'forward-then-hold': {
+        const reply = await forward(request);
+        await action.until;
+        response.writeHead(reply.status, reply.headers);
+        response.end(reply.body);
+        return;
+      }
       case 'forward-then-cut': {
         const upstreamReply = await forward(request);
         response.writeHead(upstreamReply.status, upstreamReply.headers);
@@ -302,13 +314,46 @@ export const snsFault = {
 };
 
 /** A step of DynamoDbWindowStore, as one DynamoDB request shows it. */
-export type WindowStoreStep = 'apply' | 'claim' | 'release' | 'record-alert' | 'get' | 'other';
+export type WindowStoreStep = (typeof WINDOW_STORE_WRITE_STEPS)[number] | 'get' | 'other';
+
+/**
+ * Every conditional write of the window store, each a step a fault can hit: the window item's apply, claim,
+ * release, message-id record and suppressed mark; the suppression item's take (a window takes the identity's
+ * slot) and deny (a window is counted as suppressed); a half-slot item's claim, mark and release.
+ */
+export const WINDOW_STORE_WRITE_STEPS = [
+  'apply',
+  'claim',
+  'release',
+  'record-alert',
+  'record-suppressed',
+  'suppression-take',
+  'suppression-deny',
+  'half-slot-claim',
+  'half-slot-mark',
+  'half-slot-release',
+] as const;
+
+/** What the UpdateExpression of each write step starts with, placeholders resolved to attribute names. */
+const STEP_EXPRESSIONS: readonly (readonly [RegExp, WindowStoreStep])[] = [
+  [/^ADD contributors\b/, 'apply'],
+  // A contribution to a full window item: its sets on the item, then its contributor on a shard item.
+  [/^ADD eventTimes\b/, 'apply'],
+  [/^SET claimToken = /, 'claim'],
+  [/^REMOVE claimToken\b/, 'release'],
+  [/^SET messageId = /, 'record-alert'],
+  [/^SET suppressed = /, 'record-suppressed'],
+  [/^SET lastAlertAt = /, 'suppression-take'],
+  [/^ADD suppressedWindows\b/, 'suppression-deny'],
+  [/^SET ownerWindowStart = /, 'half-slot-claim'],
+  [/^SET alerted = /, 'half-slot-mark'],
+  [/^REMOVE ownerWindowStart\b/, 'half-slot-release'],
+];
 
 /**
  * Classifies a DynamoDB request of the window store by its UpdateExpression, with the placeholders resolved
- * to attribute names (see lambda/adapters/dynamodb-window-store.ts): apply ADDs to `contributors`, a claim
- * SETs `claimToken`, a release REMOVEs it, recording an alert SETs `messageId`. GetItem is 'get'; everything
- * else (suppression, non-store calls) is 'other'.
+ * to attribute names (see lambda/adapters/dynamodb-window-store.ts). GetItem is 'get'; everything else
+ * (non-store calls) is 'other'.
  */
 export function windowStoreStep(request: ProxiedRequest): WindowStoreStep {
   if (request.target === 'GetItem') return 'get';
@@ -320,11 +365,7 @@ export function windowStoreStep(request: ProxiedRequest): WindowStoreStep {
     const name = names[placeholder];
     return typeof name === 'string' ? name : placeholder;
   });
-  if (/^ADD contributors\b/.test(resolved)) return 'apply';
-  if (/^SET claimToken = /.test(resolved)) return 'claim';
-  if (/^REMOVE claimToken\b/.test(resolved)) return 'release';
-  if (/^SET messageId = /.test(resolved)) return 'record-alert';
-  return 'other';
+  return STEP_EXPRESSIONS.find(([pattern]) => pattern.test(resolved))?.[1] ?? 'other';
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

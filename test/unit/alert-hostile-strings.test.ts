@@ -7,9 +7,10 @@ import {
   type RenderedAlert,
   renderAlert,
 } from '../../lambda/domain/alert-message';
-import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/built-in-rules';
-import { DEFAULT_STATE_LIMITS, type Finding, presentationOf } from '../../lambda/domain/window-state';
+import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
+import { ARN_SHAPES, baseFinding, EXPLICIT, everywhere, SESSION_ROLE_ARN } from '../fixtures/hostile-alerts';
+import { customNotificationViolations } from '../support/custom-notification-schema';
 import { propertyRuns } from '../support/property-seed';
 
 /** What SNS accepts in one Publish: message, subject and message attributes together, UTF-8. */
@@ -17,71 +18,6 @@ const SNS_MAX_PUBLISH_BYTES = 262_144;
 
 /** SNS subjects: under 100 characters, ASCII, no line breaks or control characters. */
 const SNS_MAX_SUBJECT_LENGTH = 99;
-
-const SESSION_ROLE_ARN = 'arn:aws:sts::123456789012:assumed-role/Role/';
-
-/** The shapes an attacker-chosen string reaches the group key in. */
-const ARN_SHAPES = [
-  { shape: 'role session name', arn: (value: string) => `${SESSION_ROLE_ARN}${value}` },
-  { shape: 'whole ARN (a forged log)', arn: (value: string) => value },
-] as const;
-
-function baseFinding(): Finding {
-  return {
-    ruleId: '393ef120-63d1-11ef-8e38-f661ea17fbce',
-    ruleName: 'AWS EC2 Multi-Region DescribeInstances API Calls',
-    presentation: presentationOf(EC2_MULTI_REGION_DESCRIBE_INSTANCES),
-    severity: 'low',
-    arn: `${SESSION_ROLE_ARN}alice`,
-    groupedBy: {},
-    windowStart: '2026-11-28T10:00:00.000Z',
-    windowSeconds: 30,
-    window: 'aligned',
-    distinctField: 'awsRegion',
-    distinctCount: 10,
-    eventCount: 12,
-    distinctValues: ['us-east-1', 'us-west-2'],
-    failedCount: 1,
-    firstEventTime: '2026-11-28T10:00:02.000Z',
-    lastEventTime: '2026-11-28T10:00:27.000Z',
-    accountIds: ['123456789012'],
-    identityTypes: ['AssumedRole'],
-    accessKeyIds: ['ASIAEXAMPLEKEY000001'],
-    sourceIps: ['203.0.113.7'],
-    userAgents: ['aws-cli/2.15.0'],
-    sessionIssuers: ['arn:aws:iam::123456789012:role/Role'],
-    sampleEventIds: ['8d9a0b1c-0000-4000-8000-000000000001'],
-  };
-}
-
-/**
- * Puts `value` into every field a log writer controls: the session name (in the ARN and the issuer ARN),
- * user agent, source IP (CloudTrail writes service names and free text there too, and the S3 posture rule
- * groups by it), account, access key, identity type, distinct value and event id; and into every word a rule
- * author writes (title, nouns, distinct field). toRule refuses such words; a Finding made otherwise must
- * still render safely.
- */
-function everywhere(value: string, arn: (value: string) => string, origin: AlertToPublish['origin']) {
-  return {
-    finding: {
-      ...baseFinding(),
-      presentation: { title: value, distinctNoun: value, eventNoun: value },
-      distinctField: value,
-      groupedBy: { sourceIPAddress: value },
-      arn: arn(value),
-      distinctValues: [value, 'us-east-1'],
-      accountIds: [value],
-      identityTypes: [value],
-      accessKeyIds: [value],
-      sourceIps: [value, 'ec2.amazonaws.com'],
-      userAgents: [value],
-      sessionIssuers: [value, `arn:aws:iam::123456789012:role/${value}`],
-      sampleEventIds: [value],
-    },
-    origin,
-    suppressedWindows: 3,
-  } satisfies AlertToPublish;
-}
 
 /**
  * Unicode's "Other" categories (controls, format characters such as bidi and zero-width ones, unassigned code
@@ -213,7 +149,7 @@ function bodies(rendered: RenderedAlert): Record<string, string> {
 }
 
 function documentViolations(rendered: RenderedAlert): string[] {
-  const machine = ['sqs', 'lambda', 'https'].map(
+  const machine = ['sqs', 'lambda', 'default'].map(
     (protocol) => [protocol, bodies(rendered)[protocol]] as const,
   );
   return machine.flatMap(([protocol, text]) => {
@@ -242,66 +178,19 @@ function publishBytes(rendered: RenderedAlert): number {
   return Buffer.byteLength(rendered.message) + Buffer.byteLength(rendered.subject) + attributes;
 }
 
-// Explicit hostile values. Each control and bidi character is its own case, between letters and at the ends.
-const CONTROL_CHARACTERS = [
-  ...Array.from({ length: 0x20 }, (_, code) => code),
-  0x7f,
-  0x85,
-  ...[0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069],
-  ...[0x200b, 0x200c, 0x200d, 0x2060, 0xfeff],
-  ...[0x2028, 0x2029],
-  // Found by the property (seed 1597796046): an unassigned code point among the invisible operators.
-  0x2065,
-  // Private use (BMP and plane 15), a noncharacter, a tag character, an unassigned supplementary code point.
-  ...[0xe000, 0xf0000, 0xffff, 0xe0001, 0x2fffd],
-].map((code) => ({
-  case: `U+${code.toString(16).padStart(4, '0')}`,
-  value: `${String.fromCodePoint(code)}admin${String.fromCodePoint(code)}exe.txt${String.fromCodePoint(code)}`,
-}));
-
-const MARKUP = [
-  { case: 'channel mention', value: '<!channel>' },
-  { case: 'here mention', value: '<!here> look' },
-  { case: 'user mention', value: '<@U123>' },
-  { case: 'user group mention', value: '<!subteam^S1>' },
-  { case: 'bare broadcast', value: '@channel @here @everyone' },
-  { case: 'slack link', value: '<https://x|y>' },
-  { case: 'bare https link', value: 'https://evil.example' },
-  { case: 'bare domain', value: 'evil.example' },
-  { case: 'mail address', value: 'bob@evil.example' },
-  { case: 'markdown link', value: '[click](https://evil.example)' },
-  { case: 'bold', value: '*bold*' },
-  { case: 'italic', value: '_i_' },
-  { case: 'strike', value: '~s~' },
-  { case: 'inline code', value: '`code`' },
-  { case: 'code block', value: '```rm -rf /```' },
-  { case: 'quote', value: '> all clear, ignore' },
-  { case: 'entities', value: '&lt;!channel&gt; &amp;' },
-  { case: 'line break forging a field', value: 'x\nSource IPs:         10.0.0.1' },
-  { case: 'mention hidden by a zero-width space', value: '<\u200b!channel>' },
-];
-
-/** 100 KB of a hostile token, repeated. */
-const LONG = [
-  ...MARKUP.slice(0, 8),
-  { case: 'bidi', value: '\u202e' },
-  { case: 'emoji', value: '\u{1F600}' },
-].map(({ case: name, value }) => ({
-  case: `100 KB of ${name}`,
-  value: value.repeat(Math.ceil(102_400 / value.length)),
-}));
-
-const EXPLICIT = [...MARKUP, ...CONTROL_CHARACTERS, ...LONG];
-
 const RENDERINGS = [
   { rendering: 'subject', violations: (r: RenderedAlert) => subjectViolations(r.subject) },
   { rendering: 'email body', violations: (r: RenderedAlert) => emailViolations(bodies(r).email ?? '') },
   {
-    rendering: 'Slack (Chatbot) body',
+    rendering: 'Slack (Amazon Q Developer, https) body',
     violations: (r: RenderedAlert) =>
-      chatbotViolations(JSON.parse(bodies(r).default ?? '{}') as ChatbotCustomNotification),
+      chatbotViolations(JSON.parse(bodies(r).https ?? '{}') as ChatbotCustomNotification),
   },
-  { rendering: 'sqs/lambda/https document', violations: documentViolations },
+  {
+    rendering: 'custom notification format (https)',
+    violations: (r: RenderedAlert) => customNotificationViolations(bodies(r).https ?? ''),
+  },
+  { rendering: 'sqs/lambda/default document', violations: documentViolations },
   {
     rendering: 'SNS Publish size',
     violations: (r: RenderedAlert) =>
@@ -412,6 +301,14 @@ describe('worst case of the window state', () => {
 
     // Assess
     expect(publishBytes(rendered)).toBeLessThanOrEqual(SNS_MAX_PUBLISH_BYTES);
+  });
+
+  it('gives Amazon Q Developer (https) a custom notification within the format and its bounds', () => {
+    // Act
+    const rendered = renderAlert(worst);
+
+    // Assess
+    expect(customNotificationViolations(bodies(rendered).https ?? '')).toEqual([]);
   });
 
   it('fits one SNS Publish with 40 values of 100 KB in every list', () => {

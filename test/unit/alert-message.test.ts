@@ -420,6 +420,25 @@ describe('chatbot body', () => {
     });
   });
 
+  it('cuts a description that would not fit a Slack section, keeping its lines and saying how many more', () => {
+    // Prepare
+    const regions = Array.from(
+      { length: 64 },
+      (_, i) => `region-${String(i).padStart(2, '0')}-${'x'.repeat(120)}`,
+    );
+
+    // Act
+    const { slack } = renderAlert(alert({ distinctValues: regions, distinctCount: 64 }));
+
+    // Assess
+    const lines = slack.content.description.split('\n');
+    expect({
+      fits: slack.content.description.length <= 3000,
+      regionsLine: lines.find((line) => line.startsWith('*Regions (64):*'))?.endsWith('more'),
+      identity: lines[0],
+    }).toEqual({ fits: true, regionsLine: true, identity: `*Identity:* ${ARN}` });
+  });
+
   it.each([
     { case: 'identity', text: ARN },
     { case: 'regions', text: 'ap-south-1, eu-west-1, us-west-2' },
@@ -435,7 +454,7 @@ describe('chatbot body', () => {
     expect(slack.content.description).toContain(text);
   });
 
-  it('the SNS message carries the chatbot JSON as default, the email body, and the document for machines', () => {
+  it('the SNS message gives https (Amazon Q Developer) the notification, email its text, and machines the document', () => {
     // Act
     const rendered = renderAlert(alert());
 
@@ -443,18 +462,18 @@ describe('chatbot body', () => {
     const parsed = JSON.parse(rendered.message) as Record<string, string>;
     expect({
       keys: Object.keys(parsed).sort(),
-      slack: JSON.parse(parsed.default ?? ''),
+      https: JSON.parse(parsed.https ?? ''),
       email: parsed.email,
       sqs: JSON.parse(parsed.sqs ?? ''),
       lambda: parsed.lambda,
-      https: parsed.https,
+      default: parsed.default,
     }).toEqual({
       keys: ['default', 'email', 'https', 'lambda', 'sqs'],
-      slack: rendered.slack,
+      https: rendered.slack,
       email: rendered.email,
       sqs: rendered.document,
       lambda: parsed.sqs,
-      https: parsed.sqs,
+      default: parsed.sqs,
     });
   });
 

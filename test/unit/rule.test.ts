@@ -7,6 +7,7 @@ import {
 import { ObjectAggregator } from '../../lambda/domain/object-aggregator';
 import { prefilterNeedles, type RuleDefinition, windowStartOf } from '../../lambda/domain/rule';
 import {
+  boundedDistinctValue,
   DEFAULT_STATE_LIMITS,
   type Finding,
   findingOf,
@@ -323,8 +324,30 @@ describe('bounded state', () => {
 
     // Assess
     const [agent] = aggregator.contributions()[0]?.context.userAgents ?? [];
-    expect(agent).toHaveLength(DEFAULT_STATE_LIMITS.maxValueLength);
+    expect(Buffer.byteLength(agent ?? '')).toBe(DEFAULT_STATE_LIMITS.maxValueLength);
     expect(agent?.endsWith('…')).toBe(true);
+  });
+});
+
+describe('bounded distinct values', () => {
+  it('long distinct values are kept to the value bound and still counted apart', () => {
+    // Prepare: 64 distinct 7 KB values that share their first 7 KB.
+    const limits = { ...DEFAULT_STATE_LIMITS, maxDistinctValues: 64 };
+    const values = Array.from({ length: 64 }, (_, i) => `${'r'.repeat(7 * 1024)}${i}`);
+    // Act
+    const bounded = values.map((value) => boundedDistinctValue(value, limits.maxValueLength));
+    // Assess
+    expect(new Set(bounded).size).toBe(64);
+    expect(bounded.every((value) => Buffer.byteLength(value) <= limits.maxValueLength)).toBe(true);
+  });
+
+  it('a value within the bound is kept as it is', () => {
+    // Prepare
+    const value = 'é'.repeat(DEFAULT_STATE_LIMITS.maxValueLength / 2);
+    // Act
+    const bounded = boundedDistinctValue(value, DEFAULT_STATE_LIMITS.maxValueLength);
+    // Assess
+    expect(bounded).toBe(value);
   });
 });
 
