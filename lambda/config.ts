@@ -5,7 +5,7 @@ import {
   selectRules,
 } from './domain/built-in-rules';
 import { ConfigError } from './domain/errors';
-import { type RuleDefinition, type WindowMode, withOverrides } from './domain/rule';
+import { MAX_WINDOW_SECONDS, type RuleDefinition, type WindowMode, withOverrides } from './domain/rule';
 import { DEFAULT_STATE_LIMITS, type StateLimits } from './domain/window-state';
 
 /**
@@ -138,7 +138,7 @@ export function loadPipelineSettings(env: Env): PipelineSettings {
   const ec2Overrides = {
     minDistinct: integer(env, ENV.minRegions, 1, 64),
     minEvents: integer(env, ENV.minEvents, 1, 1_000_000),
-    windowSeconds: integer(env, ENV.windowSeconds, 1, 3600),
+    windowSeconds: integer(env, ENV.windowSeconds, 1, MAX_WINDOW_SECONDS),
   };
   const windowMode = windowModeOf(env);
   const rules = selectRules(selection, custom).map((rule) =>

@@ -35,15 +35,15 @@ export type AllowlistPredicate = (subject: AllowlistSubject) => boolean;
 export function compileAllowlist(allowlist: Allowlist): AllowlistPredicate {
   const arns = new Set(allowlist.arns);
   const accounts = new Set(allowlist.accounts);
-  const arnPatterns = allowlist.arnPatterns.map(globToRegExp);
-  const userAgentPatterns = allowlist.userAgentPatterns.map(globToRegExp);
+  const arnPatterns = allowlist.arnPatterns.map(globMatcher);
+  const userAgentPatterns = allowlist.userAgentPatterns.map(globMatcher);
   const identityTypes = new Set(allowlist.identityTypes ?? []);
   const entries =
     arns.size + accounts.size + arnPatterns.length + userAgentPatterns.length + identityTypes.size;
   if (entries === 0) return () => false;
   return ({ arn, userAgent, accountId, identityType }) =>
-    (arn !== null && (arns.has(arn) || arnPatterns.some((p) => p.test(arn)))) ||
-    (userAgent !== undefined && userAgentPatterns.some((p) => p.test(userAgent))) ||
+    (arn !== null && (arns.has(arn) || arnPatterns.some((matches) => matches(arn)))) ||
+    (userAgent !== undefined && userAgentPatterns.some((matches) => matches(userAgent))) ||
     (accountId !== undefined && accounts.has(accountId)) ||
     (identityType !== undefined && identityTypes.has(identityType));
 }
@@ -86,7 +86,28 @@ export function parseAllowlist(json: string, source: string): Allowlist {
   };
 }
 
-function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${escaped.join('.*')}$`, 's');
+/**
+ * A `*` glob as a predicate. Matched by its literal parts, not by a backtracking regular expression: the
+ * value starts with the first part, ends with the last, and holds the middle parts in order, each placed at
+ * its leftmost occurrence (the leftmost placement leaves the most room for the rest, so it is exact). Time is
+ * linear in the value for each part, whatever an attacker writes into a user agent or role session name.
+ */
+function globMatcher(pattern: string): (value: string) => boolean {
+  const parts = pattern.split('*');
+  const first = parts[0] ?? '';
+  const last = parts.length > 1 ? (parts[parts.length - 1] ?? '') : '';
+  if (parts.length === 1) return (value) => value === pattern;
+  const middle = parts.slice(1, -1).filter((part) => part.length > 0);
+  return (value) => {
+    if (value.length < first.length + last.length) return false;
+    if (!value.startsWith(first) || !value.endsWith(last)) return false;
+    const end = value.length - last.length;
+    let at = first.length;
+    for (const part of middle) {
+      const found = value.indexOf(part, at);
+      if (found === -1 || found + part.length > end) return false;
+      at = found + part.length;
+    }
+    return true;
+  };
 }

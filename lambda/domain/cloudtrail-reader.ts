@@ -121,17 +121,24 @@ interface StructuralScanExports {
     inString: number,
     escapePending: number,
     maxDepth: number,
+    needleCount: number,
   ): number;
   readonly outDepth: WasmGlobal;
   readonly outInString: WasmGlobal;
   readonly outEscape: WasmGlobal;
   readonly errorAt: WasmGlobal;
+  readonly hitEnd: WasmGlobal;
 }
 
-/** Where the input chunk starts in the scanner's memory: bytes before it hold the bracket stack. */
-const WASM_INPUT = 256;
-/** Bytes kept free after the chunk: the scanner loads 64 bytes at a time. */
-const WASM_SLACK = 64;
+/** Where the input chunk starts in the scanner's memory: bytes before it hold the bracket stack and needles. */
+const WASM_INPUT = 512;
+/** Needle descriptors (4 bytes each) and the needles' bytes, in the scanner's memory (see structural-scan.wat). */
+const WASM_NEEDLE_DESCRIPTORS = 256;
+const WASM_NEEDLE_BYTES = 272;
+const WASM_MAX_NEEDLES = 4;
+const WASM_MAX_NEEDLE_BYTES = WASM_INPUT - WASM_NEEDLE_BYTES;
+/** Bytes kept free after the chunk: the scanner loads 64 bytes at a time, at most a needle's length ahead. */
+const WASM_SLACK = 64 + WASM_MAX_NEEDLE_BYTES;
 const WASM_PAGE = 65_536;
 const WASM_MISMATCHED = -2;
 const WASM_TOO_DEEP = -3;
@@ -309,8 +316,11 @@ class RecordScanner {
   private recordTooDeep = false;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private readonly wasm = new wasmApi.Instance(STRUCTURAL_SCAN).exports as unknown as StructuralScanExports;
+  private stackView = new Uint8Array(0);
   private readonly objectName: string;
   private readonly needles: readonly (readonly Buffer[])[];
+  /** Needles of the first group the WebAssembly scan searches in the same pass (0: none, see loadNeedles). */
+  private readonly scannedNeedles: number;
   private readonly onRecord: (record: unknown) => void;
   private readonly onSkippedRecord: (reason: string) => void;
 
@@ -322,6 +332,7 @@ class RecordScanner {
     this.needles = options.needles;
     this.onRecord = options.onRecord;
     this.onSkippedRecord = options.onSkippedRecord ?? (() => undefined);
+    this.scannedNeedles = this.loadNeedles(options.needles[0] ?? []);
   }
 
   /** Scans one chunk; the chunk is not kept after the call except for the part of a record still open. */
@@ -347,7 +358,14 @@ class RecordScanner {
           this.appendCarry(chunk, recordStart, n);
           return;
         }
-        this.completeRecord(chunk, recordStart, end);
+        // A record that began in this chunk, and never went past the nesting limit, was scanned in one call:
+        // the needle search covered all of it. (A record past the limit is skipped, never parsed.)
+        this.completeRecord(
+          chunk,
+          recordStart,
+          end,
+          recordStart >= 0 && !this.recordTooDeep ? this.firstGroupFound(end) : undefined,
+        );
         recordStart = -1;
         this.mode = Mode.RecordCommaOrEnd;
         i = end;
@@ -537,7 +555,7 @@ class RecordScanner {
         i = this.skipDeep(chunk, i);
         if (i < 0) return -1;
       }
-      const end = this.scanContainer(chunk, i, RECORD_DEPTH);
+      const end = this.scanContainer(chunk, i, RECORD_DEPTH, this.scannedNeedles);
       if (end !== DEEPER_THAN_LIMIT) return end;
       i = this.deepFrom;
     }
@@ -587,7 +605,7 @@ class RecordScanner {
    * its memory (see structural-scan.wat), about five times faster than the same loop in JavaScript. A string
    * value at the skip base (a top-level string member) ends at its closing quote instead.
    */
-  private scanContainer(chunk: Buffer, from: number, baseDepth: number): number {
+  private scanContainer(chunk: Buffer, from: number, baseDepth: number, needleCount = 0): number {
     if (this.inString && this.depth === baseDepth) {
       const end = this.endOfString(chunk, from);
       if (end >= 0) this.inString = false;
@@ -602,7 +620,15 @@ class RecordScanner {
       this.inString ? 1 : 0,
       this.escapePending ? 1 : 0,
       MAX_NESTING_DEPTH,
+      needleCount,
     );
+    if (result >= 0) {
+      // The container closed outside any string: the state is its base, with nothing pending.
+      this.depth = baseDepth;
+      this.inString = false;
+      this.escapePending = false;
+      return result - WASM_INPUT;
+    }
     if (result === WASM_MISMATCHED)
       this.malformed('mismatched bracket', this.offsetOf(chunk, errorAt.value - WASM_INPUT));
     if (result === WASM_TOO_DEEP) {
@@ -622,7 +648,7 @@ class RecordScanner {
     this.depth = outDepth.value;
     this.inString = outInString.value === 1;
     this.escapePending = outEscape.value === 1;
-    return result < 0 ? -1 : result - WASM_INPUT;
+    return -1;
   }
 
   /** Copies the chunk into the scanner's memory (growing it when needed), where `scanContainer` reads it. */
@@ -635,9 +661,14 @@ class RecordScanner {
     new Uint8Array(memory.buffer).set(chunk, WASM_INPUT);
   }
 
-  /** The bracket stack lives in the scanner's memory, so both scans share it. */
+  /**
+   * The bracket stack lives in the scanner's memory, so both scans share it. The view is kept until the memory
+   * grows (growing replaces its buffer), not made again for every bracket.
+   */
   private get stack(): Uint8Array {
-    return new Uint8Array(this.wasm.memory.buffer, 0, WASM_INPUT);
+    const buffer = this.wasm.memory.buffer;
+    if (this.stackView.buffer !== buffer) this.stackView = new Uint8Array(buffer, 0, WASM_NEEDLE_DESCRIPTORS);
+    return this.stackView;
   }
 
   /**
@@ -714,7 +745,17 @@ class RecordScanner {
     this.carryLength = needed;
   }
 
-  private completeRecord(chunk: Buffer, start: number, end: number): void {
+  /**
+   * `firstGroup`: whether the record holds a needle of the first group, when the scan searched for them
+   * (undefined: search its bytes here).
+   */
+  private completeRecord(chunk: Buffer, start: number, end: number, firstGroup: boolean | undefined): void {
+    if (start >= 0 && firstGroup === false) {
+      // Most records: the scan found no needle of the first group, so nothing of the record is needed.
+      if (end - start > this.limits.maxRecordBytes) this.recordTooLarge();
+      this.records++;
+      return;
+    }
     let bytes: Buffer;
     if (start < 0) {
       this.appendCarry(chunk, 0, end);
@@ -731,7 +772,7 @@ class RecordScanner {
       this.onSkippedRecord(`record ${this.records - 1} is nested deeper than ${MAX_NESTING_DEPTH}`);
       return;
     }
-    if (!this.passesPrefilter(bytes)) return;
+    if (!this.passesPrefilter(bytes, firstGroup)) return;
     const at = this.scannedBytes - chunk.length + end;
     let record: unknown;
     const text = this.decodeUtf8(bytes, at);
@@ -744,11 +785,55 @@ class RecordScanner {
     this.onRecord(record);
   }
 
-  private passesPrefilter(bytes: Buffer): boolean {
-    for (const group of this.needles) {
-      if (!group.some((needle) => bytes.indexOf(needle) >= 0)) return false;
+  private passesPrefilter(bytes: Buffer, firstGroup: boolean | undefined): boolean {
+    for (const [index, group] of this.needles.entries()) {
+      const found =
+        index === 0 && firstGroup !== undefined ? firstGroup : group.some((n) => bytes.indexOf(n) >= 0);
+      if (!found) return false;
     }
     return true;
+  }
+
+  /**
+   * Whether the record that ends at `end` (exclusive, in the chunk) holds a needle of the first group, from the
+   * scan's search: a match inside the record ends by `end`, and any match ending by `end` began after the
+   * record's `{` (the scan started there, and no needle starts with `{`). Undefined when the scan did not search.
+   */
+  private firstGroupFound(end: number): boolean | undefined {
+    if (this.scannedNeedles === 0) return undefined;
+    return this.wasm.hitEnd.value - WASM_INPUT <= end;
+  }
+
+  /**
+   * Writes the first needle group into the scanner's memory, so that the structural scan searches it in the same
+   * pass (one read of each byte instead of two). Returns how many needles it searches: 0 when the group does not
+   * fit (more than WASM_MAX_NEEDLES, too long, or a needle that could start at a record's `{`), and then the
+   * prefilter searches each record's bytes instead. Each needle is probed at its rarest byte in CloudTrail JSON
+   * (see probeRank), then compared whole.
+   */
+  private loadNeedles(group: readonly Buffer[]): number {
+    const total = group.reduce((sum, needle) => sum + needle.length, 0);
+    const fits =
+      group.length > 0 &&
+      group.length <= WASM_MAX_NEEDLES &&
+      total <= WASM_MAX_NEEDLE_BYTES &&
+      group.every((needle) => needle.length > 0 && needle[0] !== OPEN_BRACE);
+    if (!fits) return 0;
+    const memory = new Uint8Array(this.wasm.memory.buffer);
+    let offset = 0;
+    for (const [index, needle] of group.entries()) {
+      const descriptor = WASM_NEEDLE_DESCRIPTORS + 4 * index;
+      let probe = 0;
+      for (let at = 1; at < needle.length; at++) {
+        if (probeRank(needle[at] as number) < probeRank(needle[probe] as number)) probe = at;
+      }
+      memory[descriptor] = needle.length;
+      memory[descriptor + 1] = probe;
+      memory[descriptor + 3] = offset;
+      memory.set(needle, WASM_NEEDLE_BYTES + offset);
+      offset += needle.length;
+    }
+    return group.length;
   }
 
   private decodeUtf8(bytes: Uint8Array, at: number): string {
@@ -786,6 +871,19 @@ class RecordScanner {
     const options = cause === undefined ? undefined : { cause };
     throw new MalformedJsonError(this.objectName, `malformed JSON at byte ${at}: ${reason}`, options);
   }
+}
+
+/**
+ * How common a byte is in CloudTrail JSON, from rare (0) to everywhere (4): the needle search probes a needle
+ * at its rarest byte, so that few positions need a whole compare. Backslashes are rare in compact JSON;
+ * upper-case letters start only some words; quotes, colons and commas separate every member.
+ */
+function probeRank(b: number): number {
+  if (b === BACKSLASH) return 0;
+  if ((b >= 0x41 && b <= 0x5a) || b >= 0x80) return 1;
+  if (b >= 0x30 && b <= 0x39) return 2;
+  if (b >= 0x61 && b <= 0x7a) return 3;
+  return 4;
 }
 
 function isWhitespace(b: number): boolean {

@@ -105,6 +105,16 @@ export const IDENTITY_FIELD = 'userIdentity.arn';
 /** Upper bound on distinct values kept per group; a threshold above it could never fire. */
 export const MAX_DISTINCT_TRACKED = 64;
 
+/**
+ * The longest window a rule may have: 30 minutes. Two bounds of a window's state follow from it. An
+ * organization trail of 1,000 accounts in 17 regions delivers about one object per account and region every
+ * five minutes, so a window of W seconds has about 17,000 x (W / 300 + 1) contributing objects: 119,000 at
+ * 1,800 s, within the 161,000 the DynamoDB store holds per group (its window item and shard items), where an
+ * hour (221,000) would not be. And the event-time set keeps at most one value per second of the window:
+ * 1,800 numbers stay far below DynamoDB's 400 KB item limit, which a day of seconds (86,400) passes.
+ */
+export const MAX_WINDOW_SECONDS = 1_800;
+
 /** Overrides a user may give on the command line or in the deployment. */
 export interface RuleOverrides {
   readonly minDistinct?: number;
@@ -130,7 +140,7 @@ export function validateRule(rule: RuleDefinition): void {
       `${where}: id and slug must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(rule.id)} / ${JSON.stringify(rule.slug)}`,
     );
   }
-  requireInteger(`${where}: windowSeconds`, rule.windowSeconds, 1, 86_400);
+  requireInteger(`${where}: windowSeconds`, rule.windowSeconds, 1, MAX_WINDOW_SECONDS);
   requireInteger(`${where}: minDistinct`, rule.minDistinct, 1, MAX_DISTINCT_TRACKED);
   requireInteger(`${where}: minEvents`, rule.minEvents, 1, Number.MAX_SAFE_INTEGER);
   if (rule.windowMode !== 'tumbling' && rule.windowMode !== 'hopping') {

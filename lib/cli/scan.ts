@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
 import { ENV, loadPipelineSettings, type PipelineSettings } from '../../lambda/config';
 import { parseAllowlist } from '../../lambda/domain/allowlist';
+import { MAX_WINDOW_SECONDS } from '../../lambda/domain/rule';
 import { compareFindings, type Finding, findingUnder } from '../../lambda/domain/window-state';
 import { processLogObject } from '../../lambda/process-log-object';
 import { fileObjectSource, type LocalFile, listLocalFiles, localFileRef } from '../local/file-object-source';
@@ -63,7 +64,7 @@ export async function settingsFromOptions(values: {
   const numbers = {
     [ENV.minRegions]: integerOption('min-regions', values['min-regions'], 1, 64),
     [ENV.minEvents]: integerOption('min-events', values['min-events'], 1, 1_000_000),
-    [ENV.windowSeconds]: integerOption('window-seconds', values['window-seconds'], 1, 3600),
+    [ENV.windowSeconds]: integerOption('window-seconds', values['window-seconds'], 1, MAX_WINDOW_SECONDS),
   };
   const settings = loadPipelineSettings({
     ...Object.fromEntries(

@@ -255,10 +255,11 @@ function plannedObjects(tag: string, sweepArn: string): { read: ReadObject[]; po
       read(
         'a record nested 100,000 levels deep',
         key('deeply-nested'),
-        // The record beside it is read (it matches no rule); the deep one, a sweep event, is skipped.
-        deeplyNestedRecord([event(12, { eventName: 'DescribeVolumes' })], event(16), 100_000),
-        0,
-        { count: 1, reason: /^record 1 is nested deeper than 128$/ },
+        // The records before it are read (a sweep event counts, another call does not); the deep one, a sweep
+        // event too, is skipped.
+        deeplyNestedRecord([event(12), event(13, { eventName: 'DescribeVolumes' })], event(16), 100_000),
+        1,
+        { count: 1, reason: /^record 2 is nested deeper than 128$/ },
       ),
     ],
     poison: [
@@ -315,8 +316,8 @@ function plannedObjects(tag: string, sweepArn: string): { read: ReadObject[]; po
   };
 }
 
-/** Twelve events in twelve regions: the good objects above. */
-const SWEEP = { events: 12, regions: 12 };
+/** Thirteen events in thirteen regions: the good objects above (the deeply nested object's neighbour too). */
+const SWEEP = { events: 13, regions: 13 };
 
 type Planned = ReturnType<typeof plannedObjects>;
 

@@ -228,6 +228,39 @@ function contract(kind: StoreKind): void {
       ]);
     });
 
+    // The issue's organization at full size: 17,000 objects of 1,000 accounts in 17 regions in one null-ARN
+    // group-window, nothing lowered. Minutes of writes on a stand-in, so `npm run test:scale` runs it (and
+    // CI, through .ci/run) rather than `npm test`; DynamoDB Local and memory only (dynalite takes 7 minutes).
+    it.runIf(process.env.REGIONSWEEP_SCALE === '1' && kind !== 'dynalite')(
+      'an organization of 1,000 accounts x 17 regions: 17,000 objects in one null-ARN group-window, each counted once, none refused',
+      { timeout: 1_200_000 },
+      async () => {
+        // Prepare
+        const store = harness.store();
+        const key = newKey(null);
+        const objects = organizationObjects(17_000).map((id, i) => ({
+          id,
+          contribution: contribution(key, {
+            distinctValues: [`region-${i % 17}`],
+            eventIdHashes: [`h${String(i).padStart(11, '0')}`],
+          }),
+        }));
+        // Act
+        await forEachConcurrently(objects, 16, async ({ id, contribution: c }) => {
+          await store.apply(c, id, WINDOW_START);
+        });
+        const replayed = await Promise.all(
+          objects
+            .filter((_, i) => i % 499 === 0)
+            .map(({ id, contribution: c }) => store.apply(c, id, WINDOW_START)),
+        );
+        // Assess
+        const state = await store.get(key);
+        expect(replayed.some(({ applied }) => applied)).toBe(false);
+        expect(state && [eventCountOf(state), state.distinctValues.length]).toEqual([17_000, 17]);
+      },
+    );
+
     it('ignores a replayed contributor and returns the state as found', async () => {
       // Prepare
       const store = harness.store();

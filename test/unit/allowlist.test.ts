@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileAllowlist, EMPTY_ALLOWLIST, parseAllowlist } from '../../lambda/domain/allowlist';
 import { ConfigError } from '../../lambda/domain/errors';
+import { propertyRuns } from '../support/property-seed';
 
 const SUBJECT = {
   arn: 'arn:aws:sts::111122223333:assumed-role/InventoryScanner/i-0abc',
@@ -97,5 +99,40 @@ describe('allowlist', () => {
     // Act / Assess
     expect(() => parseAllowlist(json, 'ALLOWLIST_JSON')).toThrow(ConfigError);
     expect(() => parseAllowlist(json, 'ALLOWLIST_JSON')).toThrow(message);
+  });
+});
+
+describe('allowlist patterns', () => {
+  /** The meaning of a `*` glob, as a regular expression: what the matcher must agree with. */
+  function globMeaning(pattern: string): RegExp {
+    const escaped = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+    return new RegExp(`^${escaped.join('.*')}$`, 's');
+  }
+
+  it('a pattern matches exactly what the glob means, for any pattern and user agent of a small alphabet', () => {
+    const text = fc.string({ unit: fc.constantFrom('a', 'b', '*', '.', '\n'), maxLength: 12 });
+    fc.assert(
+      fc.property(text, text, (pattern, userAgent) => {
+        const isAllowlisted = compileAllowlist({ ...EMPTY_ALLOWLIST, userAgentPatterns: [pattern] });
+        const value = userAgent.replaceAll('*', 'x');
+        expect(
+          isAllowlisted({ arn: null, userAgent: value, accountId: undefined, identityType: undefined }),
+        ).toBe(globMeaning(pattern).test(value));
+      }),
+      { numRuns: propertyRuns(2_000) },
+    );
+  });
+
+  it('a pattern with many stars answers on a 20,000-character attacker value (no backtracking)', () => {
+    // A backtracking engine needs about n^(stars - 1) steps here: 17 s at 4,000 characters with three stars.
+    const isAllowlisted = compileAllowlist({
+      ...EMPTY_ALLOWLIST,
+      userAgentPatterns: ['*a*a*a*b'],
+      arnPatterns: ['arn:*a*a*a*b'],
+    });
+    const hostile = 'a'.repeat(20_000);
+
+    expect(isAllowlisted({ ...SUBJECT, arn: `arn:${hostile}`, userAgent: hostile })).toBe(false);
+    expect(isAllowlisted({ ...SUBJECT, arn: null, userAgent: `${hostile}b` })).toBe(true);
   });
 });

@@ -96,6 +96,11 @@ describe('loadConfig', () => {
       message: /ALERT_LEASE_SECONDS must be a whole number from 62 to 150, got "600"/,
     },
     {
+      case: 'an EC2 window longer than 30 minutes',
+      env: { ...VALID, WINDOW_SECONDS: '3600' },
+      message: /WINDOW_SECONDS must be a whole number from 1 to 1800, got "3600"/,
+    },
+    {
       case: 'bad allowlist',
       env: { ...VALID, ALLOWLIST_JSON: '[' },
       message: /ALLOWLIST_JSON: allowlist is not JSON/,

@@ -180,6 +180,11 @@ describe('rule definitions with views, fallbacks and follows', () => {
       change: { filter: [{ field: 'x', contains: ['a'] }] },
       error: /unknown field/,
     },
+    {
+      case: "a window longer than 30 minutes (an organization's contributors and the event-time set outgrow their bounds)",
+      change: { windowSeconds: 1_801 },
+      error: /windowSeconds must be .*1800/,
+    },
   ])('refuses $case', ({ change, error }) => {
     // Act
     const parse = () => toRule({ ...USER_RULE, ...change }, 'rules.json[0]');
