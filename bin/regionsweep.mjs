@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-// The `regionsweep` command: runs the TypeScript CLI through tsx, so no build step is needed after `npm ci`.
+// The `regionsweep` command: runs the compiled CLI (dist/cli, built by `npm run build`, which `npm ci` runs).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 
 const args = process.argv.slice(2);
 const LEGACY = '--openssl-legacy-provider';
@@ -26,6 +25,14 @@ if (args[0] === 'local' && args.includes('--serve') && !process.execArgv.include
     process.exitCode = code ?? (signal === null ? 1 : 128);
   });
 } else {
-  const { main } = await tsImport('./cli.ts', import.meta.url);
+  const compiled = new URL('../dist/cli/cli.js', import.meta.url);
+  const { main } = await import(compiled.href).catch((error) => {
+    // A checkout installed with --ignore-scripts has no dist/ yet (npm ci builds it through `prepare`).
+    if (error?.code === 'ERR_MODULE_NOT_FOUND' && error.message.includes(fileURLToPath(compiled))) {
+      process.stderr.write('regionsweep: the compiled command is missing (dist/cli): run `npm run build`\n');
+      process.exit(2);
+    }
+    throw error;
+  });
   process.exitCode = await main(args);
 }

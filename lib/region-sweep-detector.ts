@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as chatbot from 'aws-cdk-lib/aws-chatbot';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -11,7 +10,6 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
@@ -32,12 +30,18 @@ import type { RuleDefinition, WindowMode } from '../lambda/domain/detection/rule
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/metric-names';
 import { DeafDetectorAlarm } from './deaf-detector-alarm';
 import { refuseUnreachableDelivery } from './delivery-reach';
+import { detectorFunction } from './detector-function';
+import { OperatorDashboard } from './operator-dashboard';
 import { keyPrefixSpellings, normaliseKeyPrefix, s3NotificationFilterPrefix } from './s3-key-filter';
 
 /** How object-created notifications reach the function. */
 export type DeliveryMode = 's3' | 'eventbridge' | 'sns';
 
-/** A Slack channel (already authorised in the AWS Chatbot console) that receives every alert. */
+/**
+ * A Slack channel that receives every alert through Amazon Q Developer in chat applications (formerly AWS
+ * Chatbot; https://docs.aws.amazon.com/chatbot/latest/adminguide/service-rename.html), with the workspace
+ * already authorised in its console. CloudFormation still names the resource `AWS::Chatbot::...`.
+ */
 export interface SlackChannel {
   /** The Slack workspace (team) id, e.g. `T0123ABCD`. */
   readonly workspaceId: string;
@@ -110,7 +114,7 @@ export interface RegionSweepDetectorProps {
   };
   /** Email addresses subscribed to the alert topic (each must confirm the subscription). */
   readonly alertEmails?: readonly string[];
-  /** Slack channel for alerts through AWS Chatbot. @default - none */
+  /** Slack channel for alerts through Amazon Q Developer in chat applications. @default - none */
   readonly slack?: SlackChannel;
   /** Topic for operational alarms. @default - the alert topic */
   readonly alarmTopic?: sns.ITopic;
@@ -120,6 +124,8 @@ export interface RegionSweepDetectorProps {
    * @default Duration.minutes(30)
    */
   readonly deafAlarmPeriod?: Duration;
+  /** Name of the operator's CloudWatch dashboard. @default - a name CloudFormation generates */
+  readonly dashboardName?: string;
   /** Function memory; a 50 MB gzip object decompresses to several hundred MB of JSON. @default 1024 */
   readonly memorySize?: number;
   /**
@@ -179,7 +185,7 @@ export class RegionSweepDetectorPropsError extends Error {
  * deliver (`eventbridge`), or SNS envelopes that failed `maxReceiveCount` times (`sns`).
  */
 export class RegionSweepDetector extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly table: dynamodb.Table;
   /** Alert topic, encrypted with {@link alertKey}. */
   readonly topic: sns.Topic;
@@ -199,6 +205,8 @@ export class RegionSweepDetector extends Construct {
   readonly functionRole: iam.Role;
   /** Fires when no object was processed for `deafAlarmPeriod`. */
   readonly deafAlarm: DeafDetectorAlarm;
+  /** The operator's CloudWatch dashboard: objects, lag, matches, alerts, poison objects, errors, queues. */
+  readonly dashboard: OperatorDashboard;
 
   constructor(scope: Construct, id: string, props: RegionSweepDetectorProps) {
     super(scope, id);
@@ -309,12 +317,7 @@ export class RegionSweepDetector extends Construct {
             maxEventAge: Duration.hours(6),
             onFailure: new SqsDestination(this.failureQueue),
           };
-    const projectRoot = join(import.meta.dirname, '..');
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: join(projectRoot, 'lambda', 'handler.ts'),
-      handler: 'handler',
-      projectRoot,
-      depsLockFilePath: join(projectRoot, 'package-lock.json'),
+    this.function = detectorFunction(this, 'Function', {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
@@ -323,20 +326,6 @@ export class RegionSweepDetector extends Construct {
       role,
       logGroup,
       environment: functionEnvironment(props, this.table.tableName, this.topic.topicArn),
-      bundling: {
-        minify: true,
-        // Error classes name themselves from new.target.name; minified names would reach the logs as "br".
-        keepNames: true,
-        sourceMap: true,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        // The SDK is bundled at the pinned version; some of its CommonJS dependencies call require().
-        externalModules: [],
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        forceDockerBundling: false,
-      },
       ...asyncInvocation,
     });
     Validations.of(this.function).acknowledge({
@@ -369,6 +358,13 @@ export class RegionSweepDetector extends Construct {
     this.deafAlarm = new DeafDetectorAlarm(this, 'DeafDetectorAlarm', {
       period: props.deafAlarmPeriod,
       topic: props.alarmTopic ?? this.topic,
+    });
+    this.dashboard = new OperatorDashboard(this, 'OperatorDashboard', {
+      function: this.function,
+      failureQueue: this.failureQueue,
+      backfillQueue: this.backfillQueue,
+      backfillDeadLetterQueue: this.backfillDeadLetterQueue,
+      dashboardName: props.dashboardName,
     });
     this.acknowledgeNotificationsHandler();
   }
@@ -547,7 +543,7 @@ export class RegionSweepDetector extends Construct {
       slackWorkspaceId: slack.workspaceId,
       slackChannelId: slack.channelId,
       notificationTopics: [this.topic],
-      // Chatbot only relays alerts here: deny every action a channel member could run through it.
+      // Amazon Q Developer only relays alerts here: deny every action a channel member could run through it.
       guardrailPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AWSDenyAll')],
     });
   }

@@ -11,7 +11,7 @@ export interface RegionSweepStackProps extends StackProps {
  * The deployable unit: one {@link RegionSweepDetector} and the outputs `regionsweep backfill` reads
  * (TableName, TopicArn, FunctionName, FailureQueueUrl, BucketName, LogsPrefix, BackfillQueueUrl,
  * BackfillDeadLetterQueueUrl, and QueueUrl in `sns` mode), plus FunctionRoleArn for the policies of the
- * accounts that own the bucket, its key and the notification topic.
+ * accounts that own the bucket, its key and the notification topic, and DashboardName, the operator's dashboard.
  * Output keys are part of the CLI contract: rename them only together with the CLI.
  */
 export class RegionSweepStack extends Stack {
@@ -41,6 +41,10 @@ export class RegionSweepStack extends Stack {
       FunctionRoleArn: {
         value: this.detector.functionRole.roleArn,
         description: 'Role the bucket, key and topic policies of other accounts grant (organization layout)',
+      },
+      DashboardName: {
+        value: this.detector.dashboard.dashboard.dashboardName,
+        description: "The operator's CloudWatch dashboard",
       },
     };
     if (this.detector.queue !== undefined) {

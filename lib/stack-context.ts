@@ -28,9 +28,9 @@ export const CONTEXT_KEYS = {
   expectedBucketOwner: 'expectedBucketOwner',
   /** Comma-separated email addresses (or a list in cdk.json). Default: none. */
   alertEmails: 'alertEmails',
-  /** AWS Chatbot Slack workspace id; needs `slackChannelId`. Default: no Slack. */
+  /** Slack workspace id (Amazon Q Developer in chat applications); needs `slackChannelId`. Default: no Slack. */
   slackWorkspaceId: 'slackWorkspaceId',
-  /** AWS Chatbot Slack channel id; needs `slackWorkspaceId`. Default: no Slack. */
+  /** Slack channel id (Amazon Q Developer in chat applications); needs `slackWorkspaceId`. Default: no Slack. */
   slackChannelId: 'slackChannelId',
   /** Built-in rules to enable: comma-separated slugs (or a list in cdk.json). Default: the EC2 rule. */
   rules: 'rules',

@@ -2,15 +2,11 @@ import { join } from 'node:path';
 import { ConfigError, describeError } from '../../lambda/domain/errors';
 import { BackfillSetupError } from '../backfill/errors';
 import { LocalInputError } from '../local/file-object-source';
-import { BACKFILL_HELP, backfillCommand } from './backfill';
+import { PACKAGE_ROOT } from '../package-root';
 import { type CliIo, UsageError } from './io';
-import { LOCAL_HELP, localCommand } from './local';
-import { RULES_HELP, rulesCommand } from './rules';
-import { SCAN_HELP, scanCommand } from './scan';
-import { TEST_RULE_HELP, testRuleCommand } from './test-rule';
 
 /** The bundled, generated sample trail (see its README): the default input of `scan` and `local`. */
-export const SAMPLE_TRAIL = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'sample-trail');
+export const SAMPLE_TRAIL = join(PACKAGE_ROOT, 'test', 'fixtures', 'sample-trail');
 
 const HELP = `Usage: regionsweep <command> [options]
 
@@ -30,15 +26,37 @@ Commands:
 Run 'regionsweep <command> --help' for a command's options.
 `;
 
-const COMMANDS: Record<
-  string,
-  { help: string; run: (argv: readonly string[], io: CliIo) => Promise<number> }
-> = {
-  scan: { help: SCAN_HELP, run: (argv, io) => scanCommand(argv, io, [SAMPLE_TRAIL]) },
-  local: { help: LOCAL_HELP, run: (argv, io) => localCommand(argv, io, [SAMPLE_TRAIL]) },
-  backfill: { help: BACKFILL_HELP, run: (argv, io) => backfillCommand(argv, io) },
-  rules: { help: RULES_HELP, run: (argv, io) => rulesCommand(argv, io) },
-  'test-rule': { help: TEST_RULE_HELP, run: (argv, io) => testRuleCommand(argv, io) },
+interface Command {
+  readonly help: string;
+  readonly run: (argv: readonly string[], io: CliIo) => Promise<number>;
+}
+
+/**
+ * Each command's module is imported only when that command runs (or prints its help): `backfill` and
+ * `local` load the AWS SDK and the stand-ins, which would otherwise delay every command's first output by
+ * hundreds of milliseconds (`npm run bench:startup`).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  scan: async () => {
+    const { SCAN_HELP, scanCommand } = await import('./scan');
+    return { help: SCAN_HELP, run: (argv, io) => scanCommand(argv, io, [SAMPLE_TRAIL]) };
+  },
+  local: async () => {
+    const { LOCAL_HELP, localCommand } = await import('./local');
+    return { help: LOCAL_HELP, run: (argv, io) => localCommand(argv, io, [SAMPLE_TRAIL]) };
+  },
+  backfill: async () => {
+    const { BACKFILL_HELP, backfillCommand } = await import('./backfill');
+    return { help: BACKFILL_HELP, run: backfillCommand };
+  },
+  rules: async () => {
+    const { RULES_HELP, rulesCommand } = await import('./rules');
+    return { help: RULES_HELP, run: rulesCommand };
+  },
+  'test-rule': async () => {
+    const { TEST_RULE_HELP, testRuleCommand } = await import('./test-rule');
+    return { help: TEST_RULE_HELP, run: testRuleCommand };
+  },
 };
 
 /** Dispatches a command line; returns the exit code (2 for usage and configuration errors). */
@@ -48,11 +66,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout.write(HELP);
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
-  if (command === undefined) {
+  const loadCommand = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (loadCommand === undefined) {
     io.stderr.write(`regionsweep: unknown command "${name}"\n\n${HELP}`);
     return 2;
   }
+  const command = await loadCommand();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(command.help);
     return 0;

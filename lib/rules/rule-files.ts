@@ -26,8 +26,9 @@ export async function loadRuleFile(path: string): Promise<RuleDefinition[]> {
   }
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+    module = await importRuleModule(resolve(path), extension);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(`${path}: cannot load the rule module`, { cause: error });
   }
   const exported = module.default ?? module.rules;
@@ -35,6 +36,29 @@ export async function loadRuleFile(path: string): Promise<RuleDefinition[]> {
   return (Array.isArray(exported) ? exported : [exported]).map((entry, index) =>
     toRule(entry, `${path}[${index}]`),
   );
+}
+
+/**
+ * The compiled CLI runs on plain Node.js, which cannot import TypeScript (Node 20): a `.ts` rule goes through
+ * tsx, a development dependency here and an optional peer dependency of the installed package.
+ */
+async function importRuleModule(path: string, extension: string): Promise<Record<string, unknown>> {
+  if (extension === '.js' || extension === '.mjs') {
+    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  }
+  let tsImport: (specifier: string, parentUrl: string) => Promise<unknown>;
+  try {
+    ({ tsImport } = await import('tsx/esm/api'));
+  } catch (error) {
+    throw new ConfigError(
+      `${path}: a TypeScript rule file needs tsx (npm install --save-dev tsx); or write the rule as .json or .js`,
+      { cause: error },
+    );
+  }
+  const namespace = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
+  // A `.ts` file outside an ES-module package is compiled to CommonJS: its exports arrive as `default`.
+  const commonJs = namespace.default as Record<string, unknown> | undefined;
+  return commonJs?.__esModule === true ? commonJs : namespace;
 }
 
 /** Loads several rule files, in order. */

@@ -62,9 +62,10 @@ import { ConfigError } from '../../lambda/domain/errors';
 import { memoryPipeline } from '../../lambda/pipeline';
 import type { LogObjectSource } from '../../lambda/ports';
 import { processLogObject } from '../../lambda/process-log-object';
+import { PACKAGE_ROOT } from '../package-root';
 
 /** The folder of the test files shipped with the built-in rules: `rules/tests/<slug>.json`. */
-export const SHIPPED_RULE_TESTS = join(import.meta.dirname, '..', '..', 'rules', 'tests');
+export const SHIPPED_RULE_TESTS = join(PACKAGE_ROOT, 'rules', 'tests');
 
 /** The shipped test file of a built-in rule. */
 export function shippedTestFile(slug: string): string {

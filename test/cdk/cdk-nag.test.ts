@@ -5,11 +5,11 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import type { RegionSweepDetectorProps } from '../../lib/region-sweep-detector';
 import { RegionSweepStack } from '../../lib/region-sweep-stack';
-import { NOTIFICATION_TOPIC_ARN, SKIP_BUNDLING, TEST_ENV, TRAIL_KEY_ARN } from './synth-detector';
+import { NOTIFICATION_TOPIC_ARN, TEST_CONTEXT, TEST_ENV, TRAIL_KEY_ARN } from './synth-detector';
 
 /** The app as bin/app.ts builds it: AwsSolutions checks as a validation plugin, so findings fail synth. */
 function appWithChecks(detector: RegionSweepDetectorProps): { app: App; stack: RegionSweepStack } {
-  const app = new App({ context: SKIP_BUNDLING });
+  const app = new App({ context: TEST_CONTEXT });
   const stack = new RegionSweepStack(app, 'Nag', { env: TEST_ENV, detector });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };

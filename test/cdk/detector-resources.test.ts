@@ -188,7 +188,7 @@ describe('RegionSweepDetector resources', () => {
     });
   });
 
-  it('adds an AWS Chatbot Slack channel on the alert topic, with a deny-all guardrail', () => {
+  it('adds an Amazon Q Developer Slack channel on the alert topic, with a deny-all guardrail', () => {
     configured.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
       SlackWorkspaceId: 'T0123ABCD',
       SlackChannelId: 'C0123ABCD',

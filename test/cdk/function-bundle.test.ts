@@ -1,8 +1,13 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { detectorFunction } from '../../lib/detector-function';
 import { RegionSweepStack } from '../../lib/region-sweep-stack';
+import { FEATURE_FLAGS } from './synth-detector';
 
 interface StackResource {
   readonly Type: string;
@@ -26,7 +31,7 @@ describe('function bundle (local esbuild, no Docker)', () => {
   let bundle: string;
   beforeAll(() => {
     // Asset metadata (on by default in the CLI) records where the bundle was staged.
-    const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+    const app = new App({ context: { ...FEATURE_FLAGS, 'aws:cdk:enable-asset-metadata': true } });
     new RegionSweepStack(app, 'Bundle', { detector: { createDemoBucket: true } });
     const assembly = app.synth();
     const resources = Object.values(assembly.getStackByName('Bundle').template.Resources) as StackResource[];
@@ -55,5 +60,28 @@ describe('function bundle (local esbuild, no Docker)', () => {
     const result = importBundle(bundle, {});
     // Assess
     expect(result).toEqual({ error: 'ConfigError: TABLE_NAME must be set' });
+  });
+});
+
+describe('prebuilt function bundle (the compiled construct of the package)', () => {
+  it('deploys the folder holding index.mjs as it is, with handler index.handler', async () => {
+    // Prepare
+    const folder = await mkdtemp(join(tmpdir(), 'regionsweep-prebuilt-'));
+    const code = 'export const handler = async () => "prebuilt";\n';
+    await writeFile(join(folder, 'index.mjs'), code);
+    const app = new App({ context: { ...FEATURE_FLAGS, 'aws:cdk:enable-asset-metadata': true } });
+    const stack = new Stack(app, 'Prebuilt');
+    // Act
+    detectorFunction(stack, 'Function', { runtime: lambda.Runtime.NODEJS_22_X }, folder);
+    const assembly = app.synth();
+    // Assess
+    const resources = Object.values(
+      assembly.getStackByName('Prebuilt').template.Resources,
+    ) as StackResource[];
+    const deployed = resources.find((resource) => resource.Type === 'AWS::Lambda::Function');
+    expect(deployed?.Properties.Handler).toBe('index.handler');
+    const staged = join(assembly.directory, deployed?.Metadata?.['aws:asset:path'] ?? 'missing', 'index.mjs');
+    expect(await readFile(staged, 'utf8')).toBe(code);
+    await rm(folder, { recursive: true, force: true });
   });
 });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { RegionSweepDetectorProps } from '../../lib/region-sweep-detector';
@@ -15,12 +17,22 @@ export const NOTIFICATION_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:trail-
  */
 export const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] } as const;
 
-/** Synthesizes one stack (bundling skipped) and returns its template. */
+/** The feature flags in cdk.json (those `cdk init` writes for this CDK version), as `cdk synth` applies them. */
+export const FEATURE_FLAGS = (
+  JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
+).context;
+
+/** What the tests synthesize with: the app's feature flags, bundling skipped. */
+export const TEST_CONTEXT = { ...FEATURE_FLAGS, ...SKIP_BUNDLING };
+
+/** Synthesizes one stack (feature flags of cdk.json, bundling skipped) and returns its template. */
 export function synthDetector(detector: RegionSweepDetectorProps): {
   stack: RegionSweepStack;
   template: Template;
 } {
-  const app = new App({ context: SKIP_BUNDLING });
+  const app = new App({ context: TEST_CONTEXT });
   const stack = new RegionSweepStack(app, 'Test', { env: TEST_ENV, detector });
   return { stack, template: Template.fromStack(stack) };
 }
