@@ -33,6 +33,7 @@ import { refuseUnreachableDelivery } from './delivery-reach';
 import { detectorFunction } from './detector-function';
 import { OperatorDashboard } from './operator-dashboard';
 import { keyPrefixSpellings, normaliseKeyPrefix, s3NotificationFilterPrefix } from './s3-key-filter';
+import { acknowledgeNotificationsHandler } from './s3-notifications-handler';
 
 /** How object-created notifications reach the function. */
 export type DeliveryMode = 's3' | 'eventbridge' | 'sns';
@@ -366,7 +367,7 @@ export class RegionSweepDetector extends Construct {
       backfillDeadLetterQueue: this.backfillDeadLetterQueue,
       dashboardName: props.dashboardName,
     });
-    this.acknowledgeNotificationsHandler();
+    acknowledgeNotificationsHandler(Stack.of(this), 'the buckets');
   }
 
   /**
@@ -597,23 +598,6 @@ export class RegionSweepDetector extends Construct {
       });
       alarm.addAlarmAction(action);
     }
-  }
-
-  /** The singleton CDK handler behind Custom::S3BucketNotifications is CDK-owned; its findings are accepted. */
-  private acknowledgeNotificationsHandler(): void {
-    const stack = Stack.of(this);
-    const handler = stack.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
-    if (handler === undefined) return;
-    Validations.of(handler).acknowledge(
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'CDK-owned S3 notifications handler; its role is not configurable per statement.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'CDK-owned S3 notifications handler: s3:PutBucketNotification on the buckets it configures.',
-      },
-    );
   }
 }
 

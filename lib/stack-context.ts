@@ -100,7 +100,7 @@ const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
  * Absent and empty values are the same (so `-c keyPrefix=` means no prefix).
  */
 export function parseStackContext(read: ContextReader): StackSettings {
-  const bucketName = text(read, CONTEXT_KEYS.bucketName);
+  const bucketName = contextText(read, CONTEXT_KEYS.bucketName);
   const demoFlag = flag(read, CONTEXT_KEYS.createDemoBucket);
   if (bucketName !== undefined && demoFlag === true) {
     throw new StackContextError(CONTEXT_KEYS.createDemoBucket, 'cannot be true together with bucketName');
@@ -112,7 +112,7 @@ export function parseStackContext(read: ContextReader): StackSettings {
     throw new StackContextError(CONTEXT_KEYS.bucketName, `is not a valid S3 bucket name: ${bucketName}`);
   }
 
-  const deliveryMode = text(read, CONTEXT_KEYS.deliveryMode) ?? 's3';
+  const deliveryMode = contextText(read, CONTEXT_KEYS.deliveryMode) ?? 's3';
   if (!isDeliveryMode(deliveryMode)) {
     throw new StackContextError(
       CONTEXT_KEYS.deliveryMode,
@@ -138,14 +138,14 @@ export function parseStackContext(read: ContextReader): StackSettings {
     throw new StackContextError(CONTEXT_KEYS.bucketName, 'is required when deliveryMode is sns');
   }
 
-  const workspaceId = text(read, CONTEXT_KEYS.slackWorkspaceId);
-  const channelId = text(read, CONTEXT_KEYS.slackChannelId);
+  const workspaceId = contextText(read, CONTEXT_KEYS.slackWorkspaceId);
+  const channelId = contextText(read, CONTEXT_KEYS.slackChannelId);
   if ((workspaceId === undefined) !== (channelId === undefined)) {
     const missing = workspaceId === undefined ? CONTEXT_KEYS.slackWorkspaceId : CONTEXT_KEYS.slackChannelId;
     throw new StackContextError(missing, 'slackWorkspaceId and slackChannelId must be given together');
   }
 
-  const stackName = text(read, CONTEXT_KEYS.stackName) ?? 'RegionSweep';
+  const stackName = contextText(read, CONTEXT_KEYS.stackName) ?? 'RegionSweep';
   if (!STACK_NAME.test(stackName)) {
     throw new StackContextError(
       CONTEXT_KEYS.stackName,
@@ -207,7 +207,7 @@ function minutes(value: number | undefined): Duration | undefined {
 }
 
 function windowMode(read: ContextReader): WindowMode | undefined {
-  const value = text(read, CONTEXT_KEYS.windowMode);
+  const value = contextText(read, CONTEXT_KEYS.windowMode);
   if (value === undefined || isWindowMode(value)) return value;
   throw new StackContextError(CONTEXT_KEYS.windowMode, windowModeMismatch(value));
 }
@@ -216,7 +216,8 @@ function isDeliveryMode(value: string): value is DeliveryMode {
   return (DELIVERY_MODES as readonly string[]).includes(value);
 }
 
-function text(read: ContextReader, key: ContextKey): string | undefined {
+/** A context value as trimmed text; absent, null or blank reads as undefined, and a non-string throws. */
+export function contextText(read: ContextReader, key: ContextKey): string | undefined {
   const value = read(key);
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string')
@@ -226,7 +227,7 @@ function text(read: ContextReader, key: ContextKey): string | undefined {
 }
 
 function matching(read: ContextReader, key: ContextKey, pattern: RegExp, what: string): string | undefined {
-  const value = text(read, key);
+  const value = contextText(read, key);
   if (value !== undefined && !pattern.test(value)) {
     throw new StackContextError(key, `is not a ${what}: ${value}`);
   }
@@ -254,7 +255,7 @@ function wholeNumber(read: ContextReader, key: ContextKey, min: number): number 
 }
 
 function keyPrefix(read: ContextReader): string | undefined {
-  const value = text(read, CONTEXT_KEYS.keyPrefix);
+  const value = contextText(read, CONTEXT_KEYS.keyPrefix);
   if (value !== undefined && (value.startsWith('/') || value.includes('*'))) {
     throw new StackContextError(CONTEXT_KEYS.keyPrefix, `must not start with "/" or contain "*": ${value}`);
   }

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -15,6 +15,14 @@ export interface ForwardingTopicProps {
   readonly publisherArn: string;
   /** The security account, whose detector queue subscribes. */
   readonly subscriberAccount: string;
+}
+
+/** What both stacks that own a {@link ForwardingTopic} are told about the security account's side. */
+export interface ForwardingStackProps extends StackProps {
+  /** The security account that runs the detector. */
+  readonly subscriberAccount: string;
+  /** Name of the forwarding topic (the detector derives its ARN). */
+  readonly topicName: string;
 }
 
 /**

@@ -1,19 +1,16 @@
-import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { normaliseKeyPrefix, s3NotificationFilterPrefix } from '../s3-key-filter';
-import { ForwardingTopic } from './forwarding-topic';
+import { acknowledgeNotificationsHandler } from '../s3-notifications-handler';
+import { type ForwardingStackProps, ForwardingTopic } from './forwarding-topic';
 
 /** Properties of {@link LogArchiveNotificationsStack}. */
-export interface LogArchiveNotificationsStackProps extends StackProps {
+export interface LogArchiveNotificationsStackProps extends ForwardingStackProps {
   /** The organization trail's bucket, owned by this stack's account. */
   readonly bucketName: string;
   /** The trail's S3 key prefix, before `AWSLogs/`. @default - none */
   readonly keyPrefix?: string;
-  /** The security account that runs the detector. */
-  readonly subscriberAccount: string;
-  /** Name of the forwarding topic (the detector derives its ARN). */
-  readonly topicName: string;
 }
 
 /**
@@ -58,26 +55,10 @@ export class LogArchiveNotificationsStack extends Stack {
         suffix: '.json.gz',
       },
     );
-    acknowledgeNotificationsHandler(this);
+    acknowledgeNotificationsHandler(this, 'the bucket');
     new CfnOutput(this, 'TopicArn', {
       value: topic.topicArn,
       description: 'Topic the security account subscribes to (deliveryMode sns)',
     });
   }
-}
-
-/** The singleton CDK handler behind Custom::S3BucketNotifications is CDK-owned; its findings are accepted. */
-function acknowledgeNotificationsHandler(stack: Stack): void {
-  const handler = stack.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
-  if (handler === undefined) return;
-  Validations.of(handler).acknowledge(
-    {
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'CDK-owned S3 notifications handler; its role is not configurable per statement.',
-    },
-    {
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'CDK-owned S3 notifications handler: s3:PutBucketNotification on the bucket it configures.',
-    },
-  );
 }

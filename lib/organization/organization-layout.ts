@@ -1,7 +1,13 @@
 import type { App, Stack } from 'aws-cdk-lib';
 import { PROP_PATTERNS, type RegionSweepDetectorProps } from '../region-sweep-detector';
 import { RegionSweepStack } from '../region-sweep-stack';
-import { CONTEXT_KEYS, type ContextKey, type ContextReader, StackContextError } from '../stack-context';
+import {
+  CONTEXT_KEYS,
+  type ContextKey,
+  type ContextReader,
+  contextText,
+  StackContextError,
+} from '../stack-context';
 import { LogArchiveNotificationsStack } from './log-archive-notifications-stack';
 import { TrailTopicStack } from './trail-topic-stack';
 
@@ -41,10 +47,10 @@ export function parseOrganizationContext(
   read: ContextReader,
   detector: RegionSweepDetectorProps,
 ): OrganizationSettings | undefined {
-  const securityAccount = text(read, CONTEXT_KEYS.securityAccount);
-  const logArchiveAccount = text(read, CONTEXT_KEYS.logArchiveAccount);
-  const region = text(read, CONTEXT_KEYS.region);
-  const trailArn = text(read, CONTEXT_KEYS.trailArn);
+  const securityAccount = contextText(read, CONTEXT_KEYS.securityAccount);
+  const logArchiveAccount = contextText(read, CONTEXT_KEYS.logArchiveAccount);
+  const region = contextText(read, CONTEXT_KEYS.region);
+  const trailArn = contextText(read, CONTEXT_KEYS.trailArn);
   if ([securityAccount, logArchiveAccount, region, trailArn].every((value) => value === undefined)) {
     return undefined;
   }
@@ -78,7 +84,7 @@ export function parseOrganizationContext(
       "is required for the organization layout (the trail's bucket)",
     );
   }
-  const mode = text(read, CONTEXT_KEYS.deliveryMode);
+  const mode = contextText(read, CONTEXT_KEYS.deliveryMode);
   if (mode !== undefined && mode !== 'sns') {
     throw new StackContextError(
       CONTEXT_KEYS.deliveryMode,
@@ -196,13 +202,4 @@ function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
   if (region.startsWith('us-gov-')) return 'aws-us-gov';
   return 'aws';
-}
-
-function text(read: ContextReader, key: ContextKey): string | undefined {
-  const value = read(key);
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string')
-    throw new StackContextError(key, `must be a string, got ${JSON.stringify(value)}`);
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed;
 }

@@ -1,15 +1,11 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { ForwardingTopic } from './forwarding-topic';
+import { type ForwardingStackProps, ForwardingTopic } from './forwarding-topic';
 
 /** Properties of {@link TrailTopicStack}. */
-export interface TrailTopicStackProps extends StackProps {
+export interface TrailTopicStackProps extends ForwardingStackProps {
   /** The organization trail, `arn:aws:cloudtrail:<region>:<account>:trail/<name>`: its account and Region are this stack's. */
   readonly trailArn: string;
-  /** The security account that runs the detector. */
-  readonly subscriberAccount: string;
-  /** Name of the topic (the detector derives its ARN). */
-  readonly topicName: string;
 }
 
 /**

@@ -33,6 +33,7 @@ import { cloudTrailKey } from '../fixtures/corpus';
 import type { HandlerCpuReport, HandlerCpuRequest } from './handler-cpu-child';
 import { bundleHere, ensureBenchFiles, MB, REAL_RECORD_FILE, runReaderChild } from './reader-bench-runner';
 import { loadRealRecordPool, sampleRealRecord } from './real-record-cloudtrail';
+import { table } from './text-table';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -199,15 +200,6 @@ function objectCost(
   // SNS delivers each notification to the queue (counted as a request), then one receive and one batch delete per batch.
   const sqs = mode === 'sns' ? (1 + 2 / SQS_BATCH) * PRICES.sqsPerRequest : 0;
   return { total: lambda + requests + s3 + dynamoDb + sqs, lambda, requests, s3, dynamoDb, sqs };
-}
-
-function table(header: readonly string[], rows: readonly string[][]): string[] {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const line = (cells: readonly string[]) =>
-    cells.map((cell, column) => cell.padStart(widths[column] ?? 0)).join(' | ');
-  return [line(header), widths.map((width) => '-'.repeat(width)).join('-+-'), ...rows.map(line)];
 }
 
 // 1. The reader alone: CPU per MB on one core, and what a second core buys.

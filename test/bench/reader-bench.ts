@@ -24,6 +24,7 @@ import {
   runReaderChild,
 } from './reader-bench-runner';
 import { STAGES } from './reader-profile';
+import { table } from './text-table';
 
 const RUNS = 3;
 const TARGET_RATIO = 1.3;
@@ -47,15 +48,6 @@ const fixed = (value: number, digits = 0) => value.toFixed(digits);
 const ratio = (scan: Timing, gunzip: Timing) => scan.ms / gunzip.ms;
 const cpuRatio = (scan: Timing, gunzip: Timing) => scan.cpuMs / gunzip.cpuMs;
 const verdict = (value: number) => `${fixed(value, 2)} ${value <= TARGET_RATIO ? 'ok' : 'OVER'}`;
-
-function table(header: readonly string[], rows: readonly string[][]): string[] {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
-  );
-  const line = (cells: readonly string[]) =>
-    cells.map((cell, column) => cell.padStart(widths[column] ?? 0)).join(' | ');
-  return [line(header), widths.map((width) => '-'.repeat(width)).join('-+-'), ...rows.map(line)];
-}
 
 function fileRow(file: FileReport, rssMb: number | undefined): string[] {
   return [

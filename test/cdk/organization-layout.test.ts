@@ -33,6 +33,20 @@ function organizationApp(organization: OrganizationSettings): { app: App; stacks
 }
 
 /** The statements of the only resource policy of `type` in `template`. */
+/** The organization's stacks and the templates of its forwarding and detector stacks. */
+function organizationTemplates(organization: OrganizationSettings): {
+  stacks: OrganizationStacks;
+  forwarding: Template;
+  detector: Template;
+} {
+  const { stacks } = organizationApp(organization);
+  return {
+    stacks,
+    forwarding: Template.fromStack(stacks.forwarding),
+    detector: Template.fromStack(stacks.detector),
+  };
+}
+
 function statementsOf(template: Template, type: string, key: 'PolicyDocument' | 'KeyPolicy'): unknown[] {
   const resources = Object.values(template.findResources(type)) as Array<{
     Properties: Record<string, { Statement: unknown[] }>;
@@ -47,9 +61,7 @@ describe('organization layout: the bucket owner forwards its notifications (no t
   let forwarding: Template;
   let detector: Template;
   beforeAll(() => {
-    ({ stacks } = organizationApp(organization));
-    forwarding = Template.fromStack(stacks.forwarding);
-    detector = Template.fromStack(stacks.detector);
+    ({ stacks, forwarding, detector } = organizationTemplates(organization));
   });
 
   it('deploys the forwarding stack to the log-archive account and the detector to the security account', () => {
@@ -207,9 +219,7 @@ describe("organization layout: the trail's own topic in the management account (
   let forwarding: Template;
   let detector: Template;
   beforeAll(() => {
-    ({ stacks } = organizationApp(organization));
-    forwarding = Template.fromStack(stacks.forwarding);
-    detector = Template.fromStack(stacks.detector);
+    ({ stacks, forwarding, detector } = organizationTemplates(organization));
   });
 
   it("deploys the topic stack to the trail's account, and touches no bucket there", () => {

@@ -1,6 +1,6 @@
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
-import { hoppingCorpusPlanArb } from './corpus-arbitrary';
+import { type CorpusPlan, hoppingCorpusPlanArb } from './corpus-arbitrary';
 import {
   assertAlertCountsWithinModel,
   assertStoredCountsEqualModel,
@@ -8,6 +8,8 @@ import {
   caseArbitrary,
   itHoldsForEveryCase,
   nameOfFinding,
+  type PipelineCase,
+  PROPERTY_TIMEOUT_MS,
   usePropertyRig,
   windowOfFinding,
 } from './pipeline-rig';
@@ -59,6 +61,51 @@ function lostFiringWindows(run: CaseRun): string[] {
     .map(groupName);
 }
 
+/** One caller, twelve regions within 05:00:00..05:00:06 of the case's hour: one firing window and its neighbour. */
+const ONE_BURST: CorpusPlan = {
+  events: Array.from({ length: 12 }, (_, index) => ({
+    identity: 0,
+    account: 0 as const,
+    region:
+      [
+        'us-east-1',
+        'us-east-2',
+        'us-west-1',
+        'us-west-2',
+        'eu-west-1',
+        'eu-west-2',
+        'eu-west-3',
+        'eu-central-1',
+        'eu-north-1',
+        'ap-south-1',
+        'ap-northeast-1',
+        'ap-southeast-1',
+      ][index] ?? 'us-east-1',
+    offsetMs: 5 * 60_000 + index * 500,
+    failed: false,
+    kind: 'describe-instances' as const,
+    copies: 'once' as const,
+    part: 0 as const,
+  })),
+};
+
+/**
+ * Regression: every Publish stalls for a real second (a loaded machine), every object is delivered twice at
+ * once, and no fault hits (the crash's occurrence is past the case's 24 window updates). The replays wait on
+ * the live claim; on a clock that ran 200 times faster than real time its 120 s lease ran out during the
+ * stalled publish, and a replay published the same window again.
+ */
+const STALLED_PUBLISH_CASE: PipelineCase = {
+  plan: ONE_BURST,
+  delivery: {
+    order: Array.from({ length: 12 }, (_, object) => [object, object]).flat(),
+    concurrency: 16,
+    crash: { step: 'before-window-update', occurrence: 40, fault: 'crash' },
+    retries: 'at-once',
+    publishStallMs: 1_000,
+  },
+};
+
 /**
  * The hopping-mode properties, on one DynamoDB stand-in, `numRuns` cases each from a fixed seed. Every
  * property draws the same cases, so each case is delivered once and checked by all four.
@@ -87,6 +134,17 @@ function hoppingProperties(kind: DynamoDbStandInKind, numRuns: number, seed: num
       expect(overlappingAlertPairs(run, testCase.delivery.crash.step)).toEqual([]);
     },
   );
+
+  it('a publish stalled by a loaded machine is not repeated by a replay waiting on its claim', {
+    timeout: PROPERTY_TIMEOUT_MS,
+  }, async () => {
+    const run = await block.deliver(STALLED_PUBLISH_CASE);
+    expect(run.model.firing.length).toBeGreaterThan(0);
+    expect(run.alerts.length).toBeGreaterThan(0);
+    expect(overlappingAlertPairs(run, STALLED_PUBLISH_CASE.delivery.crash.step)).toEqual([]);
+    expect(lostFiringWindows(run)).toEqual([]);
+    await assertStoredCountsEqualModel(rig(), run);
+  });
 
   itHoldsForEveryCase(
     'no firing window is lost: each alerted or overlaps a window of its group that alerted',

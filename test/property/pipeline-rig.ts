@@ -50,23 +50,60 @@ export const RULE_ID = EC2_MULTI_REGION_DESCRIBE_INSTANCES.id;
 const ASYNC_RETRIES = 2;
 /** The first property delivers every case (the others reuse its runs); a loaded machine may take a while. */
 export const PROPERTY_TIMEOUT_MS = 180_000;
-/** Virtual seconds per real second (see acceleratedTime). */
-const TIME_SPEEDUP = 200;
-
 type Handler = (event: unknown) => Promise<unknown>;
 
 /**
- * The platform's time for the handler: a clock that runs TIME_SPEEDUP times faster than real time, and
- * sleeps that last 1/TIME_SPEEDUP as long, so a crashed claim's 120 s lease runs out in 0.6 s.
- * Not a clock that moves only when someone sleeps: concurrent replays waiting on leases would then push one
- * shared clock forward together, and could run out the lease of a live claimant that is still publishing.
+ * The platform's time for the handler: a virtual clock that moves only when every invocation in flight is
+ * asleep (waiting on a lease or a half-slot), and then jumps to the earliest wake-up. Work in flight (a
+ * DynamoDB or SNS request, the SDK's retries, reading an object) takes no virtual time however slow the
+ * machine is, so a live claimant never loses its lease while it publishes: only a crashed claim's lease
+ * runs out (and a 120 s lease does so at once). A clock running faster than real time would let a loaded
+ * machine stall a publish past half the lease (0.3 s real at 200x), which production's SNS time-outs bound.
  */
-function acceleratedTime(): HandlerTime {
-  const origin = Date.now();
-  const start = performance.now();
+export interface VirtualTime extends HandlerTime {
+  /** Runs `work` as in flight: the clock waits for it, but while it sleeps. */
+  inFlight<T>(work: () => Promise<T>): Promise<T>;
+}
+
+function virtualTime(): VirtualTime {
+  let now = Date.now();
+  /** Invocations in flight that are not asleep. */
+  let running = 0;
+  let sequence = 0;
+  const sleepers: { until: number; order: number; wake: () => void }[] = [];
+  let checkPending = false;
+  const advanceWhenIdle = (): void => {
+    if (checkPending) return;
+    checkPending = true;
+    setImmediate(() => {
+      checkPending = false;
+      if (running > 0 || sleepers.length === 0) return;
+      sleepers.sort((a, b) => a.until - b.until || a.order - b.order);
+      now = Math.max(now, sleepers[0]?.until ?? now);
+      while (sleepers.length > 0 && (sleepers[0]?.until ?? Infinity) <= now) {
+        const sleeper = sleepers.shift();
+        running += 1;
+        sleeper?.wake();
+      }
+    });
+  };
   return {
-    clock: () => origin + Math.floor((performance.now() - start) * TIME_SPEEDUP),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.ceil(ms / TIME_SPEEDUP))),
+    clock: () => now,
+    sleep: (ms) =>
+      new Promise<void>((wake) => {
+        running -= 1;
+        sleepers.push({ until: now + Math.max(0, ms), order: sequence++, wake });
+        advanceWhenIdle();
+      }),
+    async inFlight(work) {
+      running += 1;
+      try {
+        return await work();
+      } finally {
+        running -= 1;
+        advanceWhenIdle();
+      }
+    },
   };
 }
 
@@ -148,6 +185,11 @@ export interface Delivery {
   readonly concurrency: number;
   readonly crash: Crash;
   readonly retries: RetryTiming;
+  /**
+   * Real milliseconds every Publish is held before it reaches SNS (explicit cases only): a loaded machine's
+   * stall, which must not let a replay take over a live claim and publish the same window again.
+   */
+  readonly publishStallMs?: number;
 }
 
 export interface PipelineCase {
@@ -199,8 +241,8 @@ export interface Rig {
   readonly snsProxy: FaultProxy;
   readonly handler: Handler;
   readonly store: DynamoDbWindowStore;
-  /** The handler's (accelerated) time, which the platform's late retries wait on too. */
-  readonly time: HandlerTime;
+  /** The handler's (virtual) time, which the platform's late retries wait on too. */
+  readonly time: VirtualTime;
   readonly alertLeaseMs: number;
   nextCase: number;
   stop(): Promise<void>;
@@ -222,7 +264,7 @@ async function startRig(kind: DynamoDbStandInKind, mode: ModelWindowMode): Promi
   });
   // The handler module builds its own handler from process.env on import: import it once the env is set.
   const { buildHandler } = await import('../../lambda/handler');
-  const time = acceleratedTime();
+  const time = virtualTime();
   return {
     mode,
     environment,
@@ -276,7 +318,7 @@ async function runCase(rig: Rig, testCase: PipelineCase): Promise<CaseRun> {
     );
   });
   const publishedBefore = environment.recorder.published().length;
-  const crash = armCrash(rig, testCase.delivery.crash);
+  const crash = armCrash(rig, testCase.delivery.crash, testCase.delivery.publishStallMs);
   let failedInvocations = 0;
   try {
     failedInvocations = await deliverAll(rig, testCase.delivery, (index) => {
@@ -326,21 +368,23 @@ async function deliverAll(
       }
       inFlight += 1;
       try {
-        const wait = resumeAt - rig.time.clock();
-        if (wait > 0) await rig.time.sleep(wait);
-        for (let attempt = next.attempt; attempt <= ASYNC_RETRIES; attempt += 1) {
-          try {
-            await invoke(next.index);
-            break;
-          } catch {
-            if (attempt === ASYNC_RETRIES) failed += 1;
-            else if (delivery.retries === 'after-lease') {
-              resumeAt = Math.max(resumeAt, rig.time.clock() + rig.alertLeaseMs + 1);
-              queue.push({ index: next.index, attempt: attempt + 1 });
+        await rig.time.inFlight(async () => {
+          const wait = resumeAt - rig.time.clock();
+          if (wait > 0) await rig.time.sleep(wait);
+          for (let attempt = next.attempt; attempt <= ASYNC_RETRIES; attempt += 1) {
+            try {
+              await invoke(next.index);
               break;
+            } catch {
+              if (attempt === ASYNC_RETRIES) failed += 1;
+              else if (delivery.retries === 'after-lease') {
+                resumeAt = Math.max(resumeAt, rig.time.clock() + rig.alertLeaseMs + 1);
+                queue.push({ index: next.index, attempt: attempt + 1 });
+                break;
+              }
             }
           }
-        }
+        });
       } finally {
         inFlight -= 1;
       }
@@ -355,7 +399,7 @@ async function deliverAll(
  * half-slot items) or SNS (Publish). `crashBefore` drops the request; `crashAfter` lets it take effect and
  * fails the caller; a lost response lets it take effect and answers 500, which the SDK retries.
  */
-function armCrash(rig: Rig, crash: Crash): { request(): ProxiedRequest | undefined } {
+function armCrash(rig: Rig, crash: Crash, publishStallMs = 0): { request(): ProxiedRequest | undefined } {
   const steps: Record<CrashStep, WindowStoreStep | 'publish'> = {
     'before-window-update': 'apply',
     'after-window-update': 'apply',
@@ -384,6 +428,12 @@ function armCrash(rig: Rig, crash: Crash): { request(): ProxiedRequest | undefin
   };
   const proxy = step === 'publish' ? rig.snsProxy : rig.dynamodbProxy;
   proxy.setRule(rule);
+  if (publishStallMs > 0) {
+    const stall: FaultAction = { kind: 'delay', ms: publishStallMs };
+    rig.snsProxy.setRule((request) =>
+      proxy === rig.snsProxy ? (rule(request) ?? stall) : request.action === 'Publish' ? stall : undefined,
+    );
+  }
   return { request: () => hit };
 }
 
