@@ -1,9 +1,8 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { readdir, readFile, rename, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGzip, gunzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { seededRandom } from '../../lib/local/seeded-random';
+import { ensureGzipLogFile, fileExists } from './synthetic-cloudtrail';
 
 type Random = () => number;
 
@@ -75,33 +74,9 @@ export async function ensureRealRecordLogFile(
   targetJsonBytes: number,
   seed: number,
 ): Promise<void> {
-  if (
-    await stat(path).then(
-      () => true,
-      () => false,
-    )
-  )
-    return;
+  if (await fileExists(path)) return;
   const pool = await loadRealRecordPool();
   const random = seededRandom(seed);
   const deliveryStart = Date.UTC(2026, 10, 28, 10, 10, 0);
-  const partial = `${path}.partial`;
-  const gzip = createGzip();
-  const file = createWriteStream(partial);
-  const done = once(file, 'close');
-  gzip.pipe(file);
-  let written = 0;
-  let batch = '{"Records":[';
-  for (let index = 0; written < targetJsonBytes; index++) {
-    const text = JSON.stringify(sampleRealRecord(pool, random, deliveryStart));
-    batch += index === 0 ? text : `,${text}`;
-    written += text.length + 1;
-    if (batch.length > 1024 * 1024) {
-      if (!gzip.write(batch)) await once(gzip, 'drain');
-      batch = '';
-    }
-  }
-  gzip.end(`${batch}]}`);
-  await done;
-  await rename(partial, path);
+  await ensureGzipLogFile(path, targetJsonBytes, () => sampleRealRecord(pool, random, deliveryStart));
 }

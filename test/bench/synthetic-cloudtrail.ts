@@ -308,14 +308,33 @@ export async function ensureSyntheticLogFile(
   targetJsonBytes: number,
   seed: number,
 ): Promise<void> {
-  if (
-    await stat(path).then(
-      () => true,
-      () => false,
-    )
-  )
-    return;
   const random = seededRandom(seed);
+  let eventTime = Date.UTC(2024, 4, 1, 12, 0, 0);
+  await ensureGzipLogFile(path, targetJsonBytes, () => {
+    eventTime += Math.floor(random() * 40);
+    return syntheticRecord(random, eventTime);
+  });
+}
+
+/** Whether `path` exists (a bench file made by an earlier run is reused). */
+export async function fileExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Writes `{"Records":[...]}` of records from `nextRecord` until about `targetJsonBytes` bytes of compact JSON,
+ * gzip, streaming through a `.partial` file renamed at the end (an interrupted run leaves no half file to
+ * reuse). Does nothing when `path` exists.
+ */
+export async function ensureGzipLogFile(
+  path: string,
+  targetJsonBytes: number,
+  nextRecord: () => unknown,
+): Promise<void> {
+  if (await fileExists(path)) return;
   const partial = `${path}.partial`;
   const gzip = createGzip();
   const file = createWriteStream(partial);
@@ -323,10 +342,8 @@ export async function ensureSyntheticLogFile(
   gzip.pipe(file);
   let written = 0;
   let batch = '{"Records":[';
-  let eventTime = Date.UTC(2024, 4, 1, 12, 0, 0);
   for (let index = 0; written < targetJsonBytes; index++) {
-    eventTime += Math.floor(random() * 40);
-    const text = JSON.stringify(syntheticRecord(random, eventTime));
+    const text = JSON.stringify(nextRecord());
     batch += index === 0 ? text : `,${text}`;
     written += text.length + 1;
     if (batch.length > 1024 * 1024) {
