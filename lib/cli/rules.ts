@@ -23,7 +23,7 @@ function describeRule(rule: RuleDefinition): string {
   const isDefault = rule.id === EC2_MULTI_REGION_DESCRIBE_INSTANCES.id ? ' (default)' : '';
   return [
     `${rule.slug}${isDefault}`,
-    `  ${rule.name} (${rule.severity}, ${rule.technique.id} ${rule.technique.name})`,
+    `  ${rule.name} (${[rule.severity, ...(rule.technique === undefined ? [] : [`${rule.technique.id} ${rule.technique.name}`])].join(', ')})`,
     `  id:        ${rule.id}`,
     ...(rule.follows === undefined
       ? []
