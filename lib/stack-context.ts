@@ -34,7 +34,7 @@ export const CONTEXT_KEYS = {
   slackChannelId: 'slackChannelId',
   /** Built-in rules to enable: comma-separated slugs (or a list in cdk.json). Default: the EC2 rule. */
   rules: 'rules',
-  /** Your own rule definition files, JSON or TypeScript: comma-separated paths (or a list). Default: none. */
+  /** Your own rule files, JSON, Sigma YAML or TypeScript: comma-separated paths (or a list). Default: none. */
   ruleFiles: 'ruleFiles',
   /** `tumbling` (Elastic parity) or `hopping` (also half-offset windows). Default: tumbling. */
   windowMode: 'windowMode',

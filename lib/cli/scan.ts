@@ -26,7 +26,7 @@ export const RULE_OPTIONS = {
 /** The rule options' help lines, shared by the commands that take them. */
 export const RULE_OPTIONS_HELP = `  --rules LIST            enabled built-in rules, comma-separated slugs (default
                           ec2-multi-region-describe-instances; see 'regionsweep rules')
-  --rule-file FILE        your own rule definition(s), JSON or TypeScript (repeatable; enabled too)
+  --rule-file FILE        your own rules: JSON, Sigma YAML or TypeScript (repeatable; enabled too)
   --window-mode MODE      tumbling (default, Elastic parity) or hopping (also half-offset windows)
   --min-regions N         EC2 rule: distinct regions to fire (default 10)
   --min-events N          EC2 rule: events to fire (default 10)

@@ -14,7 +14,7 @@ import {
 } from '../rules/rule-tests';
 import { type CliIo, printable, UsageError } from './io';
 
-const RULE_FILE_EXTENSIONS = ['.json', '.ts', '.mts', '.js', '.mjs'];
+const RULE_FILE_EXTENSIONS = ['.json', '.yml', '.yaml', '.ts', '.mts', '.js', '.mjs'];
 
 export const TEST_RULE_HELP = `Usage: regionsweep test-rule <rule> [tests.json ...]
 
@@ -23,7 +23,7 @@ Runs rule test cases (CloudTrail events and the findings they must give) through
 
   <rule>        a built-in rule's slug or id (see 'regionsweep rules'); with no test files, runs the cases
                 shipped with it (rules/tests/<slug>.json)
-                or a rule file (.json, .ts, .mts, .js or .mjs, as for --rule-file); test files are then needed
+                or a rule file (.json, Sigma .yml or .yaml, .ts, .mts, .js or .mjs, as for --rule-file); test files are then needed
   tests.json    test files; each names the rule it tests ("rule": slug or id): <rule>, or one of the
                 rule file's rules. Format: lib/rules/rule-tests.ts
 
