@@ -5,10 +5,12 @@
 export type { Allowlist } from '../lambda/domain/detection/allowlist';
 export type {
   FieldCondition,
+  FilterNode,
   RuleDefinition,
   RulePresentation,
   WindowMode,
 } from '../lambda/domain/detection/rule';
+export type { ValueMatch } from '../lambda/domain/detection/value-match';
 export { OperatorDashboard, type OperatorDashboardProps } from './operator-dashboard';
 export { ForwardingTopic, type ForwardingTopicProps } from './organization/forwarding-topic';
 export {
@@ -25,3 +27,4 @@ export {
 } from './region-sweep-detector';
 export { RegionSweepStack, type RegionSweepStackProps } from './region-sweep-stack';
 export { loadRuleFiles } from './rules/rule-files';
+export { SigmaRuleError } from './rules/sigma/sigma-error';
