@@ -361,6 +361,13 @@ describe('unsupported Sigma is refused with an error naming the construct and th
     { construct: 'rule', text: withCorrelation(VALUE_COUNT.replace('gte: 10', 'gte: 65')) },
     { construct: 'action', text: `action: global\n${DETECTION}` },
     {
+      construct: 'rule',
+      text: DETECTION.replace(
+        '    - attack.discovery',
+        Array.from({ length: 17 }, (_, i) => `    - attack.t${1000 + i}`).join('\n'),
+      ),
+    },
+    {
       construct: 'Sigma filter',
       text: 'title: f\nlogsource: {product: aws}\nfilter:\n    rules: [x]\n    selection: {eventName: x}\n    condition: not selection\n',
     },

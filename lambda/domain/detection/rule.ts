@@ -167,6 +167,10 @@ export function withOverrides(rule: RuleDefinition, overrides: RuleOverrides): R
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** Sigma's tag syntax (its rule schema): namespaced, lower case. Tags are shown in alerts as written. */
+export const TAG_PATTERN = /^[a-z0-9_-]+\.[a-z0-9._-]+$/;
+const MAX_TAGS = 16;
+
 /** Throws ConfigError naming the first unusable setting of `rule`. */
 export function validateRule(rule: RuleDefinition): void {
   const where = `rule ${rule.id}`;
@@ -191,6 +195,12 @@ export function validateRule(rule: RuleDefinition): void {
       throw new ConfigError(`${where}: groupAs names ${field}, which is not a further groupBy field`);
     }
     requireView(`${where}: groupAs.${field}`, view);
+  }
+  const tags = rule.tags ?? [];
+  if (tags.length > MAX_TAGS || tags.some((tag) => tag.length > 64 || !TAG_PATTERN.test(tag))) {
+    throw new ConfigError(
+      `${where}: tags must be at most ${MAX_TAGS} namespaced lower-case tags of at most 64 characters (attack.t1580), got ${JSON.stringify(tags).slice(0, 200)}`,
+    );
   }
   if (rule.follows !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(rule.follows.queryDate)) {
     throw new ConfigError(`${where}: follows.queryDate must be a date like 2026-07-20`);

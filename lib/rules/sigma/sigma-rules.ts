@@ -4,6 +4,7 @@ import {
   IDENTITY_FIELD,
   MAX_WINDOW_SECONDS,
   type RuleDefinition,
+  TAG_PATTERN,
   validateRule,
 } from '../../../lambda/domain/detection/rule';
 import { ConfigError } from '../../../lambda/domain/errors';
@@ -145,8 +146,6 @@ function refuseCollections(document: Record<string, unknown>, file: string, at: 
 }
 
 const LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
-/** The tag syntax of the detection rule schema: namespaced, lower case (they are shown in alerts as written). */
-const TAG = /^[a-z0-9_-]+\.[a-z0-9._-]+$/;
 /** What an id or name must be to serve as a rule id or slug (see validateRule). */
 const RULE_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -179,7 +178,7 @@ function readMeta(document: Record<string, unknown>, file: string, at: string): 
   const tags = document.tags;
   if (
     tags !== undefined &&
-    (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string' || !TAG.test(tag)))
+    (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string' || !TAG_PATTERN.test(tag)))
   ) {
     throw new SigmaRuleError(
       file,
