@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
 import { loadPipelineSettings, type PipelineSettings } from '../../lambda/config';
-import type { RuleDefinition } from '../../lambda/domain/detection/rule';
+import { type RuleDefinition, withOverrides } from '../../lambda/domain/detection/rule';
 import { type Finding, findingUnder } from '../../lambda/domain/detection/window-state';
 import { scanFiles } from '../../lib/cli/scan';
 import { deliverNotifications } from '../../lib/local/delivery';
@@ -126,13 +126,13 @@ describe.each([
     },
   );
 
-  it.skipIf(skip)(
-    'a Sigma detection rule without a correlation alerts exactly once per matching eventID, 3 deliveries each',
-    async () => {
+  it.skipIf(skip).each(['tumbling', 'hopping'] as const)(
+    'a Sigma detection rule without a correlation alerts exactly once per matching eventID, 3 deliveries each (%s)',
+    async (windowMode) => {
       // Prepare
       const path = join(root, 'failed-describe-instances.yml');
       await writeFile(path, FAILED_CALL_RULE);
-      const rules = await loadRuleFile(path);
+      const rules = (await loadRuleFile(path)).map((rule) => withOverrides(rule, { windowMode }));
       // The model: the distinct eventIDs of the corpus's failed DescribeInstances calls, duplicates once.
       const expected = [
         ...new Set(
