@@ -29,7 +29,7 @@ const silentIo = { stdout: { write: () => true }, stderr: { write: () => true } 
 const keyOf = (f: Pick<Finding, 'windowStart' | 'arn'>) => `${f.windowStart} ${f.arn ?? '(null)'}`;
 
 /** What a finding says about the events, not about the rule that found them. */
-function counts({ ruleId, ruleName, presentation, severity, sampleEventIds, ...rest }: Finding) {
+function counts({ ruleId, ruleName, presentation, severity, tags, sampleEventIds, ...rest }: Finding) {
   return rest;
 }
 

@@ -55,7 +55,7 @@ async function findingsOf(rule: RuleDefinition, testCase: RuleTestCase): Promise
   );
   return pipeline
     .findings()
-    .map(({ ruleId, ruleName, presentation, severity, ...finding }: Finding) => finding);
+    .map(({ ruleId, ruleName, presentation, severity, tags, ...finding }: Finding) => finding);
 }
 
 describe('the EC2 rule written as Sigma (rules/examples/ec2-multi-region-describe-instances.yml)', () => {
