@@ -1,13 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  DOCUMENT_BUDGET_BYTES,
-  MAX_ARN_ATTRIBUTE_LENGTH,
-  MAX_SUBJECT_LENGTH,
-  renderAlert,
-} from '../../lambda/domain/alerting/alert-message';
+import { DOCUMENT_BUDGET_BYTES } from '../../lambda/domain/alerting/alert-document';
+import { MAX_ARN_ATTRIBUTE_LENGTH } from '../../lambda/domain/alerting/message-attributes';
 import { neutralise } from '../../lambda/domain/alerting/neutralise';
 import { arnPredicate } from '../../lambda/domain/alerting/pivot-query';
+import { renderAlert } from '../../lambda/domain/alerting/sns-message';
+import { MAX_SUBJECT_LENGTH } from '../../lambda/domain/alerting/subject';
 import {
   BUILT_IN_RULES,
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,
