@@ -508,6 +508,21 @@ describe('chatbot body', () => {
     expect(document.finding.eventCount).toBe(123456);
   });
 
+  it('a value cut to fit the machine document keeps whole characters (no lone surrogate)', () => {
+    // Prepare: emoji take two UTF-16 units each, so a cut at an odd length would split one.
+    const emoji = (i: number) => `${i}${'\u{1F600}'.repeat(400)}`;
+    const input = alert({ userAgents: Array.from({ length: 20 }, (_, i) => emoji(i)) });
+
+    // Act
+    const { document } = renderAlert(input);
+
+    // Assess
+    expect(document.truncated).toBe(true);
+    const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    expect(document.finding.userAgents.filter((agent) => loneSurrogate.test(agent))).toEqual([]);
+    expect(document.finding.userAgents[0]).toMatch(/^0(\u{1F600})+\u2026$/u);
+  });
+
   it('threads alerts of the same identity together and others apart', () => {
     // Act
     const first = renderAlert(alert({ windowStart: '2026-11-28T10:00:00.000Z' })).slack.metadata?.threadId;

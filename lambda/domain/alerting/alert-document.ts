@@ -1,5 +1,6 @@
 import type { AlertToPublish } from './alert-to-publish';
 import { inertJson } from './neutralise';
+import { truncate } from './sizing';
 
 /**
  * The machine-readable alert: the finding exactly as computed (values not neutralised: a SIEM wants the raw
@@ -24,7 +25,10 @@ export interface AlertDocument {
  */
 export const DOCUMENT_BUDGET_BYTES = 16_384;
 
-/** How far the document cuts each string value and each list, one step after another, until it fits. */
+/**
+ * How far the document cuts each string value (in UTF-16 units, at a code point: a SIEM gets no half of an emoji)
+ * and each list, one step after another, until it fits.
+ */
 const DOCUMENT_STEPS = [
   { value: Number.POSITIVE_INFINITY, list: Number.POSITIVE_INFINITY },
   { value: 256, list: 20 },
@@ -38,8 +42,7 @@ const DOCUMENT_STEPS = [
 export function fitDocument(alert: AlertToPublish): AlertDocument {
   let document: AlertDocument | undefined;
   for (const [index, step] of DOCUMENT_STEPS.entries()) {
-    const cut = (value: string) =>
-      value.length <= step.value ? value : `${value.slice(0, step.value - 1)}…`;
+    const cut = (value: string) => truncate(value, step.value, 'utf16Units');
     const cutList = (values: readonly string[]) => values.slice(0, step.list).map(cut);
     const { finding } = alert;
     document = {
