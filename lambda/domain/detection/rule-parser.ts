@@ -206,13 +206,18 @@ export const PRESENTATION_LIMITS: Readonly<Record<keyof RulePresentation, number
  */
 const PLAIN_TEXT = /^[A-Za-z0-9](?:[A-Za-z0-9\-/(),.:'+#]| (?! )(?!$))*$/;
 
+/** True when `text` may stand as the presentation's `name` (plain words within its limit). */
+export function isPresentationText(name: keyof RulePresentation, text: string): boolean {
+  return text.length <= PRESENTATION_LIMITS[name] && PLAIN_TEXT.test(text);
+}
+
 function toPresentation(value: unknown, source: string): RulePresentation {
   const record = objectAt(value, source);
   refuseUnknown(record, PRESENTATION_FIELDS, source);
   const text = (name: keyof RulePresentation): string => {
     const entry = stringAt(record, name, source);
     const max = PRESENTATION_LIMITS[name];
-    if (entry.length > max || !PLAIN_TEXT.test(entry)) {
+    if (!isPresentationText(name, entry)) {
       throw new ConfigError(
         `${source}: ${name} must be plain text of at most ${max} characters (letters, digits, single spaces and - / ( ) , . : ' + #), got ${JSON.stringify(entry.slice(0, max + 8))}`,
       );
