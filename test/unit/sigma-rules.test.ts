@@ -123,6 +123,23 @@ describe('Sigma rules become windowed rules', () => {
     expect(rule?.filter).toEqual([{ anyOf: [expect.anything(), expect.anything()] }]);
   });
 
+  it('alerts read the title as plain words within the subject room; the whole title stays the name', () => {
+    // Prepare
+    const title =
+      '*Suspicious* <EC2> enumeration: DescribeInstances_from an unknown network — seen in the wild';
+
+    // Act
+    const [rule] = parseSigmaRules(DETECTION.replace('title: EC2 describe call', `title: '${title}'`), FILE);
+
+    // Assess
+    expect(rule?.name).toBe(title);
+    expect(rule?.presentation).toEqual({
+      title: 'Suspicious EC2 enumeration: DescribeInstances',
+      distinctNoun: 'event',
+      eventNoun: 'matching events',
+    });
+  });
+
   it("every rule survives the function's own parser unchanged (the rules travel to it as JSON)", () => {
     // Prepare
     const rules = [

@@ -4,9 +4,11 @@ import {
   IDENTITY_FIELD,
   MAX_WINDOW_SECONDS,
   type RuleDefinition,
+  type RulePresentation,
   TAG_PATTERN,
   validateRule,
 } from '../../../lambda/domain/detection/rule';
+import { isPresentationText } from '../../../lambda/domain/detection/rule-parser';
 import { ConfigError } from '../../../lambda/domain/errors';
 import { detectionFilter } from './sigma-detection';
 import { SigmaRuleError } from './sigma-error';
@@ -472,6 +474,7 @@ function eventRule(detection: SigmaDetection, file: string): RuleDefinition {
     {
       ...ruleKeys(detection.meta, detection.at, file),
       ...common(detection.meta),
+      presentation: presentation(detection.meta.title, 'event'),
       filter: [detection.filter],
       windowSeconds: EVENT_RULE_WINDOW_SECONDS,
       windowMode: 'tumbling',
@@ -497,6 +500,10 @@ function correlationRule(
     {
       ...ruleKeys(correlation.meta, correlation.at, file),
       ...common(correlation.meta),
+      presentation: presentation(
+        correlation.meta.title,
+        valueCount ? valuesNoun(correlation.field as string) : 'event names',
+      ),
       filter: [filters.length === 1 ? (filters[0] as FilterNode) : { anyOf: filters }],
       windowSeconds: correlation.windowSeconds,
       windowMode: 'tumbling',
@@ -517,6 +524,36 @@ function common(meta: SigmaMeta): Pick<RuleDefinition, 'name' | 'severity' | 'ta
     severity: meta.level ?? 'low',
     ...(meta.tags === undefined ? {} : { tags: meta.tags }),
   };
+}
+
+/**
+ * The words alerts use for a Sigma rule: its title as plain words of at most 48 characters (the subject's room;
+ * the whole title stays the rule's name, shown in the email and the machine document), and nouns for what it
+ * counts: `event` for a rule alerting per event (`Title: 1 event by role/x`), `event names` for an event_count,
+ * `<field> values` (or `distinct values`) for a value_count.
+ */
+function presentation(title: string, distinctNoun: string): RulePresentation {
+  return { title: plainTitle(title), distinctNoun, eventNoun: 'matching events' };
+}
+
+function plainTitle(title: string): string {
+  const words = title
+    .replace(/[^A-Za-z0-9\-/(),.:'+# ]/g, ' ')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .split(' ')
+    .filter((word) => word !== '');
+  let text = '';
+  for (const word of words) {
+    const next = text === '' ? word : `${text} ${word}`;
+    if (!isPresentationText('title', next)) break;
+    text = next;
+  }
+  return text === '' ? 'Sigma rule' : text;
+}
+
+function valuesNoun(field: string): string {
+  const noun = `${field} values`;
+  return isPresentationText('distinctNoun', noun) ? noun : 'distinct values';
 }
 
 /** validateRule's refusal (a threshold the engine cannot count to, ...), naming the file and the rule. */
