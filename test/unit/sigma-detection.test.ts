@@ -67,6 +67,18 @@ describe('Sigma detection constructs match as the specification says', () => {
       expected: true,
     },
     {
+      case: 'a value list with wildcards: one value matches the whole value',
+      detection: "sel:\n    eventName:\n        - 'Run*'\n        - '?escribeInstances'\ncondition: sel",
+      event: EVENT,
+      expected: true,
+    },
+    {
+      case: 'a value list with wildcards: a value matching only a part matches none',
+      detection: "sel:\n    eventName:\n        - 'Run*'\n        - 'escribe*'\ncondition: sel",
+      event: EVENT,
+      expected: false,
+    },
+    {
       case: 'plain values are case-insensitive',
       detection: 'sel:\n    eventName: describeinstances\ncondition: sel',
       event: EVENT,

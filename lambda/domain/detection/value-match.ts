@@ -131,25 +131,29 @@ function valueTest(at: string, match: ValueMatch): (value: string) => boolean {
       return address !== undefined && networks.some((network) => inNetwork(address, network));
     };
   }
-  const like = match.like ?? [];
   const cased = match.cased === true;
   const exact = new Set<string>();
-  const patterns: RE2JS[] = [];
-  for (const value of like) {
+  const sources: string[] = [];
+  for (const value of match.like ?? []) {
     const pieces = likePieces(value);
     const only = pieces[0];
     if (cased && pieces.length === 1 && only !== undefined && 'literal' in only) exact.add(only.literal);
-    else patterns.push(likePattern(pieces, cased));
+    else sources.push(likeSource(pieces));
   }
-  return (value) => exact.has(value) || patterns.some((pattern) => pattern.testExact(value));
+  if (sources.length === 0) return (value) => exact.has(value);
+  // One expression for every value with a wildcard or compared case-insensitively: one pass over the value.
+  const pattern = RE2JS.compile(
+    sources.map((source) => `(?:${source})`).join('|'),
+    RE2JS.DOTALL | (cased ? 0 : RE2JS.CASE_INSENSITIVE),
+  );
+  return (value) => exact.has(value) || pattern.testExact(value);
 }
 
-/** A Sigma value as an RE2 expression matching whole values; `.` takes line breaks too (`(?s)`). */
-function likePattern(pieces: readonly LikePiece[], cased: boolean): RE2JS {
-  const source = pieces
+/** A Sigma value as RE2 syntax matching it whole (compiled with DOTALL, so `*` and `?` take line breaks too). */
+function likeSource(pieces: readonly LikePiece[]): string {
+  return pieces
     .map((piece) => ('literal' in piece ? RE2JS.quote(piece.literal) : piece.wildcard === '*' ? '.*' : '.'))
     .join('');
-  return RE2JS.compile(source, RE2JS.DOTALL | (cased ? 0 : RE2JS.CASE_INSENSITIVE));
 }
 
 function compileRegex(at: string, pattern: string): RE2JS {
