@@ -67,6 +67,14 @@ export type HalfSlotClaim =
   | { readonly kind: 'leased'; readonly ownerWindowStart: number; readonly leaseUntil: number };
 
 /**
+ * What an identity's suppression slot answers a window: allowed, with how many windows were suppressed since
+ * the identity's previous alert, or not (this window is suppressed).
+ */
+export type SuppressionSlotReservation =
+  | { readonly allowed: true; readonly suppressedWindows: number }
+  | { readonly allowed: false };
+
+/**
  * The window store: exact under at-least-once delivery, replays and concurrent writers.
  * Implemented in memory (scan, unit tests) and on DynamoDB (the pipeline); both pass one contract suite.
  * Two kinds of slot, always named in full: an identity's suppression slot (one alert per suppression
@@ -113,11 +121,7 @@ export interface WindowStore {
    * (a crash between this and publish loses nothing).
    * When allowed, returns how many windows were suppressed since the identity's previous alert.
    */
-  reserveAlertSlot(
-    key: GroupKey,
-    now: number,
-    periodMs: number,
-  ): Promise<{ readonly allowed: true; readonly suppressedWindows: number } | { readonly allowed: false }>;
+  reserveAlertSlot(key: GroupKey, now: number, periodMs: number): Promise<SuppressionSlotReservation>;
   /**
    * Hopping mode: takes half-slot `key` for the window starting at `ownerWindowStart` until `leaseUntil`.
    * Held when the half-slot has no owner, is already this window's (alerted or not: the lease is extended),

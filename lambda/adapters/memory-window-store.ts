@@ -6,7 +6,14 @@ import {
   type StateLimits,
   type WindowState,
 } from '../domain/detection/window-state';
-import type { AlertStatus, HalfSlotClaim, HalfSlotKey, StoredWindow, WindowStore } from '../ports';
+import type {
+  AlertStatus,
+  HalfSlotClaim,
+  HalfSlotKey,
+  StoredWindow,
+  SuppressionSlotReservation,
+  WindowStore,
+} from '../ports';
 
 /** A (rule, identity)'s suppression slot: its holding window, when that alerted, the windows denied since. */
 interface SuppressionSlot {
@@ -88,11 +95,7 @@ export class MemoryWindowStore implements WindowStore {
       entry.alert = { ...entry.alert, suppressed: true };
   }
 
-  async reserveAlertSlot(
-    key: GroupKey,
-    now: number,
-    periodMs: number,
-  ): Promise<{ readonly allowed: true; readonly suppressedWindows: number } | { readonly allowed: false }> {
+  async reserveAlertSlot(key: GroupKey, now: number, periodMs: number): Promise<SuppressionSlotReservation> {
     const id = suppressionSlotId(key);
     const window = windowId(key);
     const held = this.suppressionSlots.get(id);

@@ -1,5 +1,11 @@
 import type { GroupContribution, GroupKey, StateLimits } from '../../domain/detection/window-state';
-import type { HalfSlotClaim, HalfSlotKey, StoredWindow, WindowStore } from '../../ports';
+import type {
+  HalfSlotClaim,
+  HalfSlotKey,
+  StoredWindow,
+  SuppressionSlotReservation,
+  WindowStore,
+} from '../../ports';
 import { AlertClaims } from './alert-claims';
 import { ContributorShards } from './contributor-shards';
 import { HalfSlots } from './half-slots';
@@ -75,11 +81,7 @@ export class DynamoDbWindowStore implements WindowStore {
     return this.claims.recordSuppressed(key, claimToken);
   }
 
-  reserveAlertSlot(
-    key: GroupKey,
-    now: number,
-    periodMs: number,
-  ): Promise<{ readonly allowed: true; readonly suppressedWindows: number } | { readonly allowed: false }> {
+  reserveAlertSlot(key: GroupKey, now: number, periodMs: number): Promise<SuppressionSlotReservation> {
     return this.suppression.reserve(key, now, periodMs);
   }
 

@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { GroupKey, StateLimits } from '../../domain/detection/window-state';
+import type { SuppressionSlotReservation } from '../../ports';
 import { allOf } from './conditions';
 import { describeGroup, groupSortKey, windowPartitionKey } from './group-keys';
 import {
@@ -52,11 +53,7 @@ export class SuppressionSlots {
    *    window, within the period (adding to a set is idempotent on retry).
    * A failed condition means a concurrent change: read again (bounded).
    */
-  async reserve(
-    key: GroupKey,
-    now: number,
-    periodMs: number,
-  ): Promise<{ readonly allowed: true; readonly suppressedWindows: number } | { readonly allowed: false }> {
+  async reserve(key: GroupKey, now: number, periodMs: number): Promise<SuppressionSlotReservation> {
     const itemKey = suppressionItemKey(key);
     const thisWindow = windowPartitionKey(key);
     // The item outlives the period it enforces; each write extends it.
