@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
+import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-window-store';
 import { loadPipelineSettings, type PipelineSettings } from '../../lambda/config';
 import { type RuleDefinition, withOverrides } from '../../lambda/domain/detection/rule';
 import { type Finding, findingUnder } from '../../lambda/domain/detection/window-state';
