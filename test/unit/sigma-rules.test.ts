@@ -108,6 +108,17 @@ describe('Sigma rules become windowed rules', () => {
     expect(rules.map((rule) => rule.slug)).toEqual(['ec2_describe', 'sweep-rule']);
   });
 
+  it('a detection rule two correlations name alerts on its own when one of them says generate: true', () => {
+    // Prepare
+    const second = `---\ntitle: also\nid: also\ncorrelation:\n    type: event_count\n    rules: [ec2_describe]\n    group-by: [userIdentity.arn]\n    timespan: 1m\n    condition: {gte: 3}\n    generate: true\n`;
+
+    // Act
+    const rules = parseSigmaRules(`${withCorrelation(VALUE_COUNT)}${second}`, FILE);
+
+    // Assess
+    expect(rules.map((rule) => rule.slug)).toEqual(['ec2_describe', 'sweep-rule', 'also']);
+  });
+
   it('a correlation over two detection rules counts the events of either', () => {
     // Prepare
     const second = DETECTION.replace('11111111-2222-4333-8444-555555555555', 'second-id').replace(

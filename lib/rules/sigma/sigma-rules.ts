@@ -54,12 +54,15 @@ export function parseSigmaRules(text: string, file: string): RuleDefinition[] {
   if (documents.length === 0) throw new SigmaRuleError(file, 'document', 'the file holds no Sigma rule');
   refuseDuplicates([...detections, ...correlations], file);
 
+  // Referred to by a correlation: counted only inside it, unless some correlation naming it says generate: true.
   const referred = new Set<SigmaDetection>();
+  const generated = new Set<SigmaDetection>();
   const correlationRules = correlations.map((correlation) => {
     const sources = correlation.rules.map((reference) => {
       const detection = detections.find((rule) => rule.meta.name === reference || rule.meta.id === reference);
       if (detection !== undefined) {
-        if (!correlation.generate) referred.add(detection);
+        referred.add(detection);
+        if (correlation.generate) generated.add(detection);
         return detection;
       }
       if (correlations.some((other) => other.meta.name === reference || other.meta.id === reference)) {
@@ -78,7 +81,7 @@ export function parseSigmaRules(text: string, file: string): RuleDefinition[] {
     return correlationRule(correlation, sources, file);
   });
   const eventRules = detections
-    .filter((detection) => !referred.has(detection))
+    .filter((detection) => !referred.has(detection) || generated.has(detection))
     .map((detection) => eventRule(detection, file));
   return [...eventRules, ...correlationRules];
 }
