@@ -6,7 +6,7 @@ import {
   RegionSweepDetector,
   type RegionSweepDetectorProps,
   RegionSweepDetectorPropsError,
-} from '../../lib/region-sweep-detector';
+} from '../../lib/cdk/region-sweep-detector';
 import { NOTIFICATION_TOPIC_ARN, synthDetector } from './synth-detector';
 
 const bucket = { existingBucketName: 'trail-bucket' } as const;

@@ -7,9 +7,9 @@ import {
   type OrganizationSettings,
   type OrganizationStacks,
   parseOrganizationContext,
-} from '../../lib/organization/organization-layout';
-import type { RegionSweepDetectorProps } from '../../lib/region-sweep-detector';
-import { type ContextKey, parseStackContext } from '../../lib/stack-context';
+} from '../../lib/cdk/organization/organization-layout';
+import type { RegionSweepDetectorProps } from '../../lib/cdk/region-sweep-detector';
+import { type ContextKey, parseStackContext } from '../../lib/cdk/stack-context';
 import { SKIP_BUNDLING } from './synth-detector';
 
 const SECURITY = '222233334444';

@@ -17,17 +17,17 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { WINDOW_TABLE_SCHEMA } from '../lambda/adapters/window-table-schema';
+import { WINDOW_TABLE_SCHEMA } from '../../lambda/adapters/window-table-schema';
 import {
   ENV,
   FUNCTION_TIMEOUT_SECONDS,
   loadPipelineSettings,
   QUEUE_RETENTION_DAYS,
   SNS_TOPIC_ARN,
-} from '../lambda/config';
-import type { Allowlist } from '../lambda/domain/detection/allowlist';
-import type { RuleDefinition, WindowMode } from '../lambda/domain/detection/rule';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/metric-names';
+} from '../../lambda/config';
+import type { Allowlist } from '../../lambda/domain/detection/allowlist';
+import type { RuleDefinition, WindowMode } from '../../lambda/domain/detection/rule';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/metric-names';
 import { DeafDetectorAlarm } from './deaf-detector-alarm';
 import { refuseUnreachableDelivery } from './delivery-reach';
 import { detectorFunction } from './detector-function';

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
+import { PACKAGE_ROOT } from '../package-root';
 import { FUNCTION_BUNDLE, PREBUILT_FUNCTION_FOLDER } from './function-bundle';
-import { PACKAGE_ROOT } from './package-root';
 
 /** The function's settings apart from its code: {@link detectorFunction} supplies the code. */
 export type DetectorFunctionOptions = lambda.FunctionOptions & { readonly runtime: lambda.Runtime };

@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/metric-names';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/metric-names';
 
 /** How long without a processed object before the detector is called deaf. */
 export const DEFAULT_DEAF_ALARM_PERIOD = Duration.minutes(30);

@@ -1,8 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
-import { MIN_RETENTION_DAYS } from '../lambda/config';
-import { definedOnly } from '../lambda/domain/defined-only';
-import { parseAllowlist } from '../lambda/domain/detection/allowlist';
-import { isWindowMode, type WindowMode, windowModeMismatch } from '../lambda/domain/detection/rule';
+import { MIN_RETENTION_DAYS } from '../../lambda/config';
+import { definedOnly } from '../../lambda/domain/defined-only';
+import { parseAllowlist } from '../../lambda/domain/detection/allowlist';
+import { isWindowMode, type WindowMode, windowModeMismatch } from '../../lambda/domain/detection/rule';
 import { DEAF_ALARM_MINUTES } from './deaf-detector-alarm';
 import { type DeliveryMode, PROP_PATTERNS, type RegionSweepDetectorProps } from './region-sweep-detector';
 

@@ -11,7 +11,7 @@ export class UnreachableDeliveryError extends Error {
 
 /** Where the README explains the layout that does work. */
 const ORGANIZATION_LAYOUT =
-  'use deliveryMode "sns": deploy the forwarding stack (lib/organization) in the bucket owner\'s account and ' +
+  'use deliveryMode "sns": deploy the forwarding stack (lib/cdk/organization) in the bucket owner\'s account and ' +
   'the detector in this one (README, "Deploy: organization layout")';
 
 /**
