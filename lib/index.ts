@@ -9,6 +9,8 @@ export type {
   RulePresentation,
   WindowMode,
 } from '../lambda/domain/detection/rule';
+export type { DeliveryMode, RegionSweepDetectorProps, SlackChannel } from './cdk/detector-props';
+export { RegionSweepDetectorPropsError } from './cdk/errors';
 export { OperatorDashboard, type OperatorDashboardProps } from './cdk/operator-dashboard';
 export { ForwardingTopic, type ForwardingTopicProps } from './cdk/organization/forwarding-topic';
 export {
@@ -16,12 +18,6 @@ export {
   type LogArchiveNotificationsStackProps,
 } from './cdk/organization/log-archive-notifications-stack';
 export { TrailTopicStack, type TrailTopicStackProps } from './cdk/organization/trail-topic-stack';
-export {
-  type DeliveryMode,
-  RegionSweepDetector,
-  type RegionSweepDetectorProps,
-  RegionSweepDetectorPropsError,
-  type SlackChannel,
-} from './cdk/region-sweep-detector';
+export { RegionSweepDetector } from './cdk/region-sweep-detector';
 export { RegionSweepStack, type RegionSweepStackProps } from './cdk/region-sweep-stack';
 export { loadRuleFiles } from './rules/rule-files';

@@ -1,13 +1,6 @@
 import { Token } from 'aws-cdk-lib';
-import type { DeliveryMode } from './region-sweep-detector';
-
-/** A delivery mode that can never bring this stack a notification; the message names the mode to use. */
-export class UnreachableDeliveryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnreachableDeliveryError';
-  }
-}
+import type { DeliveryMode } from './detector-props';
+import { UnreachableDeliveryError } from './errors';
 
 /** Where the README explains the layout that does work. */
 const ORGANIZATION_LAYOUT =

@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RegionSweepDetectorPropsError } from '../../lib/cdk/region-sweep-detector';
+import { RegionSweepDetectorPropsError } from '../../lib/cdk/errors';
 import { parseStackContext } from '../../lib/cdk/stack-context';
 import { functionPolicyStatements, logicalIdOf, synthDetector } from './synth-detector';
 

@@ -3,7 +3,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import type { RegionSweepDetectorProps } from '../../lib/cdk/region-sweep-detector';
+import type { RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
 import { RegionSweepStack } from '../../lib/cdk/region-sweep-stack';
 import { NOTIFICATION_TOPIC_ARN, TEST_CONTEXT, TEST_ENV, TRAIL_KEY_ARN } from './synth-detector';
 

@@ -1,7 +1,7 @@
 import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import type { RegionSweepDetectorProps } from '../../lib/cdk/region-sweep-detector';
+import type { RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
 import { RegionSweepStack } from '../../lib/cdk/region-sweep-stack';
 import { NOTIFICATION_TOPIC_ARN, SKIP_BUNDLING, synthDetector, TEST_ENV } from './synth-detector';
 

@@ -2,13 +2,13 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
 import {
   addOrganizationLayout,
   type OrganizationSettings,
   type OrganizationStacks,
   parseOrganizationContext,
 } from '../../lib/cdk/organization/organization-layout';
-import type { RegionSweepDetectorProps } from '../../lib/cdk/region-sweep-detector';
 import { type ContextKey, parseStackContext } from '../../lib/cdk/stack-context';
 import { SKIP_BUNDLING } from './synth-detector';
 

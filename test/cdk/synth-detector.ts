@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { RegionSweepDetectorProps } from '../../lib/cdk/region-sweep-detector';
+import type { RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
 import { RegionSweepStack } from '../../lib/cdk/region-sweep-stack';
 
 /** A fixed environment, so region-dependent values (kms:ViaService) are literal in the template. */
