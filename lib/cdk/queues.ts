@@ -35,9 +35,11 @@ export function detectorQueue(scope: Construct, id: string, role: DetectorQueueR
     return queue;
   }
   return new sqs.Queue(scope, id, {
-    ...common,
+    encryption: common.encryption,
+    enforceSSL: common.enforceSSL,
     // AWS guidance: at least 6x the function timeout, so in-flight batches are never redelivered mid-run.
     visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
+    retentionPeriod: common.retentionPeriod,
     // AWS advises at least 5 for a queue Lambda consumes, so that throttled receives (which count too)
     // do not send messages to the dead-letter queue unprocessed:
     // https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
