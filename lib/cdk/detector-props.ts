@@ -1,6 +1,6 @@
 /**
- * What the `RegionSweepDetector` construct is given, and the checks that turn props which cannot describe a working
- * deployment into a synth error naming the prop (never a deployment that fails on every invocation).
+ * What the `RegionSweepDetector` construct is given, and the checks that turn props which cannot describe a
+ * working deployment into a synth error naming the prop (never a deployment that fails on every invocation).
  */
 import type { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Token } from 'aws-cdk-lib';

@@ -181,7 +181,7 @@ export class RegionSweepDetector extends Construct {
     return key;
   }
 
-  /** The alert topic (TLS only, encrypted with {@link alertKey}), its email subscriptions and Slack channel. */
+  /** The alert topic (TLS only, encrypted with {@link alertKey}), its email subscriptions, its Slack channel. */
   private alertTopic(props: RegionSweepDetectorProps): sns.Topic {
     const topic = new sns.Topic(this, 'AlertTopic', {
       displayName: 'RegionSweep alerts',

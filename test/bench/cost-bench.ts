@@ -65,7 +65,7 @@ const PRICES = {
 
 /** https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html: at 1,769 MB, one vCPU. */
 const MB_PER_VCPU = 1769;
-/** The construct's default memory (lib/cdk/region-sweep-detector.ts), and the range it accepts (detector-props.ts). */
+/** The construct's default memory and the range it accepts (lib/cdk/detector-props.ts). */
 const DEPLOYED_MEMORY_MB = 1024;
 const MEMORY_SIZES_MB = [512, 768, 1024, 1280, 1536, 1769, 2048, 3008] as const;
 /**

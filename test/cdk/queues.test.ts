@@ -76,7 +76,7 @@ describe('detectorQueue', () => {
   });
 
   it('acknowledges a dead-letter queue no queue redrives to (a Lambda failure destination) for SQS3', () => {
-    // Prepare: cdk-nag accepts a queue that another queue redrives to; the failure queue in s3 mode is not one.
+    // Prepare: cdk-nag accepts a queue another queue redrives to; the failure queue in s3 mode is not one.
     const app = new App({ context: TEST_CONTEXT });
     const stack = new Stack(app, 'Destination', { env: TEST_ENV });
     detectorQueue(stack, 'Failure', { kind: 'dead-letter', describedAs: 'a failure destination' });
