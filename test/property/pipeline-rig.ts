@@ -6,15 +6,11 @@ import { DynamoDbWindowStore, windowItemKey } from '../../lambda/adapters/dynamo
 import { loadPipelineSettings } from '../../lambda/config';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
 import { eventCountOf, type GroupKey } from '../../lambda/domain/detection/window-state';
-import type { HandlerTime } from '../../lambda/handler';
+import type { PipelineTime } from '../../lambda/pipeline';
 import { forEachConcurrently } from '../../lib/concurrency';
-import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
+import { s3Notification } from '../../lib/local/delivery';
 import type { DynamoDbStandInKind } from '../../lib/local/dynamodb-standin';
-import {
-  type LocalEnvironment,
-  standInFunctionEnvironment,
-  startLocalEnvironment,
-} from '../../lib/local/environment';
+import { type LocalEnvironment, startLocalEnvironment } from '../../lib/local/environment';
 import { type PublishedAlert, publishedAlerts } from '../../lib/local/published-alerts';
 import {
   dynamoDbFault,
@@ -26,6 +22,7 @@ import {
   type WindowStoreStep,
   windowStoreStep,
 } from '../support/fault-proxy';
+import { standInConfig, standInHandler } from '../support/stand-in-handler';
 import { type CorpusPlan, caseNamespace, type LogObject, materialise } from './corpus-arbitrary';
 import {
   evaluateRule,
@@ -60,7 +57,7 @@ type Handler = (event: unknown) => Promise<unknown>;
  * runs out (and a 120 s lease does so at once). A clock running faster than real time would let a loaded
  * machine stall a publish past half the lease (0.3 s real at 200x), which production's SNS time-outs bound.
  */
-export interface VirtualTime extends HandlerTime {
+export interface VirtualTime extends PipelineTime {
   /** Runs `work` as in flight: the clock waits for it, but while it sleeps. */
   inFlight<T>(work: () => Promise<T>): Promise<T>;
 }
@@ -254,23 +251,16 @@ async function startRig(kind: DynamoDbStandInKind, mode: ModelWindowMode): Promi
   const environment = await startLocalEnvironment(kind);
   const dynamodbProxy = await startFaultProxy(environment.endpoints.dynamodb);
   const snsProxy = await startFaultProxy(environment.endpoints.sns);
-  const restoreEnv = setProcessEnv({
-    ...standInFunctionEnvironment(environment, settings),
-    ...modeEnv,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamodbProxy.url,
-    AWS_ENDPOINT_URL_SNS: snsProxy.url,
-    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
-  // The handler module builds its own handler from process.env on import: import it once the env is set.
-  const { buildHandler } = await import('../../lambda/handler');
   const time = virtualTime();
   return {
     mode,
     environment,
     dynamodbProxy,
     snsProxy,
-    handler: buildHandler(process.env, time),
+    handler: standInHandler(environment, standInConfig(environment, settings, modeEnv), {
+      endpoints: { dynamodb: dynamodbProxy.url, sns: snsProxy.url },
+      time,
+    }),
     time,
     alertLeaseMs: settings.alertLeaseMs,
     store: new DynamoDbWindowStore({
@@ -281,7 +271,6 @@ async function startRig(kind: DynamoDbStandInKind, mode: ModelWindowMode): Promi
     }),
     nextCase: 0,
     async stop() {
-      restoreEnv();
       await dynamodbProxy.close();
       await snsProxy.close();
       await environment.stop();
