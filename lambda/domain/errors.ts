@@ -32,6 +32,9 @@ export class MalformedJsonError extends PoisonObjectError {}
 /** The JSON is well formed but is not a CloudTrail log file (`{"Records":[{...},...]}`). */
 export class NotCloudTrailShapeError extends PoisonObjectError {}
 
+/** The object named by a notification no longer exists (deleted or expired before it was read). */
+export class LogObjectGoneError extends PoisonObjectError {}
+
 /** The object exceeds a configured limit (decompressed size, single record size or record count). */
 export class LogObjectLimitError extends PoisonObjectError {
   readonly limit: 'decompressedBytes' | 'recordBytes' | 'recordCount';
@@ -57,16 +60,6 @@ export class UnrecognisedNotificationError extends RegionSweepError {
   readonly permanent = true;
 }
 
-/** How a failure is named in a report or on stderr: the error's name and message. */
-export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-/** True when `error` is permanent: retrying cannot help. Unknown errors are treated as transient. */
-export function isPermanent(error: unknown): error is RegionSweepError {
-  return error instanceof RegionSweepError && error.permanent;
-}
-
 /**
  * The contributor's shard item of a window holds as many contributors as it safely can (the guard keeps it
  * far below DynamoDB's 400 KB item limit; a window holds 161,000 in all, see dynamodb-window-store.ts).
@@ -82,4 +75,32 @@ export class WindowItemFullError extends RegionSweepError {
  */
 export class WindowContentionError extends RegionSweepError {
   readonly permanent = false;
+}
+
+/** S3 answered GetObject without a stream, an ETag or a Content-Length: what was read cannot be identified. */
+export class IncompleteGetObjectError extends RegionSweepError {
+  readonly permanent = false;
+}
+
+/** SNS accepted the call but returned no message id: the publish cannot be recorded, so it is retried. */
+export class SnsMissingMessageIdError extends RegionSweepError {
+  readonly permanent = false;
+}
+
+/**
+ * An invocation's objects that failed transiently (named, with their causes; the first as `cause`): thrown
+ * after every object was tried, so the platform retries the invocation.
+ */
+export class TransientObjectFailure extends RegionSweepError {
+  readonly permanent = false;
+}
+
+/** How a failure is named in a report or on stderr: the error's name and message. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** True when `error` is permanent: retrying cannot help. Unknown errors are treated as transient. */
+export function isPermanent(error: unknown): error is RegionSweepError {
+  return error instanceof RegionSweepError && error.permanent;
 }
