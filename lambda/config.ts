@@ -189,10 +189,7 @@ export function loadPipelineSettings(env: Env): PipelineSettings {
   const customJson = optional(env, ENV.customRules);
   const allowlistJson = optional(env, ENV.allowlist);
   return pipelineSettings({
-    rules: (optional(env, ENV.rules) ?? '')
-      .split(',')
-      .map((name) => name.trim())
-      .filter((name) => name !== ''),
+    rules: ruleSelection(optional(env, ENV.rules)),
     customRules: customJson === undefined ? undefined : parseRuleDefinitions(customJson, ENV.customRules),
     ec2: {
       minDistinct: integer(env, ENV.minRegions, 1, 64),
