@@ -1,7 +1,7 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbWindowStore, windowItemKey } from '../../lambda/adapters/dynamodb-window-store';
 import { loadPipelineSettings } from '../../lambda/config';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
@@ -9,7 +9,7 @@ import { eventCountOf, type GroupKey } from '../../lambda/domain/detection/windo
 import type { PipelineTime } from '../../lambda/pipeline';
 import { forEachConcurrently } from '../../lib/concurrency';
 import { s3Notification } from '../../lib/local/delivery';
-import type { DynamoDbStandInKind } from '../../lib/local/dynamodb-standin';
+import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
 import { type LocalEnvironment, startLocalEnvironment } from '../../lib/local/environment';
 import { type PublishedAlert, publishedAlerts } from '../../lib/local/published-alerts';
 import {
@@ -556,7 +556,7 @@ export function itHoldsForEveryCase(
   name: string,
   cases: fc.Arbitrary<PipelineCase>,
   { deliver }: PropertyRig,
-  draw: { readonly numRuns: number; readonly seed: number },
+  draw: PropertyDraw,
   check: (run: CaseRun, testCase: PipelineCase) => void | Promise<void>,
 ): void {
   it(name, { timeout: PROPERTY_TIMEOUT_MS }, async () => {
@@ -570,6 +570,44 @@ export function itHoldsForEveryCase(
       }),
       runs(draw.numRuns, draw.seed),
     );
+  });
+}
+
+/** The property both window modes share: stored counts equal the model's for every group it names. */
+export function itStoresTheModelCounts(
+  name: string,
+  cases: fc.Arbitrary<PipelineCase>,
+  block: PropertyRig,
+  draw: PropertyDraw,
+): void {
+  itHoldsForEveryCase(name, cases, block, draw, async (run) => {
+    await assertStoredCountsEqualModel(block.rig(), run);
+  });
+}
+
+/** How many cases a property draws, and from which fixed seed. */
+export interface PropertyDraw {
+  readonly numRuns: number;
+  readonly seed: number;
+}
+
+const DELIVERY_UNDER_TEST =
+  'real handler, shuffled redelivery at concurrency 1..16, one crash or lost response, retries at once or late';
+
+/**
+ * Declares `properties` on dynalite, and on DynamoDB Local when Java is present (reported as skipped
+ * otherwise), each stand-in with its own draw.
+ */
+export function describeOnEveryStandIn(
+  subject: string,
+  properties: (kind: DynamoDbStandInKind, draw: PropertyDraw) => void,
+  draws: Readonly<Record<DynamoDbStandInKind, PropertyDraw>>,
+): void {
+  describe(`${subject} on dynalite: ${DELIVERY_UNDER_TEST}`, () => {
+    properties('dynalite', draws.dynalite);
+  });
+  describe.skipIf(!javaAvailable())(`${subject} on DynamoDB Local: ${DELIVERY_UNDER_TEST}`, () => {
+    properties('dynamodb-local', draws['dynamodb-local']);
   });
 }
 
