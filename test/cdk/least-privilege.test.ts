@@ -8,8 +8,8 @@ import { ENV, loadConfig } from '../../lambda/config';
 import { buildHandler } from '../../lambda/handler';
 import { SERVICE_NAME } from '../../lambda/metric-names';
 import { awsClients } from '../../lambda/pipeline';
+import type { DeliveryMode, RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
 import { NO_METRICS, s3Notification } from '../../lib/local/delivery';
-import type { DeliveryMode, RegionSweepDetectorProps } from '../../lib/region-sweep-detector';
 import {
   detectorFunctionProperties,
   logicalIdOf,
