@@ -18,6 +18,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { WINDOW_TABLE_SCHEMA } from '../../lambda/adapters/dynamodb/window-table-schema';
+import { normaliseKeyPrefix } from '../../lambda/domain/reading/object-key';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/metric-names';
 import { DeafDetectorAlarm } from './deaf-detector-alarm';
 import { detectorFunction, FUNCTION_TIMEOUT } from './detector-function';
@@ -31,7 +32,7 @@ import {
 import { functionEnvironment } from './function-environment';
 import { OperatorDashboard } from './operator-dashboard';
 import { detectorQueue } from './queues';
-import { keyPrefixSpellings, normaliseKeyPrefix, s3NotificationFilterPrefix } from './s3-key-filter';
+import { keyPrefixSpellings, s3NotificationFilterPrefix } from './s3-key-filter';
 import { acknowledgeNotificationsHandler } from './s3-notifications-handler';
 
 /**

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { PipelineSettings } from '../../lambda/config';
+import { normaliseKeyPrefix } from '../../lambda/domain/reading/object-key';
 import {
   awsClients,
   buildPipeline,
@@ -38,7 +39,6 @@ import {
   selectionHash,
 } from '../backfill/selection';
 import { type DescribeStacksPort, readStackOutputs, requireOutput } from '../backfill/stack-outputs';
-import { normaliseKeyPrefix } from '../cdk/s3-key-filter';
 import { findingsAsJsonLines } from './findings-output';
 import { type CliIo, integerOption, printable, UsageError } from './io';
 import { RULE_OPTIONS, settingsFromOptions } from './scan';
