@@ -43,38 +43,43 @@
   ;; Masks of 64 bytes (bit i set when byte i of the block equals a byte) are written out where they are used:
   ;; V8 (Node 20) does not inline WebAssembly calls, and a call per mask took a third of the scan's time.
 
-  ;; Searches the block at `p` (positions of `valid`; `backslashes` and `quotes` its masks of those bytes, escaped
-  ;; or not) for each of the `count` needles; a match must end by `end`. A needle that starts with a quote or a
-  ;; backslash is looked for only where the block has one: with the probe, two bytes sift the candidates.
+  ;; The mask a needle's first byte sifts candidates with: the block's quotes or backslashes (escaped or not)
+  ;; for a needle that starts with one, else every position. With the probe, two bytes sift the candidates.
+  (func $sieve (param $first i32) (param $backslashes i64) (param $quotes i64) (result i64)
+    (if (result i64) (i32.eq (local.get $first) (i32.const 0x22))
+      (then (local.get $quotes))
+      (else
+        (if (result i64) (i32.eq (local.get $first) (i32.const 0x5c))
+          (then (local.get $backslashes))
+          (else (i64.const -1))))))
+
+  ;; Searches the block at `p` (positions of `valid`; `backslashes` and `quotes` its masks of those bytes)
+  ;; for needles `from` to `count` - 1; a match must end by `end`.
   (func $needles (param $p i32) (param $valid i64) (param $backslashes i64) (param $quotes i64) (param $end i32)
-    (param $count i32)
-    (local $k i32) (local $desc i32) (local $len i32) (local $bytes i32) (local $o i32) (local $probe i32)
-    (local $candidates i64) (local $q i32) (local $i i32) (local $at i32) (local $splat v128) (local $first i32)
-    (local $sieve i64)
+    (param $from i32) (param $count i32)
+    (local $k i32) (local $desc i32) (local $bytes i32) (local $o i32) (local $candidates i64) (local $at i32)
+    (local $splat v128) (local $sieve i64)
+    (local.set $k (local.get $from))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $k) (local.get $count)))
         (local.set $desc (i32.add (i32.const 256) (i32.shl (local.get $k) (i32.const 2))))
-        (local.set $len (i32.load8_u (local.get $desc)))
         (local.set $o (i32.load8_u offset=1 (local.get $desc)))
         (local.set $bytes (i32.add (i32.const 272) (i32.load8_u offset=3 (local.get $desc))))
-        (local.set $probe (i32.load8_u (i32.add (local.get $bytes) (local.get $o))))
-        (local.set $first (i32.load8_u (local.get $bytes)))
         (local.set $sieve
-          (if (result i64) (i32.eq (local.get $first) (i32.const 0x22))
-            (then (local.get $quotes))
-            (else
-              (if (result i64) (i32.eq (local.get $first) (i32.const 0x5c))
-                (then (local.get $backslashes))
-                (else (i64.const -1))))))
+          (call $sieve (i32.load8_u (local.get $bytes)) (local.get $backslashes) (local.get $quotes)))
         (local.set $candidates
           (i64.and
             (i64.and (local.get $valid) (local.get $sieve))
-            (if (result i64) (i32.or (i32.eqz (local.get $o)) (i64.eqz (local.get $sieve)))
+            ;; The sieve alone when it already tests the probe (at the first byte), or holds nothing.
+            (if (result i64)
+              (i32.or
+                (i64.eqz (local.get $sieve))
+                (i32.and (i32.eqz (local.get $o)) (i64.ne (local.get $sieve) (i64.const -1))))
               (then (i64.const -1))
               (else
                 (local.set $at (i32.add (local.get $p) (local.get $o)))
-                (local.set $splat (i8x16.splat (local.get $probe)))
+                (local.set $splat (i8x16.splat (i32.load8_u (i32.add (local.get $bytes) (local.get $o)))))
                 (i64.or
                   (i64.or
                     (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (v128.load (local.get $at)) (local.get $splat))))
@@ -82,33 +87,42 @@
                   (i64.or
                     (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (v128.load offset=32 (local.get $at)) (local.get $splat)))) (i64.const 32))
                     (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (v128.load offset=48 (local.get $at)) (local.get $splat)))) (i64.const 48))))))))
-        (block $nextNeedle
-          (loop $candidate
-            (br_if $nextNeedle (i64.eqz (local.get $candidates)))
-            (local.set $q (i32.add (local.get $p) (i32.wrap_i64 (i64.ctz (local.get $candidates)))))
-            (local.set $candidates (i64.and (local.get $candidates) (i64.sub (local.get $candidates) (i64.const 1))))
-            ;; Only a match inside the chunk and the record that ends before the best one so far matters.
-            (if (i32.and
-                  (i32.and
-                    (i32.le_u (i32.add (local.get $q) (local.get $len)) (local.get $end))
-                    (i32.lt_u (i32.add (local.get $q) (local.get $len)) (global.get $hitEnd)))
-                  (i32.gt_u (local.get $q) (global.get $hitFrom)))
-              (then
-                (local.set $i (i32.const 0))
-                (block $mismatch
-                  (loop $compare
-                    (if (i32.ge_u (local.get $i) (local.get $len))
-                      (then
-                        (global.set $hitEnd (i32.add (local.get $q) (local.get $len)))
-                        (br $mismatch)))
-                    (br_if $mismatch
-                      (i32.ne (i32.load8_u (i32.add (local.get $q) (local.get $i)))
-                              (i32.load8_u (i32.add (local.get $bytes) (local.get $i)))))
-                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                    (br $compare)))))
-            (br $candidate)))
+        (if (i32.eqz (i64.eqz (local.get $candidates)))
+          (then (call $verify (local.get $k) (local.get $p) (local.get $candidates) (local.get $end))))
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $each))))
+
+  ;; Compares needle `k` whole at each candidate position of the block at `p` (bit i: a match may start at p+i).
+  (func $verify (param $k i32) (param $p i32) (param $candidates i64) (param $end i32)
+    (local $desc i32) (local $len i32) (local $bytes i32) (local $q i32) (local $i i32)
+    (local.set $desc (i32.add (i32.const 256) (i32.shl (local.get $k) (i32.const 2))))
+    (local.set $len (i32.load8_u (local.get $desc)))
+    (local.set $bytes (i32.add (i32.const 272) (i32.load8_u offset=3 (local.get $desc))))
+    (block $done
+      (loop $candidate
+        (br_if $done (i64.eqz (local.get $candidates)))
+        (local.set $q (i32.add (local.get $p) (i32.wrap_i64 (i64.ctz (local.get $candidates)))))
+        (local.set $candidates (i64.and (local.get $candidates) (i64.sub (local.get $candidates) (i64.const 1))))
+        ;; Only a match inside the chunk and the record that ends before the best one so far matters.
+        (if (i32.and
+              (i32.and
+                (i32.le_u (i32.add (local.get $q) (local.get $len)) (local.get $end))
+                (i32.lt_u (i32.add (local.get $q) (local.get $len)) (global.get $hitEnd)))
+              (i32.gt_u (local.get $q) (global.get $hitFrom)))
+          (then
+            (local.set $i (i32.const 0))
+            (block $mismatch
+              (loop $compare
+                (if (i32.ge_u (local.get $i) (local.get $len))
+                  (then
+                    (global.set $hitEnd (i32.add (local.get $q) (local.get $len)))
+                    (br $mismatch)))
+                (br_if $mismatch
+                  (i32.ne (i32.load8_u (i32.add (local.get $q) (local.get $i)))
+                          (i32.load8_u (i32.add (local.get $bytes) (local.get $i)))))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $compare)))))
+        (br $candidate))))
 
   ;; Scans [p, end) starting at nesting `depth` (string open `in`, escape pending `esc`).
   ;; Returns the address after the bracket that brings the nesting back to `base` outside any string,
@@ -127,9 +141,39 @@
     (local $parity i64) (local $structural i64) (local $bit i64) (local $at i32) (local $b i32)
     (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $f0 v128) (local $f1 v128)
     (local $f2 v128) (local $f3 v128) (local $rawQuotes i64)
+    ;; The first needle, decoded once: its probe's offset and byte, and its first byte (for the sieve).
+    (local $probeAt i32) (local $probe v128) (local $first i32) (local $candidates i64) (local $k i32)
+    ;; 1 when the first needle starts with a quote, 2 with a backslash (its sieve), else 0; `probeFirst`: its
+    ;; probe is that first byte, so the sieve alone gives the candidates.
+    (local $sieveKind i32) (local $probeFirst i32)
+    ;; Whether every further needle starts with a backslash (then blocks without one skip them).
+    (local $restAfterBackslash i32)
     (global.set $hitEnd (i32.const 0x7fffffff))
     (global.set $hitFrom (i32.sub (local.get $p) (i32.const 1)))
     (global.set $recordCount (i32.const 0))
+    (if (local.get $needleCount)
+      (then
+        (local.set $probeAt (i32.load8_u (i32.const 257)))
+        (local.set $first (i32.load8_u (i32.add (i32.const 272) (i32.load8_u (i32.const 259)))))
+        (local.set $probe
+          (i8x16.splat
+            (i32.load8_u (i32.add (i32.add (i32.const 272) (i32.load8_u (i32.const 259))) (local.get $probeAt)))))
+        (local.set $sieveKind
+          (select (i32.const 1) (select (i32.const 2) (i32.const 0) (i32.eq (local.get $first) (i32.const 0x5c)))
+                  (i32.eq (local.get $first) (i32.const 0x22))))
+        (local.set $probeFirst (i32.and (i32.eqz (local.get $probeAt)) (i32.ne (local.get $sieveKind) (i32.const 0))))
+        (local.set $restAfterBackslash (i32.const 1))
+        (local.set $k (i32.const 1))
+        (block $decoded
+          (loop $rest
+            (br_if $decoded (i32.ge_u (local.get $k) (local.get $needleCount)))
+            (if (i32.ne
+                  (i32.load8_u
+                    (i32.add (i32.const 272) (i32.load8_u offset=259 (i32.shl (local.get $k) (i32.const 2)))))
+                  (i32.const 0x5c))
+              (then (local.set $restAfterBackslash (i32.const 0))))
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (br $rest)))))
     (block $finished
       (loop $blocks
         (br_if $finished (i32.ge_u (local.get $p) (local.get $end)))
@@ -206,10 +250,36 @@
         (local.set $parity (i64.xor (local.get $parity) (i64.shl (local.get $parity) (i64.const 16))))
         (local.set $parity (i64.xor (local.get $parity) (i64.shl (local.get $parity) (i64.const 32))))
         ;; 5. Needles, before step 4 may return at the container's end inside this block.
+        ;; The first needle inline (most blocks hold no candidate for it), the others by a call when the block
+        ;; may hold one.
         (if (local.get $needleCount)
           (then
-            (call $needles (local.get $p) (local.get $validMask) (local.get $backslashes) (local.get $rawQuotes)
-                           (local.get $end) (local.get $needleCount))))
+            (local.set $candidates
+              (i64.and
+                (local.get $validMask)
+                (select (local.get $rawQuotes)
+                        (select (local.get $backslashes) (i64.const -1) (i32.eq (local.get $sieveKind) (i32.const 2)))
+                        (i32.eq (local.get $sieveKind) (i32.const 1)))))
+            (if (i32.and (i32.eqz (local.get $probeFirst)) (i32.eqz (i64.eqz (local.get $candidates))))
+              (then
+                (local.set $candidates
+                  (i64.and
+                    (local.get $candidates)
+                    (i64.or
+                      (i64.or
+                        (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (v128.load (i32.add (local.get $p) (local.get $probeAt))) (local.get $probe))))
+                        (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (v128.load offset=16 (i32.add (local.get $p) (local.get $probeAt))) (local.get $probe)))) (i64.const 16)))
+                      (i64.or
+                        (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (v128.load offset=32 (i32.add (local.get $p) (local.get $probeAt))) (local.get $probe)))) (i64.const 32))
+                        (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (v128.load offset=48 (i32.add (local.get $p) (local.get $probeAt))) (local.get $probe)))) (i64.const 48))))))))
+            (if (i32.eqz (i64.eqz (local.get $candidates)))
+              (then (call $verify (i32.const 0) (local.get $p) (local.get $candidates) (local.get $end))))
+            (if (i32.and
+                  (i32.gt_u (local.get $needleCount) (i32.const 1))
+                  (i32.or (i32.eqz (local.get $restAfterBackslash)) (i32.eqz (i64.eqz (local.get $backslashes)))))
+              (then
+                (call $needles (local.get $p) (local.get $validMask) (local.get $backslashes) (local.get $rawQuotes)
+                               (local.get $end) (i32.const 1) (local.get $needleCount))))))
         ;; 4. Brackets outside strings: the state after a bracket (equal to the state before it) is outside.
         ;; The four brackets are the bytes b with b & 0xd9 = 0x59, with 'Y', 'y', '_' and DEL, which valid JSON
         ;; never holds outside strings (and which the visit below passes over): one mask finds all four.
@@ -285,7 +355,8 @@
                       (if (local.get $needleCount)
                         (then
                           (call $needles (local.get $p) (local.get $validMask) (local.get $backslashes)
-                                         (local.get $rawQuotes) (local.get $end) (local.get $needleCount))))))))
+                                         (local.get $rawQuotes) (local.get $end) (i32.const 0)
+                                         (local.get $needleCount))))))))
               (br $visit))))
         (local.set $in (i32.xor (local.get $in) (i32.wrap_i64 (i64.and (i64.popcnt (local.get $quotes)) (i64.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $valid)))
