@@ -6,6 +6,7 @@ import {
   groupValueOf,
   matchesFilter,
   type RuleDefinition,
+  windowStartOf,
   windowStartsOf,
 } from './rule';
 import {
@@ -187,25 +188,32 @@ export class ObjectAggregator {
     const identityType = optionalString(record, 'userIdentity.type');
     if (this.isAllowlisted({ arn, userAgent, accountId, identityType })) return ALLOWLISTED;
 
+    const eventId = optionalString(record, 'eventID');
     const event: MatchedEvent = {
       time,
-      eventId: optionalString(record, 'eventID'),
+      eventId,
       distinct: distinct as string[],
       // Elastic's event.outcome: a failure when errorCode or errorMessage holds a value.
       failed: fieldValues(record, 'errorCode').length > 0 || fieldValues(record, 'errorMessage').length > 0,
       context: {
         accountIds: accountId,
-        identityTypes: optionalString(record, 'userIdentity.type'),
+        identityTypes: identityType,
         accessKeyIds: optionalString(record, 'userIdentity.accessKeyId'),
         sourceIps: optionalString(record, 'sourceIPAddress'),
         userAgents: userAgent,
         sessionIssuers: optionalString(record, 'userIdentity.sessionContext.sessionIssuer.arn'),
-        sampleEventIds: optionalString(record, 'eventID'),
+        sampleEventIds: eventId,
       },
     };
+    if (this.rule.windowMode === 'tumbling') {
+      // One window (the common case, without building the list below).
+      const group = this.groupFor(windowStartOf(time, this.rule.windowSeconds), arn, by);
+      if (eventId !== undefined && group.eventIds.has(eventId)) return DUPLICATE;
+      this.count(group, event);
+      return COUNTED;
+    }
     // In hopping mode the event counts in two overlapping windows: each counts it once.
-    const groups = windowStartsOf(event.time, this.rule).map((start) => this.groupFor(start, arn, by));
-    const { eventId } = event;
+    const groups = windowStartsOf(time, this.rule).map((start) => this.groupFor(start, arn, by));
     if (eventId !== undefined && groups.every((group) => group.eventIds.has(eventId))) return DUPLICATE;
     for (const group of groups) this.count(group, event);
     return COUNTED;
