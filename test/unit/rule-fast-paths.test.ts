@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseEventTime, parseIsoTime } from '../../lambda/domain/detection/object-aggregator';
+import { hashEventId, parseEventTime, parseIsoTime } from '../../lambda/domain/detection/object-aggregator';
 import { fieldValues, getField } from '../../lambda/domain/detection/rule';
 import { propertyRuns } from '../support/property-seed';
 
@@ -110,5 +111,18 @@ describe('parseEventTime', () => {
     // Assess
     expect(time).toBe(parseIsoTime(text));
     expect(time !== undefined).toBe(valid);
+  });
+});
+
+describe('hashEventId', () => {
+  it('is the first 12 characters of SHA-256 in base64url, as stored windows already hold them', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 64 }), (eventId) => {
+        expect(hashEventId(eventId)).toBe(
+          createHash('sha256').update(eventId).digest('base64url').slice(0, 12),
+        );
+      }),
+      { numRuns: propertyRuns(500) },
+    );
   });
 });

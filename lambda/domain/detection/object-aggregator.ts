@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AllowlistPredicate } from './allowlist';
 import {
   fieldValues,
@@ -322,7 +322,8 @@ export class ObjectAggregator {
  * events of one group (collision odds ~1e-16 at 1,000 ids) at 12 bytes each in the window item.
  */
 export function hashEventId(eventId: string): string {
-  return createHash('sha256').update(eventId).digest('base64url').slice(0, 12);
+  // crypto.hash (Node 20.12+, 22): a third of createHash's cost for one short input, paid once per counted event.
+  return hash('sha256', eventId, 'base64url').slice(0, 12);
 }
 
 function optionalString(record: unknown, path: string): string | undefined {
