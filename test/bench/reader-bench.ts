@@ -77,8 +77,9 @@ function stageLines(report: ChildReport): string[] {
     ['stage (CPU, all threads)', 'ms', 'of gunzip'],
     [
       row('gunzip (the floor)', stages.gunzip),
-      row('structural scan + needle search + bookkeeping', stages.scanSearchBookkeeping),
-      row('parse of matching records', stages.parse),
+      row('structural scan (WebAssembly, alone)', stages.structuralScan),
+      row('needle search, copy into the scan, per-record bookkeeping', stages.searchCopyBookkeeping),
+      row('parse of matching records (UTF-8 decode, JSON.parse)', stages.parse),
       row('exact rule and window grouping of them', stages.rule),
       row('streaming (pipeline, async iteration, thread hand-offs)', stages.streaming),
       row('= streaming scan', stages.streamingScan),
