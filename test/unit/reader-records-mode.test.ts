@@ -154,4 +154,44 @@ describe('the records mode of the structural scan', () => {
     // Assess
     expect(outcome).toEqual({ records: records.filter((_, index) => index % 7 === 0), count: 5000 });
   });
+
+  it('reads an object the same whatever was read before it and whatever is read beside it', async () => {
+    // Readers reuse the scan's WebAssembly instances: none may carry a stack, needles, a record list or a
+    // chunk of one object into the next, however the earlier one ended (malformed, nested past the limit,
+    // stopped inside a record), nor share one with a reader running at the same time.
+    const before = fc.oneof(
+      fc.array(record, { maxLength: 6 }).map((records) => Buffer.from(logText(records, [',']))),
+      fc.constantFrom(
+        Buffer.from('{"Records":[{"a":"DescribeInstances","b":[[[[{"c":1}'),
+        Buffer.from(`{"Records":[{"deep":${'['.repeat(300)}`),
+        Buffer.from('{"Records":[{"a":1},{"b":}'),
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(record, { maxLength: 8 }),
+        groups,
+        fc.array(fc.tuple(before, groups), { maxLength: 4 }),
+        async (records, needleGroups, earlier) => {
+          // Prepare
+          const bytes = Buffer.from(logText(records, [',']));
+          const first = await read([bytes], needleGroups);
+          const reads: [Buffer, Buffer[][]][] = [[bytes, needleGroups], ...earlier];
+          const alone: Outcome[] = [];
+          for (const [object, objectGroups] of reads) alone.push(await read([object], objectGroups));
+
+          // Act
+          const after = await read([bytes], needleGroups);
+          const beside = await Promise.all(
+            reads.map(([object, objectGroups]) => read([object], objectGroups)),
+          );
+
+          // Assess
+          expect(after).toEqual(first);
+          expect(beside).toEqual(alone);
+        },
+      ),
+      { numRuns: propertyRuns(200) },
+    );
+  });
 });

@@ -133,6 +133,24 @@ interface StructuralScanExports {
   readonly recordCount: WasmGlobal;
 }
 
+/**
+ * Scanner instances no reader is using. A reader takes one and gives it back when it ends, however it ends,
+ * instead of instantiating one and growing its memory to a chunk's size for every object. Every byte of an
+ * instance's memory a scan reads is written first by that scan (stack, needles, chunk, record list), so
+ * nothing of one object reaches the next. At most MAX_IDLE_SCANS are kept, each as large as the largest chunk
+ * it has scanned.
+ */
+const idleScans: StructuralScanExports[] = [];
+const MAX_IDLE_SCANS = 8;
+
+function takeStructuralScan(): StructuralScanExports {
+  return idleScans.pop() ?? (new wasmApi.Instance(STRUCTURAL_SCAN).exports as unknown as StructuralScanExports);
+}
+
+function giveBackStructuralScan(scan: StructuralScanExports): void {
+  if (idleScans.length < MAX_IDLE_SCANS) idleScans.push(scan);
+}
+
 /** Records mode writes up to this many (end, hit) pairs of i32 here, before the input. */
 const WASM_RECORDS = 512;
 const WASM_MAX_RECORDS = 1024;
@@ -201,13 +219,18 @@ export async function readCloudTrailRecords(
       await source.return?.();
     }
   };
-  const scanner = new RecordScanner(options, limits);
-  if (gzip) {
-    await inflateInto(counted(), scanner, options.objectName);
-  } else {
-    for await (const chunk of counted()) scanner.push(chunk);
+  const scan = takeStructuralScan();
+  const scanner = new RecordScanner(options, limits, scan);
+  try {
+    if (gzip) {
+      await inflateInto(counted(), scanner, options.objectName);
+    } else {
+      for await (const chunk of counted()) scanner.push(chunk);
+    }
+    scanner.finish();
+  } finally {
+    giveBackStructuralScan(scan);
   }
-  scanner.finish();
   return {
     records: scanner.records,
     parsed: scanner.parsed,
@@ -327,7 +350,6 @@ class RecordScanner {
   /** Where the open record starts in the chunk being pushed; -1 while it started in an earlier one (see `carry`). */
   private openRecordStart = -1;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  private readonly wasm = new wasmApi.Instance(STRUCTURAL_SCAN).exports as unknown as StructuralScanExports;
   private stackView = new Uint8Array(0);
   private recordsView = new Int32Array(0);
   private readonly objectName: string;
@@ -340,6 +362,7 @@ class RecordScanner {
   constructor(
     options: ReadOptions,
     private readonly limits: ReaderLimits,
+    private readonly wasm: StructuralScanExports,
   ) {
     this.objectName = options.objectName;
     this.needles = options.needles;
