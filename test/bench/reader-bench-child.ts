@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { createGunzip, gunzip, gunzipSync } from 'node:zlib';
+import { createGunzip, gunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/detection/allowlist';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
 import { ObjectAggregator } from '../../lambda/domain/detection/object-aggregator';
@@ -81,12 +81,21 @@ export interface StageBreakdown {
   readonly exactness: { readonly ms: number; readonly parsedExact: number; readonly parsedBlind: number };
 }
 
+export interface SmallObjectReport {
+  readonly records: number;
+  readonly jsonBytes: number;
+  /** Least CPU microseconds per object over SMALL_OBJECT_RUNS rounds of SMALL_OBJECT_READS reads. */
+  readonly cpuMicros: number;
+}
+
 export interface ChildReport {
   readonly files: readonly FileReport[];
   readonly profile?: ProfileBreakdown;
   readonly stages?: StageBreakdown;
   /** CPUs this process may run on (`taskset` shows here). */
   readonly cpus: number;
+  /** With `profile`: the scan of one small object (its first records), CPU per object. */
+  readonly smallObject?: SmallObjectReport;
 }
 
 interface Measured<T> extends Timing {
@@ -311,6 +320,47 @@ async function profileScan(path: string): Promise<ProfileBreakdown> {
   }
 }
 
+const SMALL_OBJECT_RECORDS = 20;
+const SMALL_OBJECT_READS = 2000;
+const SMALL_OBJECT_RUNS = 5;
+
+/**
+ * What one small object costs the reader and the rule (most objects of a trail are small: one file per
+ * account and region every five minutes): the first SMALL_OBJECT_RECORDS records of the file, gzip, in
+ * memory, read and aggregated as scanLogFile does; per-object work (a reader, its scan instance, an aggregator)
+ * shows here, not in the large files.
+ */
+async function smallObject(path: string): Promise<SmallObjectReport> {
+  const all = JSON.parse(gunzipSync(await readFile(path)).toString('utf8')) as { Records: unknown[] };
+  const json = Buffer.from(JSON.stringify({ Records: all.Records.slice(0, SMALL_OBJECT_RECORDS) }));
+  const body = gzipSync(json);
+  const needles = prefilterNeedles(EC2_MULTI_REGION_DESCRIBE_INSTANCES);
+  const allowlist = compileAllowlist(EMPTY_ALLOWLIST);
+  const [best] = await bestOfInTurns(SMALL_OBJECT_RUNS, [
+    async () => {
+      for (let read = 0; read < SMALL_OBJECT_READS; read++) {
+        const aggregator = new ObjectAggregator(
+          EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+          allowlist,
+          DEFAULT_STATE_LIMITS,
+        );
+        await readCloudTrailRecords(Readable.from([body]), {
+          objectName: path,
+          needles,
+          onRecord: (record) => aggregator.add(record),
+        });
+        aggregator.contributions();
+      }
+    },
+  ]);
+  if (best === undefined) throw new Error('no run');
+  return {
+    records: SMALL_OBJECT_RECORDS,
+    jsonBytes: json.length,
+    cpuMicros: (best.cpuMs * 1000) / SMALL_OBJECT_READS,
+  };
+}
+
 const request = JSON.parse(process.argv[2] ?? '{}') as ChildRequest;
 const files: FileReport[] = [];
 for (const file of request.files) files.push(await measureFile(file, request.runs));
@@ -323,6 +373,7 @@ const report: ChildReport = {
     : {
         stages: await stageBreakdown(profiled.path, profiledReport.gunzip.cpuMs, profiledReport.scan.cpuMs),
         profile: await profileScan(profiled.path),
+        smallObject: await smallObject(profiled.path),
       }),
   cpus: availableParallelism(),
 };

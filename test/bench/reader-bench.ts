@@ -90,6 +90,15 @@ function stageLines(report: ChildReport): string[] {
   );
 }
 
+function smallObjectLines(report: ChildReport): string[] {
+  const small = report.smallObject;
+  if (small === undefined) return [];
+  return [
+    `a small object (its first ${small.records} records, ${fixed(small.jsonBytes / 1024)} KB of JSON, gzip, in memory): ` +
+      `${fixed(small.cpuMicros)} µs CPU per object, read and aggregated`,
+  ];
+}
+
 function profileLines(report: ChildReport): string[] {
   const profile = report.profile;
   if (profile === undefined) return [];
@@ -165,6 +174,7 @@ for (const setting of SETTINGS) {
     '',
     `where the scan's CPU goes, ${REAL_RECORD_FILE.label} file, ${setting} (stages measured apart on the inflated JSON):`,
     ...stageLines(run.report),
+    ...smallObjectLines(run.report),
     `and a CPU profile of one scan, its main-thread samples by stage (indicative: on a loaded core, samples land where the thread was descheduled):`,
     ...profileLines(run.report),
   ]);
