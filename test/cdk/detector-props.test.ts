@@ -2,11 +2,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { MIN_RETENTION_DAYS } from '../../lambda/config';
 import { S3_RAPID_BUCKET_POSTURE_API_CALLS } from '../../lambda/domain/detection/built-in-rules';
-import {
-  RegionSweepDetector,
-  type RegionSweepDetectorProps,
-  RegionSweepDetectorPropsError,
-} from '../../lib/region-sweep-detector';
+import type { RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
+import { RegionSweepDetectorPropsError } from '../../lib/cdk/errors';
+import { RegionSweepDetector } from '../../lib/cdk/region-sweep-detector';
 import { NOTIFICATION_TOPIC_ARN, synthDetector } from './synth-detector';
 
 const bucket = { existingBucketName: 'trail-bucket' } as const;
