@@ -144,7 +144,9 @@ const idleScans: StructuralScanExports[] = [];
 const MAX_IDLE_SCANS = 8;
 
 function takeStructuralScan(): StructuralScanExports {
-  return idleScans.pop() ?? (new wasmApi.Instance(STRUCTURAL_SCAN).exports as unknown as StructuralScanExports);
+  return (
+    idleScans.pop() ?? (new wasmApi.Instance(STRUCTURAL_SCAN).exports as unknown as StructuralScanExports)
+  );
 }
 
 function giveBackStructuralScan(scan: StructuralScanExports): void {
