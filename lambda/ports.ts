@@ -121,7 +121,7 @@ export interface WindowStore {
    * (a crash between this and publish loses nothing).
    * When allowed, returns how many windows were suppressed since the identity's previous alert.
    */
-  reserveAlertSlot(key: GroupKey, now: number, periodMs: number): Promise<SuppressionSlotReservation>;
+  reserveSuppressionSlot(key: GroupKey, now: number, periodMs: number): Promise<SuppressionSlotReservation>;
   /**
    * Hopping mode: takes half-slot `key` for the window starting at `ownerWindowStart` until `leaseUntil`.
    * Held when the half-slot has no owner, is already this window's (alerted or not: the lease is extended),

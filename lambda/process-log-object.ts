@@ -319,7 +319,7 @@ async function reserveSuppression(
   { readonly kind: 'suppressed' } | { readonly kind: 'allowed'; readonly suppressedWindows: number }
 > {
   if (deps.settings.suppressionMs <= 0) return { kind: 'allowed', suppressedWindows: 0 };
-  const reserved = await deps.windows.reserveAlertSlot(state, now, deps.settings.suppressionMs);
+  const reserved = await deps.windows.reserveSuppressionSlot(state, now, deps.settings.suppressionMs);
   if (reserved.allowed) return { kind: 'allowed', suppressedWindows: reserved.suppressedWindows };
   await releaseHalfSlots(deps, state, halfSlots, { evenIfMarked: false });
   await deps.windows.recordSuppressed(state, token);

@@ -95,7 +95,11 @@ export class MemoryWindowStore implements WindowStore {
       entry.alert = { ...entry.alert, suppressed: true };
   }
 
-  async reserveAlertSlot(key: GroupKey, now: number, periodMs: number): Promise<SuppressionSlotReservation> {
+  async reserveSuppressionSlot(
+    key: GroupKey,
+    now: number,
+    periodMs: number,
+  ): Promise<SuppressionSlotReservation> {
     const id = suppressionSlotId(key);
     const window = windowId(key);
     const held = this.suppressionSlots.get(id);

@@ -709,7 +709,7 @@ function contract(kind: StoreKind): void {
     });
   });
 
-  describe('reserveAlertSlot', () => {
+  describe('reserveSuppressionSlot', () => {
     const PERIOD = 3_600_000;
     const windowOf = (key: GroupKey, index: number): GroupKey => ({
       ...key,
@@ -720,7 +720,7 @@ function contract(kind: StoreKind): void {
       // Prepare
       const store = harness.store();
       // Act
-      const slot = await store.reserveAlertSlot(newKey(), 1_000, PERIOD);
+      const slot = await store.reserveSuppressionSlot(newKey(), 1_000, PERIOD);
       // Assess
       expect(slot).toEqual({ allowed: true, suppressedWindows: 0 });
     });
@@ -729,9 +729,9 @@ function contract(kind: StoreKind): void {
       // Prepare
       const store = harness.store();
       const key = newKey();
-      await store.reserveAlertSlot(windowOf(key, 0), 1_000, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 0), 1_000, PERIOD);
       // Act
-      const slot = await store.reserveAlertSlot(windowOf(key, 1), 2_000, PERIOD);
+      const slot = await store.reserveSuppressionSlot(windowOf(key, 1), 2_000, PERIOD);
       // Assess
       expect(slot).toEqual({ allowed: false });
     });
@@ -740,9 +740,9 @@ function contract(kind: StoreKind): void {
       // Prepare
       const store = harness.store();
       const key = newKey();
-      await store.reserveAlertSlot(key, 1_000, PERIOD);
+      await store.reserveSuppressionSlot(key, 1_000, PERIOD);
       // Act
-      const slot = await store.reserveAlertSlot({ ...windowOf(key, 1), arn: null }, 2_000, PERIOD);
+      const slot = await store.reserveSuppressionSlot({ ...windowOf(key, 1), arn: null }, 2_000, PERIOD);
       // Assess
       expect(slot).toEqual({ allowed: true, suppressedWindows: 0 });
     });
@@ -751,12 +751,12 @@ function contract(kind: StoreKind): void {
       // Prepare
       const store = harness.store();
       const key = newKey();
-      await store.reserveAlertSlot(windowOf(key, 0), 1_000, PERIOD);
-      await store.reserveAlertSlot(windowOf(key, 1), 2_000, PERIOD);
-      await store.reserveAlertSlot(windowOf(key, 2), 1_000 + PERIOD, PERIOD);
-      await store.reserveAlertSlot(windowOf(key, 3), 2_000 + PERIOD, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 0), 1_000, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 1), 2_000, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 2), 1_000 + PERIOD, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 3), 2_000 + PERIOD, PERIOD);
       // Act
-      const retry = await store.reserveAlertSlot(windowOf(key, 2), 3_000 + PERIOD, PERIOD);
+      const retry = await store.reserveSuppressionSlot(windowOf(key, 2), 3_000 + PERIOD, PERIOD);
       // Assess
       expect(retry).toEqual({ allowed: true, suppressedWindows: 1 });
     });
@@ -765,12 +765,12 @@ function contract(kind: StoreKind): void {
       // Prepare
       const store = harness.store();
       const key = newKey();
-      await store.reserveAlertSlot(windowOf(key, 0), 1_000, PERIOD);
-      await store.reserveAlertSlot(windowOf(key, 1), 2_000, PERIOD);
-      await store.reserveAlertSlot(windowOf(key, 1), 2_500, PERIOD);
-      await store.reserveAlertSlot(windowOf(key, 2), 3_000, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 0), 1_000, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 1), 2_000, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 1), 2_500, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 2), 3_000, PERIOD);
       // Act
-      const slot = await store.reserveAlertSlot(windowOf(key, 3), 1_000 + PERIOD, PERIOD);
+      const slot = await store.reserveSuppressionSlot(windowOf(key, 3), 1_000 + PERIOD, PERIOD);
       // Assess
       expect(slot).toEqual({ allowed: true, suppressedWindows: 2 });
     });
@@ -779,12 +779,12 @@ function contract(kind: StoreKind): void {
       // Prepare: a bound of 2 suppressed windows
       const store = harness.store(SMALL_LIMITS);
       const key = newKey();
-      await store.reserveAlertSlot(windowOf(key, 0), 1_000, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 0), 1_000, PERIOD);
       // Act
       const denied = [];
       for (let i = 1; i <= 4; i++)
-        denied.push(await store.reserveAlertSlot(windowOf(key, i), 1_000 + i, PERIOD));
-      const next = await store.reserveAlertSlot(windowOf(key, 5), 1_000 + PERIOD, PERIOD);
+        denied.push(await store.reserveSuppressionSlot(windowOf(key, i), 1_000 + i, PERIOD));
+      const next = await store.reserveSuppressionSlot(windowOf(key, 5), 1_000 + PERIOD, PERIOD);
       // Assess
       expect(denied.every((slot) => !slot.allowed)).toBe(true);
       expect(next).toEqual({ allowed: true, suppressedWindows: 2 });
@@ -794,11 +794,11 @@ function contract(kind: StoreKind): void {
       // Prepare
       const store = harness.store();
       const key = newKey();
-      await store.reserveAlertSlot(windowOf(key, 0), 1_000, PERIOD);
-      await store.reserveAlertSlot(windowOf(key, 1), 2_000, PERIOD);
-      await store.reserveAlertSlot(windowOf(key, 2), 1_000 + PERIOD, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 0), 1_000, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 1), 2_000, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 2), 1_000 + PERIOD, PERIOD);
       // Act
-      const slot = await store.reserveAlertSlot(windowOf(key, 3), 1_000 + 2 * PERIOD, PERIOD);
+      const slot = await store.reserveSuppressionSlot(windowOf(key, 3), 1_000 + 2 * PERIOD, PERIOD);
       // Assess
       expect(slot).toEqual({ allowed: true, suppressedWindows: 0 });
     });
@@ -808,10 +808,10 @@ function contract(kind: StoreKind): void {
       const store = harness.store();
       const key = newKey();
       const slots = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => store.reserveAlertSlot(windowOf(key, i), 1_000, PERIOD)),
+        Array.from({ length: 10 }, (_, i) => store.reserveSuppressionSlot(windowOf(key, i), 1_000, PERIOD)),
       );
       // Act
-      const next = await store.reserveAlertSlot(windowOf(key, 10), 1_000 + PERIOD, PERIOD);
+      const next = await store.reserveSuppressionSlot(windowOf(key, 10), 1_000 + PERIOD, PERIOD);
       // Assess
       expect({ allowed: slots.filter((slot) => slot.allowed).length, next }).toEqual({
         allowed: 1,
@@ -822,13 +822,13 @@ function contract(kind: StoreKind): void {
       // Prepare: deniers still see the first alert within its period, takers see it expired.
       const store = harness.store();
       const key = newKey();
-      await store.reserveAlertSlot(windowOf(key, 0), 1_000, PERIOD);
+      await store.reserveSuppressionSlot(windowOf(key, 0), 1_000, PERIOD);
       const racing = Array.from({ length: 20 }, (_, i) =>
-        store.reserveAlertSlot(windowOf(key, i + 1), i % 2 === 0 ? PERIOD : 1_000 + PERIOD, PERIOD),
+        store.reserveSuppressionSlot(windowOf(key, i + 1), i % 2 === 0 ? PERIOD : 1_000 + PERIOD, PERIOD),
       );
       const taken = (await Promise.all(racing)).filter((slot) => slot.allowed);
       // Act
-      const next = await store.reserveAlertSlot(windowOf(key, 21), 1_000 + 3 * PERIOD, PERIOD);
+      const next = await store.reserveSuppressionSlot(windowOf(key, 21), 1_000 + 3 * PERIOD, PERIOD);
       // Assess: 20 windows raced, one took the slot, so 19 were denied and each is carried once.
       const carried = [...taken, next].reduce(
         (sum, slot) => sum + (slot.allowed ? slot.suppressedWindows : 0),
@@ -910,7 +910,7 @@ function contract(kind: StoreKind): void {
       const store = harness.store();
       const key = newKey();
       // Act
-      await store.reserveAlertSlot(key, 1_000_000, 60_000);
+      await store.reserveSuppressionSlot(key, 1_000_000, 60_000);
       // Assess
       const item = await harness.rawItem(suppressionItemKey(key));
       expect(item?.expiresAt).toEqual({ N: String(1_060 + RETENTION_SECONDS) });
@@ -982,7 +982,7 @@ function contract(kind: StoreKind): void {
       { case: 'claimAlert', act: (s: WindowStore) => s.claimAlert(newKey(), 'token-1', 0, 1) },
       { case: 'recordAlert', act: (s: WindowStore) => s.recordAlert(newKey(), 'message-1') },
       { case: 'recordSuppressed', act: (s: WindowStore) => s.recordSuppressed(newKey(), 'token-1') },
-      { case: 'reserveAlertSlot', act: (s: WindowStore) => s.reserveAlertSlot(newKey(), 0, 1) },
+      { case: 'reserveSuppressionSlot', act: (s: WindowStore) => s.reserveSuppressionSlot(newKey(), 0, 1) },
     ])('propagates an error other than a failed condition from $case', async ({ act }) => {
       // Prepare
       const store = harness.store(DEFAULT_STATE_LIMITS, { tableName: 'no-such-table' });

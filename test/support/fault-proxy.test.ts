@@ -307,8 +307,8 @@ describe('windowStoreStep', () => {
     await store.claimAlert(key, 'token-2', now, now + 60_000);
     await store.recordAlert(key, 'message-1');
     await store.get(key);
-    await store.reserveAlertSlot(key, now, 60_000);
-    await store.reserveAlertSlot({ ...key, windowStart: key.windowStart + 30_000 }, now, 60_000);
+    await store.reserveSuppressionSlot(key, now, 60_000);
+    await store.reserveSuppressionSlot({ ...key, windowStart: key.windowStart + 30_000 }, now, 60_000);
     await store.recordSuppressed(key, 'token-2');
     await store.claimHalfSlot(slot, key.windowStart, now, now + 60_000);
     await store.markHalfSlotAlerted(slot, key.windowStart);

@@ -81,7 +81,7 @@ export class DynamoDbWindowStore implements WindowStore {
     return this.claims.recordSuppressed(key, claimToken);
   }
 
-  reserveAlertSlot(key: GroupKey, now: number, periodMs: number): Promise<SuppressionSlotReservation> {
+  reserveSuppressionSlot(key: GroupKey, now: number, periodMs: number): Promise<SuppressionSlotReservation> {
     return this.suppression.reserve(key, now, periodMs);
   }
 
