@@ -22,5 +22,5 @@ export {
 export { TrailTopicStack, type TrailTopicStackProps } from './cdk/organization/trail-topic-stack';
 export { RegionSweepDetector } from './cdk/region-sweep-detector';
 export { RegionSweepStack, type RegionSweepStackProps } from './cdk/region-sweep-stack';
+export { SigmaRuleError } from './errors';
 export { loadRuleFiles } from './rules/rule-files';
-export { SigmaRuleError } from './rules/sigma/sigma-error';

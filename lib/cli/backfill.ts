@@ -39,8 +39,9 @@ import {
   selectionHash,
 } from '../backfill/selection';
 import { type DescribeStacksPort, readStackOutputs, requireOutput } from '../backfill/stack-outputs';
+import { UsageError } from '../errors';
 import { findingsAsJsonLines } from './findings-output';
-import { type CliIo, integerOption, printable, UsageError } from './io';
+import { type CliIo, integerOption, printable } from './io';
 import { RULE_OPTIONS, settingsFromOptions } from './scan';
 
 export const BACKFILL_HELP = `Usage: regionsweep backfill --start DATE --end DATE [options]

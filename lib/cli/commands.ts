@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { ConfigError, describeError } from '../../lambda/domain/errors';
 import { BackfillSetupError } from '../backfill/errors';
-import { LocalInputError } from '../local/file-object-source';
+import { LocalInputError, UsageError } from '../errors';
 import { PACKAGE_ROOT } from '../package-root';
-import { type CliIo, UsageError } from './io';
+import type { CliIo } from './io';
 
 /** The bundled, generated sample trail (see its README): the default input of `scan` and `local`. */
 export const SAMPLE_TRAIL = join(PACKAGE_ROOT, 'samples', 'sample-trail');

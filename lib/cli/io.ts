@@ -1,14 +1,11 @@
+import { UsageError } from '../errors';
+
 /** Where a command writes: the process streams, or buffers in tests. */
 export interface CliIo {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
   /** True when stderr is a terminal (progress bars); absent means not. */
   readonly interactive?: boolean;
-}
-
-/** A usage mistake: printed with the command's help, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 /** Parses a whole-number option; throws UsageError naming the option. */

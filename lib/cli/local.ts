@@ -1,12 +1,13 @@
 import { createCipheriv, randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { UsageError } from '../errors';
 import { type DeliveryReport, deliverNotifications } from '../local/delivery';
 import { javaAvailable } from '../local/dynamodb-standin';
 import { type LocalEnvironment, startLocalEnvironment, uploadFiles } from '../local/environment';
 import { type LocalFile, listLocalFiles } from '../local/file-object-source';
 import { type PublishedAlert, publishedAlerts } from '../local/published-alerts';
 import type { Delivery } from '../local/sns-delivery';
-import { type CliIo, integerOption, printable, UsageError } from './io';
+import { type CliIo, integerOption, printable } from './io';
 import { RULE_OPTIONS, settingsFromOptions } from './scan';
 
 export const LOCAL_HELP = `Usage: regionsweep local [options] [files|dirs...]

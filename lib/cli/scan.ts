@@ -7,10 +7,11 @@ import type { Finding } from '../../lambda/domain/detection/window-state';
 import { describeError } from '../../lambda/domain/errors';
 import { memoryPipeline } from '../../lambda/pipeline';
 import { processLogObject } from '../../lambda/process-log-object';
+import { UsageError } from '../errors';
 import { fileObjectSource, type LocalFile, listLocalFiles, localFileRef } from '../local/file-object-source';
 import { loadRuleFiles } from '../rules/rule-files';
 import { findingsAsJsonLines, findingsAsTable } from './findings-output';
-import { type CliIo, integerOption, UsageError } from './io';
+import { type CliIo, integerOption } from './io';
 
 /** Rule options shared by `scan`, `local` and `backfill`. */
 export const RULE_OPTIONS = {

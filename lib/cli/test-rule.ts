@@ -2,6 +2,7 @@ import { extname, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BUILT_IN_RULES } from '../../lambda/domain/detection/built-in-rules';
 import type { RuleDefinition } from '../../lambda/domain/detection/rule';
+import { UsageError } from '../errors';
 import { loadRuleFile } from '../rules/rule-files';
 import {
   type CaseResult,
@@ -12,7 +13,7 @@ import {
   runRuleTestFile,
   shippedTestFile,
 } from '../rules/rule-tests';
-import { type CliIo, printable, UsageError } from './io';
+import { type CliIo, printable } from './io';
 
 const RULE_FILE_EXTENSIONS = ['.json', '.yml', '.yaml', '.ts', '.mts', '.js', '.mjs'];
 

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LogObjectSource, ObjectRef } from '../../lambda/ports';
+import { LocalInputError } from '../errors';
 
 /** Local files as log objects: `bucket` is empty and `key` is the file's absolute path. */
 export const fileObjectSource: LogObjectSource = {
@@ -9,11 +10,6 @@ export const fileObjectSource: LogObjectSource = {
     return createReadStream(ref.key, { highWaterMark: 1024 * 1024 });
   },
 };
-
-/** A path given on the command line that does not exist. */
-export class LocalInputError extends Error {
-  override readonly name = 'LocalInputError';
-}
 
 /** A local file as an object reference. */
 export interface LocalFile {

@@ -58,10 +58,10 @@ import {
   withOverrides,
 } from '../../lambda/domain/detection/rule';
 import { type Finding, findingUnder, type WindowState } from '../../lambda/domain/detection/window-state';
-import { ConfigError } from '../../lambda/domain/errors';
 import { memoryPipeline } from '../../lambda/pipeline';
 import type { LogObjectSource } from '../../lambda/ports';
 import { processLogObject } from '../../lambda/process-log-object';
+import { RuleTestFileError } from '../errors';
 import { PACKAGE_ROOT } from '../package-root';
 
 /** The folder of the test files shipped with the built-in rules: `rules/tests/<slug>.json`. */
@@ -71,9 +71,6 @@ export const SHIPPED_RULE_TESTS = join(PACKAGE_ROOT, 'rules', 'tests');
 export function shippedTestFile(slug: string): string {
   return join(SHIPPED_RULE_TESTS, `${slug}.json`);
 }
-
-/** A test file that cannot be used; names the file and, where it can, the case and the entry. */
-export class RuleTestFileError extends ConfigError {}
 
 /** A finding a case expects. */
 export interface ExpectedFinding {

@@ -7,12 +7,12 @@ import {
   S3_RAPID_BUCKET_POSTURE_API_CALLS,
 } from '../../lambda/domain/detection/built-in-rules';
 import { type RuleDefinition, withOverrides } from '../../lambda/domain/detection/rule';
+import { RuleTestFileError } from '../../lib/errors';
 import {
   checkExpectations,
   expandEvents,
   loadRuleTestFile,
   parseRuleTestFile,
-  RuleTestFileError,
   runRuleTestCase,
   runRuleTestFile,
   SHIPPED_RULE_TESTS,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
 import { prefilterNeedles, type RuleDefinition } from '../../lambda/domain/detection/rule';
 import { parseRuleDefinitions } from '../../lambda/domain/detection/rule-parser';
-import { SigmaRuleError } from '../../lib/rules/sigma/sigma-error';
+import { SigmaRuleError } from '../../lib/errors';
 import { parseSigmaRules } from '../../lib/rules/sigma/sigma-rules';
 
 const FILE = 'rules/mine.yml';

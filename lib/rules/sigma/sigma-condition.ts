@@ -1,3 +1,5 @@
+import { ConditionSyntaxError } from '../../errors';
+
 /**
  * A Sigma detection's `condition` as a tree over its search identifiers (Sigma specification 2.1.0,
  * "Condition"): `and`, `or`, `not`, parentheses, `1 of <pattern>`, `all of <pattern>`, `1 of them` and
@@ -10,17 +12,6 @@ export type ConditionTree =
   | { readonly kind: 'of'; readonly quantity: 'one' | 'all'; readonly pattern: string }
   | { readonly kind: 'and' | 'or'; readonly operands: readonly ConditionTree[] }
   | { readonly kind: 'not'; readonly operand: ConditionTree };
-
-/** Why a condition cannot be read: `construct` names what was met (`aggregation`, `near`, `syntax`). */
-export class ConditionSyntaxError extends Error {
-  constructor(
-    readonly construct: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConditionSyntaxError';
-  }
-}
 
 /** Identifiers and patterns: letters, digits, `_`, `-`, `.`, and `*` (in `x of` patterns). */
 const WORD = /^[A-Za-z0-9_.*-]+$/;

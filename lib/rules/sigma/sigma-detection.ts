@@ -5,13 +5,8 @@ import {
   likeText,
   type ValueMatch,
 } from '../../../lambda/domain/detection/value-match';
-import {
-  ConditionSyntaxError,
-  type ConditionTree,
-  identifiersMatching,
-  parseCondition,
-} from './sigma-condition';
-import { SigmaRuleError } from './sigma-error';
+import { ConditionSyntaxError, SigmaRuleError } from '../../errors';
+import { type ConditionTree, identifiersMatching, parseCondition } from './sigma-condition';
 
 /**
  * A Sigma rule's `detection` section as a filter (Sigma specification 2.1.0, "Detection", and its modifiers
@@ -56,7 +51,7 @@ export function detectionFilter(detection: unknown, file: string, rule: string):
       return parseCondition(text as string);
     } catch (error) {
       if (error instanceof ConditionSyntaxError)
-        throw new SigmaRuleError(file, error.construct, `${at}: ${error.message}`);
+        throw new SigmaRuleError(file, error.construct, `${at}: ${error.message}`, { cause: error });
       throw error;
     }
   });

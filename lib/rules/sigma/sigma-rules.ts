@@ -10,8 +10,8 @@ import {
 } from '../../../lambda/domain/detection/rule';
 import { isPresentationText } from '../../../lambda/domain/detection/rule-parser';
 import { ConfigError } from '../../../lambda/domain/errors';
+import { SigmaRuleError } from '../../errors';
 import { detectionFilter } from './sigma-detection';
-import { SigmaRuleError } from './sigma-error';
 
 /**
  * Sigma rules (specification 2.1.0: detection rules and correlation rules) as regionsweep rules. `text` is YAML,
