@@ -49,7 +49,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadPipelineSettings } from '../../lambda/config';
+import { pipelineSettings } from '../../lambda/config';
 import {
   isWindowMode,
   type RuleDefinition,
@@ -376,7 +376,7 @@ export async function runRuleTestCase(
   const effective =
     testCase.windowMode === undefined ? rule : withOverrides(rule, { windowMode: testCase.windowMode });
 
-  const settings = { ...loadPipelineSettings({}), rules: [effective] };
+  const settings = { ...pipelineSettings({}), rules: [effective] };
   const body = Buffer.from(JSON.stringify({ Records: testCase.events }));
   const objects: LogObjectSource = {
     async open() {
