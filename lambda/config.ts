@@ -218,27 +218,6 @@ export function loadPipelineSettings(env: Env): PipelineSettings {
   });
 }
 
-/**
- * The environment that makes `loadPipelineSettings` give back `settings` (to run the Lambda entry on the
- * stand-ins, as the cost benchmark and the tests do): the enabled rules travel whole, with any overrides
- * already applied.
- */
-export function settingsEnvironment(settings: PipelineSettings): Record<string, string> {
-  const { maxDecompressedBytes, maxRecordBytes, maxRecords } = settings.reader;
-  return {
-    [ENV.customRules]: JSON.stringify(settings.rules),
-    [ENV.allowlist]: JSON.stringify(settings.allowlist),
-    [ENV.suppressionMinutes]: String(settings.suppressionMs / 60_000),
-    [ENV.alertLeaseSeconds]: String(settings.alertLeaseMs / 1000),
-    [ENV.retentionDays]: String(settings.retentionSeconds / 86_400),
-    ...(maxDecompressedBytes === undefined
-      ? {}
-      : { [ENV.maxDecompressedBytes]: String(maxDecompressedBytes) }),
-    ...(maxRecordBytes === undefined ? {} : { [ENV.maxRecordBytes]: String(maxRecordBytes) }),
-    ...(maxRecords === undefined ? {} : { [ENV.maxRecords]: String(maxRecords) }),
-  };
-}
-
 function windowModeOf(env: Env): WindowMode | undefined {
   const mode = optional(env, ENV.windowMode);
   if (mode === undefined || isWindowMode(mode)) return mode;

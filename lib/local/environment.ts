@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ENV, type HandlerConfig, type PipelineSettings, settingsEnvironment } from '../../lambda/config';
+import { ENV, type HandlerConfig, type PipelineSettings } from '../../lambda/config';
 import type { ClientOptions } from '../../lambda/pipeline';
 import { createWindowTable, type DynamoDbStandInKind, startDynamoDb } from './dynamodb-standin';
 import type { LocalFile } from './file-object-source';
@@ -145,18 +145,4 @@ export async function uploadFiles(environment: LocalEnvironment, files: readonly
 /** The function's configuration for a local run: the stand-in table and topic, and `settings`. */
 export function localHandlerConfig(environment: LocalEnvironment, settings: PipelineSettings): HandlerConfig {
   return { ...settings, tableName: environment.tableName, topicArn: environment.topicArn };
-}
-
-/**
- * The function's environment on the stand-ins: endpoints plus the rule and noise settings, for whatever runs
- * the Lambda entry or its configuration parser there (the cost benchmark's handler child, tests of loadConfig).
- */
-export function standInFunctionEnvironment(
-  environment: LocalEnvironment,
-  settings: PipelineSettings,
-): Readonly<Record<string, string>> {
-  return {
-    ...environment.env,
-    ...settingsEnvironment(settings),
-  };
 }

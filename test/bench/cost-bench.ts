@@ -26,10 +26,11 @@ import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detecti
 import { ObjectAggregator } from '../../lambda/domain/detection/object-aggregator';
 import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/detection/window-state';
 import { s3Notification } from '../../lib/local/delivery';
-import { standInFunctionEnvironment, startLocalEnvironment, uploadFiles } from '../../lib/local/environment';
+import { startLocalEnvironment, uploadFiles } from '../../lib/local/environment';
 import type { LocalFile } from '../../lib/local/file-object-source';
 import { seededRandom } from '../../lib/local/seeded-random';
 import { cloudTrailKey } from '../fixtures/corpus';
+import { standInFunctionEnvironment } from '../support/stand-in-environment';
 import type { HandlerCpuReport, HandlerCpuRequest } from './handler-cpu-child';
 import { bundleHere, ensureBenchFiles, MB, REAL_RECORD_FILE, runReaderChild } from './reader-bench-runner';
 import { loadRealRecordPool, sampleRealRecord } from './real-record-cloudtrail';

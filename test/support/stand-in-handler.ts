@@ -5,7 +5,8 @@ import type { BatchResponse } from '../../lambda/invocation';
 import { SERVICE_NAME } from '../../lambda/metric-names';
 import { awsClients, type ClientOptions, type PipelineTime } from '../../lambda/pipeline';
 import { NO_METRICS } from '../../lib/local/delivery';
-import { type LocalEnvironment, standInFunctionEnvironment } from '../../lib/local/environment';
+import type { LocalEnvironment } from '../../lib/local/environment';
+import { standInFunctionEnvironment } from './stand-in-environment';
 
 /** The real handler as a test calls it. */
 export type StandInHandler = (event: unknown) => Promise<BatchResponse | undefined>;
