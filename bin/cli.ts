@@ -6,5 +6,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     stdout: process.stdout,
     stderr: process.stderr,
     interactive: process.stderr.isTTY === true,
+    env: process.env,
   });
 }

@@ -105,8 +105,8 @@ export interface BackfillClients extends PipelineClients {
  * SDK clients from the process environment: region, credentials and the standard endpoint variables
  * (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_DYNAMODB`, ...), which is how a backfill runs against the
  * stand-ins of `regionsweep local --serve`. The pipeline's clients are the function's, with the same request
- * time-outs. S3 requests are path-style when asked, or when a custom S3 endpoint is set (stand-ins and
- * S3-compatible stores rarely resolve virtual-hosted bucket names).
+ * time-outs. S3 requests are path-style when asked, or when `env` (the environment the CLI entry passed)
+ * sets a custom S3 endpoint (stand-ins and S3-compatible stores rarely resolve virtual-hosted bucket names).
  */
 export function defaultClients(
   env: Readonly<Record<string, string | undefined>>,
@@ -181,7 +181,7 @@ export async function backfillCommand(
     suppressionMinutes === undefined
       ? ruleSettings
       : { ...ruleSettings, suppressionMs: suppressionMinutes * 60_000 };
-  const clients = { ...defaultClients(process.env, values['s3-force-path-style']), ...overrides };
+  const clients = { ...defaultClients(io.env ?? {}, values['s3-force-path-style']), ...overrides };
 
   // 1. Where: the stack's outputs, overridden by explicit flags.
   const stackName = values['stack-name'];

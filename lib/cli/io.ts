@@ -1,11 +1,16 @@
 import { UsageError } from '../errors';
 
-/** Where a command writes: the process streams, or buffers in tests. */
+/**
+ * What a command gets from its process: where it writes (the process streams, or buffers in tests) and the
+ * environment, which bin/cli.ts passes in so that no command reads the process environment itself.
+ */
 export interface CliIo {
   readonly stdout: { write(text: string): unknown };
   readonly stderr: { write(text: string): unknown };
   /** True when stderr is a terminal (progress bars); absent means not. */
   readonly interactive?: boolean;
+  /** The process environment; absent means empty. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Parses a whole-number option; throws UsageError naming the option. */

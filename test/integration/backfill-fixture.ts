@@ -98,6 +98,7 @@ export function bufferIo(interactive = false) {
       stdout: { write: (text: string) => out.push(text) },
       stderr: { write: (text: string) => err.push(text) },
       interactive,
+      env: process.env,
     },
     stdout: () => out.join(''),
     stderr: () => err.join(''),
