@@ -42,7 +42,7 @@ import { type DescribeStacksPort, readStackOutputs, requireOutput } from '../bac
 import { UsageError } from '../errors';
 import { findingsAsJsonLines } from './findings-output';
 import { type CliIo, integerOption, printable } from './io';
-import { RULE_OPTIONS, settingsFromOptions } from './scan';
+import { ALERT_OPTIONS, RULE_OPTIONS, settingsFromOptions } from './scan';
 
 export const BACKFILL_HELP = `Usage: regionsweep backfill --start DATE --end DATE [options]
 
@@ -150,8 +150,8 @@ export async function backfillCommand(
       checkpoint: { type: 'string' },
       's3-force-path-style': { type: 'boolean', default: false },
       'expected-bucket-owner': { type: 'string' },
-      'suppression-minutes': { type: 'string' },
       ...RULE_OPTIONS,
+      ...ALERT_OPTIONS,
     },
   });
   const mode = values.mode;
@@ -171,16 +171,11 @@ export async function backfillCommand(
   const regions = listOption('regions', values.regions, isRegionName, 'region names such as us-east-1');
   const concurrency = integerOption('concurrency', values.concurrency, 1, 256) ?? DEFAULT_CONCURRENCY;
   const objectsPerMessage = integerOption('objects-per-message', values['objects-per-message'], 1, 10) ?? 1;
-  const suppressionMinutes = integerOption('suppression-minutes', values['suppression-minutes'], 0, 10_080);
   const owner = values['expected-bucket-owner'];
   if (owner !== undefined && !isAccountId(owner)) {
     throw new UsageError(`--expected-bucket-owner must be a 12-digit account id, got "${owner}"`);
   }
-  const ruleSettings = await settingsFromOptions(values);
-  const settings =
-    suppressionMinutes === undefined
-      ? ruleSettings
-      : { ...ruleSettings, suppressionMs: suppressionMinutes * 60_000 };
+  const settings = await settingsFromOptions(values);
   const clients = { ...defaultClients(io.env ?? {}, values['s3-force-path-style']), ...overrides };
 
   // 1. Where: the stack's outputs, overridden by explicit flags.

@@ -8,7 +8,7 @@ import { type LocalFile, listLocalFiles } from '../local/file-object-source';
 import { type PublishedAlert, publishedAlerts } from '../local/published-alerts';
 import type { Delivery } from '../local/sns-delivery';
 import { type CliIo, integerOption, printable } from './io';
-import { RULE_OPTIONS, settingsFromOptions } from './scan';
+import { ALERT_OPTIONS, RULE_OPTIONS, settingsFromOptions } from './scan';
 
 export const LOCAL_HELP = `Usage: regionsweep local [options] [files|dirs...]
 
@@ -54,8 +54,8 @@ export async function localCommand(
       deliveries: { type: 'string', default: '1' },
       seed: { type: 'string' },
       format: { type: 'string', default: 'table' },
-      'suppression-minutes': { type: 'string' },
       ...RULE_OPTIONS,
+      ...ALERT_OPTIONS,
     },
   });
   if (values.format !== 'table' && values.format !== 'json') {
@@ -65,7 +65,6 @@ export async function localCommand(
   const concurrency = integerOption('concurrency', values.concurrency, 1, 256) ?? 4;
   const deliveries = integerOption('deliveries', values.deliveries, 1, 10) ?? 1;
   const seed = integerOption('seed', values.seed, 0, 2 ** 31) ?? randomInt(2 ** 31);
-  const suppression = integerOption('suppression-minutes', values['suppression-minutes'], 0, 10_080);
   const settings = await settingsFromOptions(values);
   const files = await listLocalFiles(positionals.length > 0 ? positionals : defaultPaths);
 
@@ -80,11 +79,7 @@ export async function localCommand(
       io.stderr.write(`local: stopped; ${alerts.length} alert(s) published while serving\n`);
       return 0;
     }
-    const runSettings = {
-      ...settings,
-      ...(suppression === undefined ? {} : { suppressionMs: suppression * 60_000 }),
-    };
-    const report = await deliverNotifications(environment, files, runSettings, {
+    const report = await deliverNotifications(environment, files, settings, {
       concurrency,
       deliveries,
       seed,

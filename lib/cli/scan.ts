@@ -24,6 +24,11 @@ export const RULE_OPTIONS = {
   allowlist: { type: 'string' },
 } as const;
 
+/** The alerting option shared by the commands that publish alerts (`local`, `backfill`); scan only finds. */
+export const ALERT_OPTIONS = {
+  'suppression-minutes': { type: 'string' },
+} as const;
+
 /** The rule options' help lines, shared by the commands that take them. */
 export const RULE_OPTIONS_HELP = `  --rules LIST            enabled built-in rules, comma-separated slugs (default
                           ec2-multi-region-describe-instances; see 'regionsweep rules')
@@ -48,7 +53,10 @@ ${RULE_OPTIONS_HELP}
 Exit code: 0 when every file was read, 1 when any file could not be read (reported on stderr), 2 on usage errors.
 `;
 
-/** Pipeline settings from the rule options, through the same typed choices as the function's variables. */
+/**
+ * Pipeline settings from the rule options (and the alert options, where the command takes them), through the
+ * same typed choices as the function's variables.
+ */
 export async function settingsFromOptions(values: {
   rules?: string;
   'rule-file'?: string[];
@@ -57,7 +65,9 @@ export async function settingsFromOptions(values: {
   'min-events'?: string;
   'window-seconds'?: string;
   allowlist?: string;
+  'suppression-minutes'?: string;
 }): Promise<PipelineSettings> {
+  const suppressionMinutes = integerOption('suppression-minutes', values['suppression-minutes'], 0, 10_080);
   const customRules = await loadRuleFiles(values['rule-file'] ?? []);
   const windowMode = values['window-mode'];
   if (windowMode !== undefined && !isWindowMode(windowMode)) {
@@ -72,6 +82,7 @@ export async function settingsFromOptions(values: {
       windowSeconds: integerOption('window-seconds', values['window-seconds'], 1, MAX_WINDOW_SECONDS),
     },
     windowMode,
+    suppressionMinutes,
     ...(values.allowlist === undefined
       ? {}
       : { allowlist: parseAllowlist(await readFile(values.allowlist, 'utf8'), values.allowlist) }),
