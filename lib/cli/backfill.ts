@@ -263,7 +263,7 @@ export async function backfillCommand(
       io.stderr.write(
         `backfill: ${remaining.length - report.failures.length} object(s) sent to ${queueUrl} in ` +
           `${report.messages} message(s), ${report.requests} SendMessageBatch call(s); ` +
-          `${report.failures.length} failed. Watch the queue depth and the function's logs; failures after 3 ` +
+          `${report.failures.length} failed. Watch the queue depth and the function's logs; failures after five ` +
           'receives land in the backfill dead-letter queue (alarmed).\n',
       );
       return report.failures.length > 0 ? 1 : 0;

@@ -25,8 +25,9 @@ Runs rule test cases (CloudTrail events and the findings they must give) through
   <rule>        a built-in rule's slug or id (see 'regionsweep rules'), or a rule file (.json, Sigma .yml or
                 .yaml, .ts, .mts, .js or .mjs, as for --rule-file)
   tests.json    test files; each names the rule it tests ("rule": slug or id): <rule>, or one of the
-                rule file's rules. Format: lib/rules/rule-tests.ts. With none, a built-in rule runs the
-                cases shipped with it (rules/tests/<slug>.json); a rule file needs test files
+                rule file's rules. Format: the README's Rules section (Testing rules before deploying).
+                With none, a built-in rule runs the cases shipped with it (rules/tests/<slug>.json); a
+                rule file needs test files
 
 Exit code: 0 when every case passes, 1 when any case fails, 2 on usage errors and invalid rule or test files.
 `;
