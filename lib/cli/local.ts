@@ -1,4 +1,4 @@
-import { createCipheriv, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors';
 import { type DeliveryReport, deliverNotifications } from '../local/delivery';
@@ -6,6 +6,7 @@ import { javaAvailable } from '../local/dynamodb-standin';
 import { type LocalEnvironment, startLocalEnvironment, uploadFiles } from '../local/environment';
 import { type LocalFile, listLocalFiles } from '../local/file-object-source';
 import { type PublishedAlert, publishedAlerts } from '../local/published-alerts';
+import { s3StandInCanPage } from '../local/s3-standin';
 import type { Delivery } from '../local/sns-delivery';
 import { type CliIo, integerOption, printable } from './io';
 import { ALERT_OPTIONS, RULE_OPTIONS, settingsFromOptions } from './scan';
@@ -104,19 +105,6 @@ function untilInterrupted(): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-}
-
-/**
- * s3rver signs ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only has in its legacy provider:
- * without it, a listing of more than 1,000 keys under one prefix fails on the stand-in (never on S3).
- */
-export function s3StandInCanPage(): boolean {
-  try {
-    createCipheriv('des', Buffer.alloc(8), Buffer.alloc(8));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const DAY_FOLDER = /\/CloudTrail\/[^/]+\/(\d{4})\/(\d{2})\/(\d{2})\//;
