@@ -1,13 +1,14 @@
-import { RE2JS } from 're2js';
 import { definedOnly } from '../defined-only';
 import { ConfigError } from '../errors';
 import {
+  compileRe2,
   compileValueMatch,
   isValueMatch,
   type LikePiece,
   likePieces,
   type ValueMatch,
   validateValueMatch,
+  valuesAlong,
 } from './value-match';
 import { AWS_CLIENT_NAMES, canonicalIp, VALUE_VIEWS, type ValueView, viewValue } from './value-views';
 
@@ -257,25 +258,7 @@ function validateCondition(where: string, condition: FieldCondition): void {
   if (condition.present === false && stringTests > 0) {
     throw new ConfigError(`${at}: present: false cannot be combined with a value test`);
   }
-  if (condition.matches !== undefined) compilePattern(at, condition.matches);
-}
-
-/**
- * Compiles a `matches` pattern with re2js, a pure JavaScript port of RE2: matching takes time linear in the
- * value whatever the pattern (V8's backtracking engine takes seconds on `^(a+)+$` and a 30-character user
- * agent). RE2 refuses what needs backtracking (lookaround, backreferences): such a pattern is refused here,
- * when rules load and at synth, never met at run time.
- */
-export function compilePattern(where: string, pattern: string): RE2JS {
-  try {
-    return RE2JS.compile(pattern);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(
-      `${where}: matches ${JSON.stringify(pattern)} is not a regular expression RE2 accepts (${reason}); lookaround and backreferences are not supported`,
-      { cause: error },
-    );
-  }
+  if (condition.matches !== undefined) compileRe2(at, 'matches', condition.matches);
 }
 
 /** A view limits what may be tested, so that every test it allows gives Elastic's answer. */
@@ -345,7 +328,7 @@ export function fieldValues(record: unknown, path: string): unknown[] {
   // array turns up (then the general walk takes over from that step, with the same answer).
   let value: unknown = record;
   for (let index = 0; index < steps.length; index++) {
-    if (Array.isArray(value)) return multiValues([value], steps, index);
+    if (Array.isArray(value)) return valuesAlong([value], steps, index).filter((v) => v !== null && v !== '');
     if (value === null || typeof value !== 'object') return [];
     const child = (value as Record<string, unknown>)[steps[index] as string];
     if (child === undefined || child === null) return [];
@@ -353,22 +336,6 @@ export function fieldValues(record: unknown, path: string): unknown[] {
   }
   if (Array.isArray(value)) return value.filter((v) => v !== null && v !== '');
   return value === '' ? [] : [value];
-}
-
-/** fieldValues from step `from` on, where `current` holds the values reached so far. */
-function multiValues(current: unknown[], steps: readonly string[], from: number): unknown[] {
-  let values = current;
-  for (let index = from; index < steps.length; index++) {
-    const step = steps[index] as string;
-    const next: unknown[] = [];
-    for (const value of values.flatMap((v) => (Array.isArray(v) ? v : [v]))) {
-      if (value === null || typeof value !== 'object') continue;
-      const child = (value as Record<string, unknown>)[step];
-      if (child !== undefined && child !== null) next.push(child);
-    }
-    values = next;
-  }
-  return values.flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v) => v !== null && v !== '');
 }
 
 function fieldPaths(field: string | readonly string[]): readonly string[] {
@@ -447,7 +414,7 @@ function compileNode(node: FilterNode): RecordTest {
 
 function compileCondition(condition: FieldCondition): RecordTest {
   const { field, as, equals, notEquals, startsWith, matches, present } = condition;
-  const pattern = matches === undefined ? undefined : compilePattern(`condition on ${field}`, matches);
+  const pattern = matches === undefined ? undefined : compileRe2(`condition on ${field}`, 'matches', matches);
   const hasStringTest = equals ?? notEquals ?? startsWith ?? pattern;
   return (record) => {
     const values = conditionValues(record, field, as);

@@ -97,7 +97,7 @@ export function validateValueMatch(at: string, match: ValueMatch): void {
   for (const list of [match.like, match.cidr]) {
     if (list !== undefined && list.length === 0) throw new ConfigError(`${at}: a value list is empty`);
   }
-  if (match.regex !== undefined) compileRegex(at, match.regex);
+  if (match.regex !== undefined) compileRe2(at, 'regex', match.regex);
   for (const network of match.cidr ?? []) parseNetwork(at, network);
   if (match.isNull !== undefined && match.isNull !== true)
     throw new ConfigError(`${at}: isNull must be true`);
@@ -121,7 +121,7 @@ export function compileValueMatch(match: ValueMatch): RecordTest {
 
 function valueTest(at: string, match: ValueMatch): (value: string) => boolean {
   if (match.regex !== undefined) {
-    const pattern = compileRegex(at, match.regex);
+    const pattern = compileRe2(at, 'regex', match.regex);
     return (value) => pattern.test(value);
   }
   if (match.cidr !== undefined) {
@@ -156,13 +156,20 @@ function likeSource(pieces: readonly LikePiece[]): string {
     .join('');
 }
 
-function compileRegex(at: string, pattern: string): RE2JS {
+/**
+ * Compiles a pattern (a rule's `matches`, a Sigma value's `regex`: `what` names which) with re2js, a pure
+ * JavaScript port of RE2: matching takes time linear in the value whatever the pattern (V8's backtracking
+ * engine takes seconds on `^(a+)+$` and a 30-character user agent). RE2 refuses what needs backtracking
+ * (lookaround, backreferences): such a pattern is refused here, when rules load and at synth, never met at
+ * run time.
+ */
+export function compileRe2(where: string, what: 'matches' | 'regex', pattern: string): RE2JS {
   try {
     return RE2JS.compile(pattern);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new ConfigError(
-      `${at}: regex ${JSON.stringify(pattern)} is not a regular expression RE2 accepts (${reason}); lookaround and backreferences are not supported`,
+      `${where}: ${what} ${JSON.stringify(pattern)} is not a regular expression RE2 accepts (${reason}); lookaround and backreferences are not supported`,
       { cause: error },
     );
   }
@@ -214,17 +221,27 @@ function textValues(record: unknown, path: string): string[] {
 
 /** Every non-null value at a dotted path, arrays flattened at each step (`resources.ARN`: each resource's). */
 function valuesAt(record: unknown, path: string): unknown[] {
-  let current: unknown[] = [record];
-  for (const step of path.split('.')) {
+  return valuesAlong([record], path.split('.'), 0).filter((v) => v !== null);
+}
+
+/**
+ * The values reached from `current` along `steps`, from step `from` on, arrays flattened at each step and at
+ * the end. Missing and null children are left out on the way; a null inside the last array is kept (each
+ * caller filters the end as its view needs: Sigma's nulls only, a rule's nulls and empty strings).
+ */
+export function valuesAlong(current: readonly unknown[], steps: readonly string[], from: number): unknown[] {
+  let values = current;
+  for (let index = from; index < steps.length; index++) {
+    const step = steps[index] as string;
     const next: unknown[] = [];
-    for (const value of current.flatMap((v) => (Array.isArray(v) ? v : [v]))) {
+    for (const value of values.flatMap((v) => (Array.isArray(v) ? v : [v]))) {
       if (value === null || typeof value !== 'object') continue;
       const child = (value as Record<string, unknown>)[step];
       if (child !== undefined && child !== null) next.push(child);
     }
-    current = next;
+    values = next;
   }
-  return current.flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v) => v !== null);
+  return values.flatMap((v) => (Array.isArray(v) ? v : [v]));
 }
 
 /** The last step of the path is a key of some object the path leads to (its value may be null). */
