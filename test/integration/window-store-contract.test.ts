@@ -47,6 +47,7 @@ const SMALL_LIMITS: StateLimits = {
   maxEventIds: 2,
   maxContextValues: 2,
   maxSampleEventIds: 1,
+  maxFindingSummaries: 2,
   maxValueLength: 256,
   maxDistinctValues: 2,
   maxSuppressedWindows: 2,

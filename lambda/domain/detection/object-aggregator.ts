@@ -140,6 +140,8 @@ export class ObjectAggregator {
         userAgents: userAgent,
         sessionIssuers: optionalString(record, 'userIdentity.sessionContext.sessionIssuer.arn'),
         sampleEventIds: optionalString(record, 'eventID'),
+        // Events carry no findings: only a correlation's windows list them.
+        findings: undefined,
       },
     };
     // In hopping mode the event counts in two overlapping windows: each counts it once.

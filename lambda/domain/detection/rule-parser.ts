@@ -1,5 +1,7 @@
 import { ConfigError } from '../errors';
 import {
+  CORRELATION_DISTINCT_FIELD,
+  type CorrelationSpec,
   type FieldCondition,
   IDENTITY_FIELD,
   type RuleDefinition,
@@ -27,6 +29,12 @@ import type { ValueView } from './value-views';
  *   it says so), `present` (true or false). `as: "userAgentName"` allows `equals`, `notEquals` and `present`
  *   with AWS client names (AWS_CLIENT_NAMES); `as: "ip"` compares addresses written as Elastic prints them
  *   (`2001:db8::1`, not `2001:DB8:0::1`).
+ * - `buildingBlock`: true keeps the rule's findings (stored, counted, shown by `scan`, fed to correlations)
+ *   without publishing them.
+ * - A correlation over findings has `correlation: { "rules": [slugs or ids], "requires": [...] }` instead of
+ *   `filter` and `distinctField`: one identity with findings of at least `minDistinct` of those rules
+ *   (every one of `requires` among them) within `windowSeconds` (up to an hour). Each rule it names must be
+ *   enabled.
  */
 export function parseRuleDefinitions(json: string, source: string): RuleDefinition[] {
   let value: unknown;
@@ -54,7 +62,10 @@ const RULE_FIELDS = new Set([
   'minEvents',
   'technique',
   'presentation',
+  'buildingBlock',
+  'correlation',
 ]);
+const CORRELATION_FIELDS = new Set(['rules', 'requires']);
 const CONDITION_FIELDS = new Set(['field', 'as', 'equals', 'notEquals', 'startsWith', 'matches', 'present']);
 const FOLLOWS_FIELDS = new Set(['ruleId', 'version', 'queryDate']);
 
@@ -76,8 +87,14 @@ export function toRule(value: unknown, source: string): RuleDefinition {
   ) {
     throw new ConfigError(`${where}: severity must be informational, low, medium, high or critical`);
   }
-  const filter = record.filter;
+  const correlation =
+    record.correlation === undefined ? undefined : toCorrelation(record.correlation, `${where}.correlation`);
+  const filter = record.filter ?? (correlation === undefined ? undefined : []);
   if (!Array.isArray(filter)) throw new ConfigError(`${where}: filter must be an array of conditions`);
+  const buildingBlock = record.buildingBlock;
+  if (buildingBlock !== undefined && typeof buildingBlock !== 'boolean') {
+    throw new ConfigError(`${where}: buildingBlock must be true or false`);
+  }
   const rule: RuleDefinition = {
     id,
     slug: record.slug === undefined ? id : stringAt(record, 'slug', where),
@@ -87,7 +104,10 @@ export function toRule(value: unknown, source: string): RuleDefinition {
     windowSeconds: numberAt(record, 'windowSeconds', where),
     windowMode: (record.windowMode ?? 'tumbling') as RuleDefinition['windowMode'],
     groupBy: typeof groupBy === 'string' ? [groupBy] : stringListAt({ groupBy }, 'groupBy', where),
-    distinctField: stringAt(record, 'distinctField', where),
+    distinctField:
+      correlation !== undefined && record.distinctField === undefined
+        ? CORRELATION_DISTINCT_FIELD
+        : stringAt(record, 'distinctField', where),
     minDistinct: numberAt(record, 'minDistinct', where),
     minEvents: record.minEvents === undefined ? 1 : numberAt(record, 'minEvents', where),
     technique: { id: stringAt(technique, 'id', where), name: stringAt(technique, 'name', where) },
@@ -96,6 +116,8 @@ export function toRule(value: unknown, source: string): RuleDefinition {
       : { presentation: toPresentation(record.presentation, `${where}.presentation`) }),
     ...(record.groupAs === undefined ? {} : { groupAs: toGroupAs(record.groupAs, `${where}.groupAs`) }),
     ...(record.follows === undefined ? {} : { follows: toFollows(record.follows, `${where}.follows`) }),
+    ...(buildingBlock === true ? { buildingBlock } : {}),
+    ...(correlation === undefined ? {} : { correlation }),
   };
   validateRule(rule);
   return rule;
@@ -127,6 +149,15 @@ function toGroupAs(value: unknown, source: string): Record<string, ValueView> {
   return Object.fromEntries(
     Object.keys(record).map((field) => [field, stringAt(record, field, source) as ValueView]),
   );
+}
+
+function toCorrelation(value: unknown, source: string): CorrelationSpec {
+  const record = objectAt(value, source);
+  refuseUnknown(record, CORRELATION_FIELDS, source);
+  return {
+    rules: stringListAt(record, 'rules', source),
+    ...(record.requires === undefined ? {} : { requires: stringListAt(record, 'requires', source) }),
+  };
 }
 
 function toFollows(value: unknown, source: string): UpstreamRule {
