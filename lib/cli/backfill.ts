@@ -74,7 +74,8 @@ Output:
                               (default: .regionsweep-backfill-<hash of the selection>.json here)
   --s3-force-path-style       path-style S3 requests (default: on when AWS_ENDPOINT_URL_S3 or
                               AWS_ENDPOINT_URL is set, as for local stand-ins)
-  --rules, --rule-file, --window-mode, --min-regions, --min-events, --window-seconds, --allowlist
+  --rules, --building-blocks, --rule-file, --window-mode, --min-regions, --min-events,
+  --window-seconds, --allowlist
                           the rules and noise settings, as for scan
   --suppression-minutes N     one alert per identity per N minutes, as the deployment's suppressionMinutes
   --expected-bucket-owner ID  refuse objects of a bucket owned by any other account (direct mode)

@@ -1,0 +1,127 @@
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
+import { pipelineSettings } from '../../lambda/config';
+import { DISCOVERY_CAMPAIGN } from '../../lambda/domain/detection/built-in-rules';
+import { eventCountOf } from '../../lambda/domain/detection/window-state';
+import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
+import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
+import {
+  type LocalEnvironment,
+  standInFunctionEnvironment,
+  startLocalEnvironment,
+} from '../../lib/local/environment';
+import { publishedAlerts } from '../../lib/local/published-alerts';
+import { cloudTrailKey } from '../fixtures/corpus';
+import { bucketPolicySweep, sweep } from '../fixtures/events';
+
+type Handler = (event: unknown) => Promise<unknown>;
+
+const ACCOUNT = '111122223333';
+const EC2 = 'ec2-multi-region-describe-instances';
+const S3 = 's3-rapid-bucket-posture';
+/** The campaign and every rule it counts; the EC2 and S3 rules as building blocks. */
+const SETTINGS = pipelineSettings({
+  rules: [...(DISCOVERY_CAMPAIGN.correlation?.rules ?? []), DISCOVERY_CAMPAIGN.slug],
+  buildingBlocks: [EC2, S3],
+});
+
+/**
+ * The campaign through the real handler on one DynamoDB stand-in: redelivery and concurrent delivery of every
+ * object, each finding counted once on the campaign's window item.
+ */
+function campaignOn(kind: DynamoDbStandInKind): void {
+  let environment: LocalEnvironment;
+  let restoreEnv: () => void;
+  let handler: Handler;
+
+  beforeAll(async () => {
+    environment = await startLocalEnvironment(kind);
+    restoreEnv = setProcessEnv({
+      ...standInFunctionEnvironment(environment, SETTINGS),
+      POWERTOOLS_LOG_LEVEL: 'CRITICAL',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    });
+    const { buildHandler } = await import('../../lambda/handler');
+    handler = buildHandler(process.env) as Handler;
+  });
+
+  afterAll(async () => {
+    restoreEnv?.();
+    await environment?.stop();
+  });
+
+  let counter = 0;
+  /** One object per call (one account and region), delivered five minutes after `start`. */
+  async function upload(records: readonly unknown[], start: string) {
+    counter += 1;
+    const key = cloudTrailKey(ACCOUNT, 'us-east-1', new Date(Date.parse(start) + 300_000), `c${counter}`);
+    const body = gzipSync(JSON.stringify({ Records: records }));
+    await environment.s3.send(new PutObjectCommand({ Bucket: environment.bucket, Key: key, Body: body }));
+    return s3Notification(environment.bucket, key, body.length);
+  }
+
+  it('alerts once for the identity with both findings in the hour, however often and concurrently its objects come', async () => {
+    // Prepare: one EC2 region per object; bucket-policy reads in two objects
+    const mallory = `arn:aws:sts::${ACCOUNT}:assumed-role/recon/mallory-${kind}`;
+    const ec2Only = `arn:aws:sts::${ACCOUNT}:assumed-role/inventory/ec2-only-${kind}`;
+    const s3Only = `arn:aws:sts::${ACCOUNT}:assumed-role/auditor/s3-only-${kind}`;
+    const notifications = [
+      ...(await Promise.all(
+        sweep(12, '2026-11-28T10:05:01Z', { arn: mallory }, 400).map((e) =>
+          upload([e], '2026-11-28T10:05:00Z'),
+        ),
+      )),
+      await upload(
+        bucketPolicySweep(20, '2026-11-28T10:41:00Z', { arn: mallory }, 200).slice(0, 10),
+        '2026-11-28T10:41:00Z',
+      ),
+      await upload(
+        bucketPolicySweep(20, '2026-11-28T10:41:00Z', { arn: mallory }, 200).slice(10),
+        '2026-11-28T10:41:00Z',
+      ),
+      await upload(sweep(12, '2026-11-28T10:07:01Z', { arn: ec2Only }, 400), '2026-11-28T10:07:00Z'),
+      await upload(
+        bucketPolicySweep(20, '2026-11-28T10:20:00Z', { arn: s3Only }, 200),
+        '2026-11-28T10:20:00Z',
+      ),
+    ];
+    const before = environment.recorder.published().length;
+
+    // Act: every notification three times, the last two rounds concurrently
+    for (const notification of notifications) await handler(notification);
+    await Promise.all([...notifications, ...notifications].map((notification) => handler(notification)));
+
+    // Assess
+    const alerts = publishedAlerts(environment.recorder.published().slice(before));
+    expect(alerts.map(({ finding }) => [finding.ruleId, finding.arn, finding.windowStart])).toEqual([
+      [DISCOVERY_CAMPAIGN.id, mallory, '2026-11-28T10:00:00.000Z'],
+    ]);
+    const store = new DynamoDbWindowStore({
+      client: environment.dynamodb,
+      tableName: environment.tableName,
+      limits: SETTINGS.limits,
+      retentionSeconds: SETTINGS.retentionSeconds,
+    });
+    const campaign = await store.get({
+      ruleId: DISCOVERY_CAMPAIGN.id,
+      windowStart: Date.parse('2026-11-28T10:00:00Z'),
+      arn: mallory,
+    });
+    expect(campaign === undefined ? undefined : [eventCountOf(campaign), campaign.distinctValues]).toEqual([
+      2,
+      [EC2, S3],
+    ]);
+    expect(campaign?.context.findings).toHaveLength(2);
+    expect(campaign?.alert.messageId).toBe(alerts[0]?.messageId);
+  });
+}
+
+describe('the discovery campaign on dynalite', () => {
+  campaignOn('dynalite');
+});
+
+describe.skipIf(!javaAvailable())('the discovery campaign on DynamoDB Local', () => {
+  campaignOn('dynamodb-local');
+});
