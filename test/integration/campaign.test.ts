@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,6 +8,7 @@ import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store
 import { pipelineSettings } from '../../lambda/config';
 import { DISCOVERY_CAMPAIGN } from '../../lambda/domain/detection/built-in-rules';
 import { eventCountOf } from '../../lambda/domain/detection/window-state';
+import { runCli } from '../../lib/cli/commands';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
 import {
@@ -124,4 +128,70 @@ describe('the discovery campaign on dynalite', () => {
 
 describe.skipIf(!javaAvailable())('the discovery campaign on DynamoDB Local', () => {
   campaignOn('dynamodb-local');
+});
+
+describe('regionsweep local with the discovery campaign', () => {
+  it('publishes the campaign once, with its contributing findings, and no building block', async () => {
+    // Prepare: an EC2 sweep and a bucket-policy sweep by one identity, and an EC2 sweep by another
+    const mallory = `arn:aws:sts::${ACCOUNT}:assumed-role/recon/mallory-local`;
+    const other = `arn:aws:sts::${ACCOUNT}:assumed-role/inventory/other-local`;
+    const dir = await mkdtemp(join(tmpdir(), 'regionsweep-campaign-local-'));
+    const files: [string, unknown[]][] = [
+      [
+        'ec2',
+        [
+          ...sweep(12, '2026-11-28T10:05:01Z', { arn: mallory }, 400),
+          ...sweep(12, '2026-11-28T10:06:01Z', { arn: other }, 400),
+        ],
+      ],
+      ['s3', bucketPolicySweep(20, '2026-11-28T10:41:00Z', { arn: mallory }, 200)],
+    ];
+    for (const [name, records] of files) {
+      const path = join(dir, cloudTrailKey(ACCOUNT, 'us-east-1', new Date('2026-11-28T10:45:00Z'), name));
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, gzipSync(JSON.stringify({ Records: records })));
+    }
+    const out: string[] = [];
+
+    // Act
+    const code = await runCli(
+      [
+        'local',
+        '--dynamodb',
+        'dynalite',
+        '--format',
+        'json',
+        '--deliveries',
+        '3',
+        '--seed',
+        '1',
+        '--rules',
+        [...(DISCOVERY_CAMPAIGN.correlation?.rules ?? []), DISCOVERY_CAMPAIGN.slug].join(','),
+        '--building-blocks',
+        `${EC2},${S3}`,
+        dir,
+      ],
+      { stdout: { write: (text: string) => out.push(text) }, stderr: { write: () => true } },
+    );
+
+    // Assess
+    const alerts = out
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            finding: { ruleId: string; arn: string; contributingFindings: { rule: string }[] };
+          },
+      );
+    expect(code).toBe(0);
+    expect(
+      alerts.map(({ finding }) => [
+        finding.ruleId,
+        finding.arn,
+        finding.contributingFindings.map((f) => f.rule),
+      ]),
+    ).toEqual([[DISCOVERY_CAMPAIGN.id, mallory, [EC2, S3]]]);
+  });
 });
