@@ -8,6 +8,7 @@ import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store
 import { pipelineSettings } from '../../lambda/config';
 import { DISCOVERY_CAMPAIGN } from '../../lambda/domain/detection/built-in-rules';
 import { eventCountOf } from '../../lambda/domain/detection/window-state';
+import { backfillCommand } from '../../lib/cli/backfill';
 import { runCli } from '../../lib/cli/commands';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
 import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
@@ -15,7 +16,9 @@ import {
   type LocalEnvironment,
   standInFunctionEnvironment,
   startLocalEnvironment,
+  uploadFiles,
 } from '../../lib/local/environment';
+import { listLocalFiles } from '../../lib/local/file-object-source';
 import { publishedAlerts } from '../../lib/local/published-alerts';
 import { cloudTrailKey } from '../fixtures/corpus';
 import { bucketPolicySweep, sweep } from '../fixtures/events';
@@ -130,27 +133,58 @@ describe.skipIf(!javaAvailable())('the discovery campaign on DynamoDB Local', ()
   campaignOn('dynamodb-local');
 });
 
+const CAMPAIGN_OPTIONS = [
+  '--rules',
+  [...(DISCOVERY_CAMPAIGN.correlation?.rules ?? []), DISCOVERY_CAMPAIGN.slug].join(','),
+  '--building-blocks',
+  `${EC2},${S3}`,
+];
+
+/**
+ * Local CloudTrail files under their S3 key layout: an EC2 sweep and a bucket-policy sweep by `mallory`, an
+ * EC2 sweep by `other`.
+ */
+async function campaignCorpus(mallory: string, other: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'regionsweep-campaign-'));
+  const files: [string, unknown[]][] = [
+    [
+      'ec2',
+      [
+        ...sweep(12, '2026-11-28T10:05:01Z', { arn: mallory }, 400),
+        ...sweep(12, '2026-11-28T10:06:01Z', { arn: other }, 400),
+      ],
+    ],
+    ['s3', bucketPolicySweep(20, '2026-11-28T10:41:00Z', { arn: mallory }, 200)],
+  ];
+  for (const [name, records] of files) {
+    const path = join(dir, cloudTrailKey(ACCOUNT, 'us-east-1', new Date('2026-11-28T10:45:00Z'), name));
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, gzipSync(JSON.stringify({ Records: records })));
+  }
+  return dir;
+}
+
+interface FindingLine {
+  readonly ruleId: string;
+  readonly arn: string;
+  readonly buildingBlock?: boolean;
+  readonly contributingFindings?: readonly { readonly rule: string }[];
+}
+
+/** The JSON lines a command printed. */
+function jsonLines<T>(out: readonly string[]): T[] {
+  return out
+    .join('')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as T);
+}
+
 describe('regionsweep local with the discovery campaign', () => {
   it('publishes the campaign once, with its contributing findings, and no building block', async () => {
-    // Prepare: an EC2 sweep and a bucket-policy sweep by one identity, and an EC2 sweep by another
+    // Prepare
     const mallory = `arn:aws:sts::${ACCOUNT}:assumed-role/recon/mallory-local`;
-    const other = `arn:aws:sts::${ACCOUNT}:assumed-role/inventory/other-local`;
-    const dir = await mkdtemp(join(tmpdir(), 'regionsweep-campaign-local-'));
-    const files: [string, unknown[]][] = [
-      [
-        'ec2',
-        [
-          ...sweep(12, '2026-11-28T10:05:01Z', { arn: mallory }, 400),
-          ...sweep(12, '2026-11-28T10:06:01Z', { arn: other }, 400),
-        ],
-      ],
-      ['s3', bucketPolicySweep(20, '2026-11-28T10:41:00Z', { arn: mallory }, 200)],
-    ];
-    for (const [name, records] of files) {
-      const path = join(dir, cloudTrailKey(ACCOUNT, 'us-east-1', new Date('2026-11-28T10:45:00Z'), name));
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, gzipSync(JSON.stringify({ Records: records })));
-    }
+    const dir = await campaignCorpus(mallory, `arn:aws:sts::${ACCOUNT}:assumed-role/inventory/other-local`);
     const out: string[] = [];
 
     // Act
@@ -165,33 +199,96 @@ describe('regionsweep local with the discovery campaign', () => {
         '3',
         '--seed',
         '1',
-        '--rules',
-        [...(DISCOVERY_CAMPAIGN.correlation?.rules ?? []), DISCOVERY_CAMPAIGN.slug].join(','),
-        '--building-blocks',
-        `${EC2},${S3}`,
+        ...CAMPAIGN_OPTIONS,
         dir,
       ],
       { stdout: { write: (text: string) => out.push(text) }, stderr: { write: () => true } },
     );
 
     // Assess
-    const alerts = out
-      .join('')
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map(
-        (line) =>
-          JSON.parse(line) as {
-            finding: { ruleId: string; arn: string; contributingFindings: { rule: string }[] };
-          },
-      );
     expect(code).toBe(0);
     expect(
-      alerts.map(({ finding }) => [
+      jsonLines<{ finding: FindingLine }>(out).map(({ finding }) => [
         finding.ruleId,
         finding.arn,
-        finding.contributingFindings.map((f) => f.rule),
+        finding.contributingFindings?.map((f) => f.rule),
       ]),
     ).toEqual([[DISCOVERY_CAMPAIGN.id, mallory, [EC2, S3]]]);
+  });
+});
+
+describe('regionsweep backfill with the discovery campaign', () => {
+  let environment: LocalEnvironment;
+  const mallory = `arn:aws:sts::${ACCOUNT}:assumed-role/recon/mallory-backfill`;
+
+  beforeAll(async () => {
+    environment = await startLocalEnvironment('dynalite');
+    const dir = await campaignCorpus(
+      mallory,
+      `arn:aws:sts::${ACCOUNT}:assumed-role/inventory/other-backfill`,
+    );
+    await uploadFiles(environment, await listLocalFiles([dir]));
+  });
+
+  afterAll(async () => {
+    await environment?.stop();
+  });
+
+  /** `regionsweep backfill` of 2026-11-28 over the stand-ins, with the campaign options and `args`. */
+  async function backfill(args: readonly string[]): Promise<{ code: number; out: string[] }> {
+    const out: string[] = [];
+    const restore = setProcessEnv(environment.env);
+    try {
+      const code = await backfillCommand(
+        [
+          '--bucket',
+          environment.bucket,
+          '--start',
+          '2026-11-28',
+          '--end',
+          '2026-11-28',
+          ...CAMPAIGN_OPTIONS,
+          ...args,
+        ],
+        { stdout: { write: (text: string) => out.push(text) }, stderr: { write: () => true } },
+      );
+      return { code, out };
+    } finally {
+      restore();
+    }
+  }
+
+  it('--no-alerts prints the building blocks marked and the campaign with its findings', async () => {
+    // Act
+    const { code, out } = await backfill(['--no-alerts']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(
+      jsonLines<FindingLine>(out).map((f) => [
+        f.ruleId,
+        f.arn,
+        f.buildingBlock ?? false,
+        f.contributingFindings?.length,
+      ]),
+    ).toEqual([
+      ['a7577205-88a1-4a08-85d4-7b72a9a2e969', mallory, true, undefined],
+      ['393ef120-63d1-11ef-8e38-f661ea17fbce', expect.stringContaining('other-backfill'), true, undefined],
+      ['393ef120-63d1-11ef-8e38-f661ea17fbce', mallory, true, undefined],
+      [DISCOVERY_CAMPAIGN.id, mallory, false, 2],
+    ]);
+  });
+
+  it('direct mode publishes the campaign once, twice run', async () => {
+    // Act
+    const target = ['--table', environment.tableName, '--topic-arn', environment.topicArn];
+    const first = await backfill(target);
+    const again = await backfill([...target, '--checkpoint', join(tmpdir(), `campaign-${Date.now()}.json`)]);
+
+    // Assess
+    expect([first.code, again.code]).toEqual([0, 0]);
+    expect(
+      publishedAlerts(environment.recorder.published()).map(({ finding }) => [finding.ruleId, finding.arn]),
+    ).toEqual([[DISCOVERY_CAMPAIGN.id, mallory]]);
   });
 });
