@@ -1,9 +1,9 @@
-import type { AlertToPublish } from './domain/alerting/alert-message';
+import type { AlertToPublish } from './domain/alerting/alert-to-publish';
 import type { GroupContribution, GroupKey, WindowState } from './domain/detection/window-state';
 import type { ObjectRef } from './domain/reading/object-key';
 
 /** The value types the ports carry belong to the domain; adapters and entry points may take them from here. */
-export type { AlertToPublish } from './domain/alerting/alert-message';
+export type { AlertToPublish } from './domain/alerting/alert-to-publish';
 export type { ObjectRef, Origin } from './domain/reading/object-key';
 
 /**

@@ -1,5 +1,5 @@
 import { PublishCommand, type PublishCommandOutput } from '@aws-sdk/client-sns';
-import { renderAlert } from '../domain/alerting/alert-message';
+import { renderAlert } from '../domain/alerting/sns-message';
 import { RegionSweepError } from '../domain/errors';
 import type { AlertPublisher, AlertToPublish } from '../ports';
 

@@ -1,4 +1,5 @@
-import type { AlertDocument, ChatbotCustomNotification } from '../../lambda/domain/alerting/alert-message';
+import type { AlertDocument } from '../../lambda/domain/alerting/alert-document';
+import type { ChatbotCustomNotification } from '../../lambda/domain/alerting/chat-notification';
 import type { Finding } from '../../lambda/domain/detection/window-state';
 import { type Delivery, messageFor } from './sns-delivery';
 import type { RecordedPublish } from './sns-recorder';

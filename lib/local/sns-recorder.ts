@@ -1,6 +1,7 @@
 import { createSign, generateKeyPair, type KeyObject, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SNS_LIMITS } from '../../lambda/domain/alerting/sizing';
 import {
   type Delivery,
   deliver,
@@ -68,14 +69,6 @@ export interface SnsRecorderOptions {
   readonly region?: string;
   readonly accountId?: string;
 }
-
-/** SNS limits the recorder enforces, as the SNS API reference states them. */
-export const SNS_LIMITS = {
-  /** Message body plus every attribute's name, type and value, in UTF-8 bytes. */
-  maxMessageBytes: 262_144,
-  maxSubjectLength: 100,
-  maxAttributes: 10,
-} as const;
 
 const XMLNS = 'http://sns.amazonaws.com/doc/2010-03-31/';
 /**

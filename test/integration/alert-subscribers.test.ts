@@ -1,7 +1,7 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnsAlertPublisher } from '../../lambda/adapters/sns-alert-publisher';
-import { renderAlert } from '../../lambda/domain/alerting/alert-message';
+import { renderAlert } from '../../lambda/domain/alerting/sns-message';
 import { BUILT_IN_RULES } from '../../lambda/domain/detection/built-in-rules';
 import { presentationOf } from '../../lambda/domain/detection/window-state';
 import type { AlertToPublish } from '../../lambda/ports';

@@ -9,11 +9,12 @@ import {
 } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SnsAlertPublisher, SnsMissingMessageIdError } from '../../lambda/adapters/sns-alert-publisher';
-import { renderAlert } from '../../lambda/domain/alerting/alert-message';
+import { SNS_LIMITS } from '../../lambda/domain/alerting/sizing';
+import { renderAlert } from '../../lambda/domain/alerting/sns-message';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
 import { presentationOf } from '../../lambda/domain/detection/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
-import { SNS_LIMITS, type SnsRecorder, startSnsRecorder } from '../../lib/local/sns-recorder';
+import { type SnsRecorder, startSnsRecorder } from '../../lib/local/sns-recorder';
 
 const ALERT: AlertToPublish = {
   origin: 'backfill',

@@ -1,12 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type ChatbotCustomNotification,
-  DOCUMENT_BUDGET_BYTES,
-  type RenderedAlert,
-  renderAlert,
-} from '../../lambda/domain/alerting/alert-message';
+import { DOCUMENT_BUDGET_BYTES } from '../../lambda/domain/alerting/alert-document';
+import type { ChatbotCustomNotification } from '../../lambda/domain/alerting/chat-notification';
 import { neutralise } from '../../lambda/domain/alerting/neutralise';
+import { type RenderedAlert, renderAlert } from '../../lambda/domain/alerting/sns-message';
 import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/detection/window-state';
 import type { AlertToPublish } from '../../lambda/ports';
 import { ARN_SHAPES, baseFinding, EXPLICIT, everywhere, SESSION_ROLE_ARN } from '../fixtures/hostile-alerts';

@@ -1,13 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  DOCUMENT_BUDGET_BYTES,
-  MAX_ARN_ATTRIBUTE_LENGTH,
-  MAX_SUBJECT_LENGTH,
-  renderAlert,
-} from '../../lambda/domain/alerting/alert-message';
+import { DOCUMENT_BUDGET_BYTES } from '../../lambda/domain/alerting/alert-document';
+import { MAX_ARN_ATTRIBUTE_LENGTH } from '../../lambda/domain/alerting/message-attributes';
 import { neutralise } from '../../lambda/domain/alerting/neutralise';
 import { arnPredicate } from '../../lambda/domain/alerting/pivot-query';
+import { renderAlert } from '../../lambda/domain/alerting/sns-message';
+import { MAX_SUBJECT_LENGTH } from '../../lambda/domain/alerting/subject';
 import {
   BUILT_IN_RULES,
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,
@@ -508,6 +506,21 @@ describe('chatbot body', () => {
     );
     expect(document.truncated).toBe(true);
     expect(document.finding.eventCount).toBe(123456);
+  });
+
+  it('a value cut to fit the machine document keeps whole characters (no lone surrogate)', () => {
+    // Prepare: emoji take two UTF-16 units each, so a cut at an odd length would split one.
+    const emoji = (i: number) => `${i}${'\u{1F600}'.repeat(400)}`;
+    const input = alert({ userAgents: Array.from({ length: 20 }, (_, i) => emoji(i)) });
+
+    // Act
+    const { document } = renderAlert(input);
+
+    // Assess
+    expect(document.truncated).toBe(true);
+    const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    expect(document.finding.userAgents.filter((agent) => loneSurrogate.test(agent))).toEqual([]);
+    expect(document.finding.userAgents[0]).toMatch(/^0(\u{1F600})+\u2026$/u);
   });
 
   it('threads alerts of the same identity together and others apart', () => {

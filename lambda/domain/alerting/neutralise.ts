@@ -1,3 +1,5 @@
+import { truncate } from './sizing';
+
 /**
  * Neutralising: whatever a log holds, an alert shows it as inert text (no markup, link, mention, bidi trick or
  * invisible character) and at a bounded length.
@@ -64,6 +66,7 @@ export function inertJson(value: unknown): string {
   );
 }
 
+/** `\uXXXX` (or `\u{XXXXX}` beyond the BMP) for one code point: how an invisible character is shown. */
 export function escapeCodePoint(char: string): string {
   const code = char.codePointAt(0) ?? 0;
   return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
@@ -71,13 +74,4 @@ export function escapeCodePoint(char: string): string {
 
 function isWordChar(char: string | undefined): boolean {
   return char !== undefined && /^[A-Za-z0-9]$/.test(char);
-}
-
-/** At most `maxLength` code points (never splits a surrogate pair); a cut value ends with an ellipsis. */
-export function truncate(value: string, maxLength: number): string {
-  if (maxLength < 1) return '';
-  if (value.length <= maxLength) return value;
-  const codePoints = Array.from(value);
-  if (codePoints.length <= maxLength) return value;
-  return `${codePoints.slice(0, maxLength - 1).join('')}\u2026`;
 }
