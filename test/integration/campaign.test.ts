@@ -22,6 +22,7 @@ import { listLocalFiles } from '../../lib/local/file-object-source';
 import { publishedAlerts } from '../../lib/local/published-alerts';
 import { cloudTrailKey } from '../fixtures/corpus';
 import { bucketPolicySweep, sweep } from '../fixtures/events';
+import { customNotificationViolations } from '../support/custom-notification-schema';
 
 type Handler = (event: unknown) => Promise<unknown>;
 
@@ -214,6 +215,14 @@ describe('regionsweep local with the discovery campaign', () => {
         finding.contributingFindings?.map((f) => f.rule),
       ]),
     ).toEqual([[DISCOVERY_CAMPAIGN.id, mallory, [EC2, S3]]]);
+    const [line] = jsonLines<{ email: string; slack: { content: { description: string } } }>(out);
+    expect(line?.email).toMatch(
+      /CONTRIBUTING FINDINGS\n[^]*  - EC2 DescribeInstances sweep [^]*  - S3 bucket posture sweep /,
+    );
+    expect(line?.slack.content.description).toMatch(
+      /\*Findings \(2\):\*\n• EC2 DescribeInstances sweep [^]*\n• S3 bucket posture sweep /,
+    );
+    expect(customNotificationViolations(JSON.stringify(line?.slack))).toEqual([]);
   });
 });
 

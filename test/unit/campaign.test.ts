@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pipelineSettings } from '../../lambda/config';
+import { renderAlert } from '../../lambda/domain/alerting/sns-message';
 import { findingIdOf } from '../../lambda/domain/detection/correlation';
 import { eventCountOf, findingsAmong, findingUnder } from '../../lambda/domain/detection/window-state';
 import type { ObjectRef } from '../../lambda/ports';
@@ -181,4 +182,95 @@ describe('the discovery campaign (a correlation over findings)', () => {
       'S3 bucket posture sweep',
     ]);
   });
+
+  it('the alert lists every contributing finding in the email, the chat notification and the JSON document', async () => {
+    // Prepare
+    const objects = memoryObjects(
+      objectsOf([
+        { kind: 'ec2', arn: MALLORY, start: '2026-11-28T10:05:01Z' },
+        { kind: 's3', arn: MALLORY, start: '2026-11-28T10:41:00Z' },
+      ]),
+    );
+    const harness = pipeline(objects, SETTINGS);
+    await runAll(harness, objects.refs);
+    const [published] = harness.publisher.published;
+    if (published === undefined) throw new Error('no campaign alert');
+
+    // Act
+    const rendered = renderAlert(published);
+
+    // Assess
+    const ec2 =
+      'EC2 DescribeInstances sweep (ec2-multi-region-describe-instances): window 2026-11-28T10:05:00Z, 30 s: ' +
+      '12 regions, 12 DescribeInstances calls';
+    const s3 =
+      'S3 bucket posture sweep (s3-rapid-bucket-posture): window 2026-11-28T10:41:00Z, 10 s: 20 buckets, ' +
+      '20 bucket posture reads';
+    expect(rendered.email).toContain(`CONTRIBUTING FINDINGS\n`);
+    expect(rendered.email).toContain(`  - ${ec2}\n  - ${s3}\n`);
+    expect(rendered.email).toContain('Findings:           2 (a finding counts once');
+    expect(rendered.slack.content.description).toContain(`*Findings (2):*\n• ${ec2}\n• ${s3}`);
+    expect(rendered.document.finding.contributingFindings?.map((f) => [f.rule, f.windowStart])).toEqual([
+      [EC2, '2026-11-28T10:05:00.000Z'],
+      [S3, '2026-11-28T10:41:00.000Z'],
+    ]);
+    expect(rendered.subject).toContain('Discovery campaign: 2 discovery rules');
+  });
+
+  it('the chat notification lists as many findings as fit, and says how many more there are', () => {
+    // Prepare: a campaign of 70 findings, 64 of them listed on the window
+    const contributing = Array.from({ length: 64 }, (_, i) => ({
+      rule: S3,
+      title: 'S3 bucket posture sweep',
+      distinctNoun: 'buckets',
+      eventNoun: 'bucket posture reads',
+      windowStart: new Date(Date.parse('2026-11-28T10:00:00Z') + i * 10_000).toISOString(),
+      windowSeconds: 10,
+      distinctCount: 16,
+      eventCount: 16,
+    }));
+    const base = harnessFinding();
+
+    // Act
+    const rendered = renderAlert({
+      finding: { ...base, eventCount: 70, contributingFindings: contributing },
+      origin: 'live',
+      suppressedWindows: 0,
+    });
+
+    // Assess
+    expect(rendered.slack.content.description.length).toBeLessThanOrEqual(3000);
+    expect(rendered.slack.content.description).toContain('• ... and 58 more finding(s)');
+    expect(rendered.email).toContain('  - ... and 6 more finding(s)');
+  });
 });
+
+/** A campaign finding as the pipeline computes it, for alert texts built around it. */
+function harnessFinding() {
+  const state = {
+    ruleId: 'regionsweep-discovery-campaign',
+    windowStart: Date.parse('2026-11-28T10:00:00Z'),
+    arn: MALLORY,
+    contributors: ['a', 'b'],
+    distinctValues: [EC2, S3],
+    eventIdHashes: ['a', 'b'],
+    overflowEventCount: 0,
+    failedCount: 0,
+    firstEventTime: Date.parse('2026-11-28T10:05:01Z'),
+    lastEventTime: Date.parse('2026-11-28T10:41:03Z'),
+    context: {
+      accountIds: [ACCOUNT],
+      identityTypes: [],
+      accessKeyIds: [],
+      sourceIps: [],
+      userAgents: [],
+      sessionIssuers: [],
+      sampleEventIds: [],
+      findings: [],
+    },
+  };
+  const campaign = SETTINGS.rules.find((rule) => rule.slug === 'discovery-campaign');
+  const finding = campaign === undefined ? undefined : findingUnder(state, SETTINGS.rules);
+  if (finding === undefined) throw new Error('the campaign state gives no finding');
+  return finding;
+}

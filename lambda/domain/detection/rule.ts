@@ -119,7 +119,7 @@ export interface CorrelationSpec {
 }
 
 /** The distinct field of a correlation: the slug of the rule each counted finding belongs to. */
-export const CORRELATION_DISTINCT_FIELD = 'finding.rule';
+export const CORRELATION_DISTINCT_FIELD = 'rule';
 
 /** True for a correlation over findings (no filter: it reads no event). */
 export function isCorrelation(rule: RuleDefinition): boolean {
