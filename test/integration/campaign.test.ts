@@ -217,7 +217,7 @@ describe('regionsweep local with the discovery campaign', () => {
     ).toEqual([[DISCOVERY_CAMPAIGN.id, mallory, [EC2, S3]]]);
     const [line] = jsonLines<{ email: string; slack: { content: { description: string } } }>(out);
     expect(line?.email).toMatch(
-      /CONTRIBUTING FINDINGS\n[\s\S]*  - EC2 DescribeInstances sweep [\s\S]*  - S3 bucket posture sweep /,
+      /CONTRIBUTING FINDINGS\n[\s\S]*\n {2}- EC2 DescribeInstances sweep [\s\S]*\n {2}- S3 bucket posture sweep /,
     );
     expect(line?.slack.content.description).toMatch(
       /\*Findings \(2\):\*\n• EC2 DescribeInstances sweep [\s\S]*\n• S3 bucket posture sweep /,
