@@ -90,6 +90,12 @@ function campaignProperties(kind: DynamoDbStandInKind, numRuns: number, seed: nu
       const counts = new Map<string, number>();
       for (const alert of run.alerts) {
         expect(alert.finding.ruleId, nameOfFinding(alert)).toBe(DISCOVERY_CAMPAIGN.id);
+        // The alert lists every finding the window held when it crossed (far fewer than the list's bound).
+        const listed = alert.finding.contributingFindings ?? [];
+        expect(listed.length, nameOfFinding(alert)).toBe(alert.finding.eventCount);
+        expect(new Set(listed.map((f) => f.rule)), nameOfFinding(alert)).toEqual(
+          new Set(['ec2-multi-region-describe-instances', 's3-rapid-bucket-posture']),
+        );
         counts.set(nameOfFinding(alert), (counts.get(nameOfFinding(alert)) ?? 0) + 1);
       }
       const expected = new Map(
