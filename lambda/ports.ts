@@ -51,9 +51,9 @@ export interface HalfSlotKey {
   readonly arn: string | null;
   /** Further group-by values, as on GroupKey. */
   readonly by?: readonly (string | null)[];
-  /** Slot start, epoch ms, a multiple of W/2. */
+  /** Half-slot start, epoch ms, a multiple of W/2. */
   readonly slotStart: number;
-  /** Slot end (exclusive), epoch ms: the item's expiry derives from it. */
+  /** Half-slot end (exclusive), epoch ms: the item's expiry derives from it. */
   readonly slotEnd: number;
 }
 
@@ -67,8 +67,19 @@ export type HalfSlotClaim =
   | { readonly kind: 'leased'; readonly ownerWindowStart: number; readonly leaseUntil: number };
 
 /**
+ * What an identity's suppression slot answers a window: allowed, with how many windows were suppressed since
+ * the identity's previous alert, or not (this window is suppressed).
+ */
+export type SuppressionSlotReservation =
+  | { readonly allowed: true; readonly suppressedWindows: number }
+  | { readonly allowed: false };
+
+/**
  * The window store: exact under at-least-once delivery, replays and concurrent writers.
  * Implemented in memory (scan, unit tests) and on DynamoDB (the pipeline); both pass one contract suite.
+ * Two kinds of slot, always named in full: an identity's suppression slot (one alert per suppression
+ * period) and a hopping window's half-slots (its two half-windows); the window state's sample slots are a
+ * third, unrelated kind.
  */
 export interface WindowStore {
   /**
@@ -105,21 +116,18 @@ export interface WindowStore {
   /** Marks the window as suppressed (counted into the identity's next alert instead). */
   recordSuppressed(key: GroupKey, claimToken: string): Promise<void>;
   /**
-   * Per-identity suppression: allows one alert per `periodMs` per (rule, arn). Idempotent per window: asking
-   * again for the window that holds the slot is allowed again (a crash between this and publish loses nothing).
+   * Per-identity suppression: allows one alert per `periodMs` per (rule, arn), the identity's suppression
+   * slot. Idempotent per window: asking again for the window that holds the suppression slot is allowed again
+   * (a crash between this and publish loses nothing).
    * When allowed, returns how many windows were suppressed since the identity's previous alert.
    */
-  reserveAlertSlot(
-    key: GroupKey,
-    now: number,
-    periodMs: number,
-  ): Promise<{ readonly allowed: true; readonly suppressedWindows: number } | { readonly allowed: false }>;
+  reserveAlertSlot(key: GroupKey, now: number, periodMs: number): Promise<SuppressionSlotReservation>;
   /**
    * Hopping mode: takes half-slot `key` for the window starting at `ownerWindowStart` until `leaseUntil`.
-   * Held when the slot has no owner, is already this window's (alerted or not: the lease is extended), or its
-   * owner's lease ended at or before `now` without an alert. Ownership is by window, not by claim token: the
-   * window's own alert claim already admits one live claimant per window, so a retry of the window re-takes
-   * its slots. Otherwise reports the blocking window.
+   * Held when the half-slot has no owner, is already this window's (alerted or not: the lease is extended),
+   * or its owner's lease ended at or before `now` without an alert. Ownership is by window, not by claim
+   * token: the window's own alert claim already admits one live claimant per window, so a retry of the window
+   * re-takes its half-slots. Otherwise reports the blocking window.
    */
   claimHalfSlot(
     key: HalfSlotKey,
@@ -128,9 +136,9 @@ export interface WindowStore {
     leaseUntil: number,
   ): Promise<HalfSlotClaim>;
   /**
-   * Gives the slot back: no-op unless owned by this window and, unless `evenIfMarked`, not marked. Only a
-   * window that is `covered` gives marked slots back: a neighbour marked one of its slots, which proves this
-   * window never marked both, so never published.
+   * Gives the half-slot back: no-op unless owned by this window and, unless `evenIfMarked`, not marked. Only
+   * a window that is `covered` gives marked half-slots back: a neighbour marked one of its half-slots, which
+   * proves this window never marked both, so never published.
    */
   releaseHalfSlot(
     key: HalfSlotKey,
@@ -138,10 +146,10 @@ export interface WindowStore {
     options: { readonly evenIfMarked: boolean },
   ): Promise<void>;
   /**
-   * Marks the slot as publishing by its owner, before the publish: no other window can ever hold it, even
-   * after the lease (the publish may have reached SNS whatever its caller saw). True when the slot is (now
-   * or already) marked by this window; false when another window holds it (it took the slot over after this
-   * window's lease ended): the slot then stays with that window, and this one must not publish.
+   * Marks the half-slot as publishing by its owner, before the publish: no other window can ever hold it,
+   * even after the lease (the publish may have reached SNS whatever its caller saw). True when it is (now or
+   * already) marked by this window; false when another window holds it (it took the half-slot over after
+   * this window's lease ended): it then stays with that window, and this one must not publish.
    */
   markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<boolean>;
 }

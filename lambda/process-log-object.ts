@@ -283,8 +283,8 @@ async function recordBuildingBlock(
  * 5. Per-identity suppression, when configured: a denied window is marked suppressed and counted into the
  *    identity's next alert.
  * 6. Hopping mode: mark both half-slots as publishing. From here a publish may reach SNS whatever the caller
- *    sees, so the marks never expire: no overlapping window can take the slots over after the lease, however
- *    late this window's retry comes.
+ *    sees, so the marks never expire: no overlapping window can take the half-slots over after the lease,
+ *    however late this window's retry comes.
  * 7. Fence: the claim must still be this invocation's, with half its lease left for the publish (the SNS
  *    client's time-outs bound the publish within it); a holder that stalled past its lease, whose window a
  *    replay may have claimed since, publishes nothing.
@@ -310,14 +310,14 @@ async function dispatchAlert(
   const leaseUntil = now + deps.settings.alertLeaseMs;
   if (!(await deps.windows.claimAlert(state, token, now, leaseUntil))) return { outcome: 'claim-lost' };
   // 4.
-  const slots = rule.windowMode === 'hopping' ? halfSlotsOf(state, rule) : [];
-  if ((await claimHalfSlots(deps, state, slots, token, leaseUntil)) === 'covered')
+  const halfSlots = rule.windowMode === 'hopping' ? halfSlotsOf(state, rule) : [];
+  if ((await claimHalfSlots(deps, state, halfSlots, token, leaseUntil)) === 'covered')
     return { outcome: 'covered' };
   // 5.
-  const suppression = await reserveSuppression(deps, state, slots, token, now);
+  const suppression = await reserveSuppression(deps, state, halfSlots, token, now);
   if (suppression.kind === 'suppressed') return { outcome: 'suppressed' };
   // 6-7.
-  await markHalfSlots(deps, state, slots, token);
+  await markHalfSlots(deps, state, halfSlots, token);
   if (!(await fenceClaim(deps, state, token))) return { outcome: 'claim-lost' };
   // 8.
   let messageId: string;
@@ -369,21 +369,21 @@ async function openWindow(
 }
 
 /**
- * Step 4 of dispatchAlert, hopping mode (no slots otherwise): holds both half-slots under claim `token`. A
- * covered window is marked suppressed; a failure gives the window's claim back so that the retry need not
+ * Step 4 of dispatchAlert, hopping mode (no half-slots otherwise): holds both half-slots under claim `token`.
+ * A covered window is marked suppressed; a failure gives the window's claim back so that the retry need not
  * wait out its lease.
  */
 async function claimHalfSlots(
   deps: PipelineDeps,
   state: StoredWindow,
-  slots: readonly HalfSlotKey[],
+  halfSlots: readonly HalfSlotKey[],
   token: string,
   leaseUntil: number,
 ): Promise<'held' | 'covered'> {
-  if (slots.length === 0) return 'held';
+  if (halfSlots.length === 0) return 'held';
   let held: 'held' | 'covered';
   try {
-    held = await holdHalfSlots(deps, state, slots, leaseUntil);
+    held = await holdHalfSlots(deps, state, halfSlots, leaseUntil);
   } catch (error) {
     await deps.windows.releaseClaim(state, token);
     throw error;
@@ -400,16 +400,16 @@ async function claimHalfSlots(
 async function reserveSuppression(
   deps: PipelineDeps,
   state: StoredWindow,
-  slots: readonly HalfSlotKey[],
+  halfSlots: readonly HalfSlotKey[],
   token: string,
   now: number,
 ): Promise<
   { readonly kind: 'suppressed' } | { readonly kind: 'allowed'; readonly suppressedWindows: number }
 > {
   if (deps.settings.suppressionMs <= 0) return { kind: 'allowed', suppressedWindows: 0 };
-  const slot = await deps.windows.reserveAlertSlot(state, now, deps.settings.suppressionMs);
-  if (slot.allowed) return { kind: 'allowed', suppressedWindows: slot.suppressedWindows };
-  await releaseHalfSlots(deps, state, slots, { evenIfMarked: false });
+  const reserved = await deps.windows.reserveAlertSlot(state, now, deps.settings.suppressionMs);
+  if (reserved.allowed) return { kind: 'allowed', suppressedWindows: reserved.suppressedWindows };
+  await releaseHalfSlots(deps, state, halfSlots, { evenIfMarked: false });
   await deps.windows.recordSuppressed(state, token);
   return { kind: 'suppressed' };
 }
@@ -418,13 +418,13 @@ async function reserveSuppression(
 async function markHalfSlots(
   deps: PipelineDeps,
   state: StoredWindow,
-  slots: readonly HalfSlotKey[],
+  halfSlots: readonly HalfSlotKey[],
   token: string,
 ): Promise<void> {
-  for (const slot of slots) {
-    if (!(await deps.windows.markHalfSlotAlerted(slot, state.windowStart))) {
-      // An overlapping window took this slot over after this claim's lease ran out: the object is retried,
-      // and its retry finds this window covered (or the slot free again).
+  for (const halfSlot of halfSlots) {
+    if (!(await deps.windows.markHalfSlotAlerted(halfSlot, state.windowStart))) {
+      // An overlapping window took this half-slot over after this claim's lease ran out: the object is
+      // retried, and its retry finds this window covered (or the half-slot free again).
       await deps.windows.releaseClaim(state, token);
       throw new WindowContentionError(
         `rule ${state.ruleId} window ${new Date(state.windowStart).toISOString()}: an overlapping window ` +
@@ -464,36 +464,37 @@ function halfSlotsOf(key: GroupKey, rule: RuleDefinition): HalfSlotKey[] {
 
 /**
  * Hopping mode: takes both half-slots of the window, in ascending order (so two windows never wait on each
- * other), while this invocation holds the window's claim until `leaseUntil`. A slot marked by an
- * overlapping window means this window is covered by that window's publish: it then gives back even slots
- * it had marked itself (the neighbour's mark proves this window never marked both, so never published).
- * A slot held by a live overlapping claim is waited for: that window either publishes (this one is then
- * covered) or gives the slot back. If the wait would eat into the half of this window's lease kept for
+ * other), while this invocation holds the window's claim until `leaseUntil`. A half-slot marked by an
+ * overlapping window means this window is covered by that window's publish: it then gives back even
+ * half-slots it had marked itself (the neighbour's mark proves this window never marked both, so never
+ * published).
+ * A half-slot held by a live overlapping claim is waited for: that window either publishes (this one is then
+ * covered) or gives the half-slot back. If the wait would eat into the half of this window's lease kept for
  * publishing, everything is given back and the object fails, to be retried.
  */
 async function holdHalfSlots(
   deps: PipelineDeps,
   key: GroupKey,
-  slots: readonly HalfSlotKey[],
+  halfSlots: readonly HalfSlotKey[],
   leaseUntil: number,
 ): Promise<'held' | 'covered'> {
   // Half of this claim's lease stays for the publish: a claim that runs out while its holder still publishes
   // lets a replay of the same window claim it and publish too.
   const waitUntil = leaseUntil - deps.settings.alertLeaseMs / 2;
-  for (const slot of slots) {
+  for (const halfSlot of halfSlots) {
     for (;;) {
       const now = deps.clock();
-      const claim = await deps.windows.claimHalfSlot(slot, key.windowStart, now, leaseUntil);
+      const claim = await deps.windows.claimHalfSlot(halfSlot, key.windowStart, now, leaseUntil);
       if (claim.kind === 'held') break;
       if (claim.kind === 'alerted') {
-        await releaseHalfSlots(deps, key, slots, { evenIfMarked: true });
+        await releaseHalfSlots(deps, key, halfSlots, { evenIfMarked: true });
         return 'covered';
       }
       if (claim.leaseUntil > waitUntil) {
         await giveUp(
           deps,
           key,
-          slots,
+          halfSlots,
           'an overlapping window holds a shared half-slot past the time left to publish',
         );
       }
@@ -501,7 +502,7 @@ async function holdHalfSlots(
     }
   }
   if (deps.clock() > waitUntil) {
-    await giveUp(deps, key, slots, 'taking the half-slots left too little of the claim to publish');
+    await giveUp(deps, key, halfSlots, 'taking the half-slots left too little of the claim to publish');
   }
   return 'held';
 }
@@ -510,11 +511,11 @@ async function holdHalfSlots(
 async function giveUp(
   deps: PipelineDeps,
   key: GroupKey,
-  slots: readonly HalfSlotKey[],
+  halfSlots: readonly HalfSlotKey[],
   why: string,
 ): Promise<never> {
-  // Marked slots stay: an earlier attempt of this window may have published.
-  await releaseHalfSlots(deps, key, slots, { evenIfMarked: false });
+  // Marked half-slots stay: an earlier attempt of this window may have published.
+  await releaseHalfSlots(deps, key, halfSlots, { evenIfMarked: false });
   throw new WindowContentionError(
     `rule ${key.ruleId} window ${new Date(key.windowStart).toISOString()}: ${why}; the object is retried`,
   );
@@ -523,10 +524,10 @@ async function giveUp(
 async function releaseHalfSlots(
   deps: PipelineDeps,
   key: GroupKey,
-  slots: readonly HalfSlotKey[],
+  halfSlots: readonly HalfSlotKey[],
   options: { readonly evenIfMarked: boolean },
 ): Promise<void> {
-  for (const slot of slots) await deps.windows.releaseHalfSlot(slot, key.windowStart, options);
+  for (const halfSlot of halfSlots) await deps.windows.releaseHalfSlot(halfSlot, key.windowStart, options);
 }
 
 /** What the record was to the rules as a whole: counted by any rule beats duplicate, allowlisted, invalid, filtered. */

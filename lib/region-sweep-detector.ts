@@ -17,7 +17,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { WINDOW_TABLE_SCHEMA } from '../lambda/adapters/window-table-schema';
+import { WINDOW_TABLE_SCHEMA } from '../lambda/adapters/dynamodb/window-table-schema';
 import {
   ENV,
   FUNCTION_TIMEOUT_SECONDS,
@@ -452,7 +452,7 @@ export class RegionSweepDetector extends Construct {
     this.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'UpdateWindows',
-        // Query: the counters of a window's contributor shard items (see dynamodb-window-store.ts).
+        // Query: the counters of a window's contributor shard items (see contributor-shards.ts).
         actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
         resources: [this.table.tableArn],
       }),

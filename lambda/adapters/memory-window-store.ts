@@ -6,9 +6,17 @@ import {
   type StateLimits,
   type WindowState,
 } from '../domain/detection/window-state';
-import type { AlertStatus, HalfSlotClaim, HalfSlotKey, StoredWindow, WindowStore } from '../ports';
+import type {
+  AlertStatus,
+  HalfSlotClaim,
+  HalfSlotKey,
+  StoredWindow,
+  SuppressionSlotReservation,
+  WindowStore,
+} from '../ports';
 
-interface Slot {
+/** A (rule, identity)'s suppression slot: its holding window, when that alerted, the windows denied since. */
+interface SuppressionSlot {
   lastAlertAt: number;
   lastWindow: string;
   /** Suppressed windows reported by the alert that took this slot (returned again on a retry). */
@@ -16,7 +24,7 @@ interface Slot {
   suppressed: Set<string>;
 }
 
-/** A hopping-mode half-slot, named by its owning window's start (a released slot has no entry). */
+/** A hopping-mode half-slot, owned by a window named by its start (a released half-slot has no entry). */
 interface HalfSlot {
   owner: number;
   leaseUntil: number;
@@ -32,7 +40,7 @@ export class MemoryWindowStore implements WindowStore {
     string,
     { state: WindowState; alert: AlertStatus & { claimToken?: string } }
   >();
-  private readonly slots = new Map<string, Slot>();
+  private readonly suppressionSlots = new Map<string, SuppressionSlot>();
   private readonly halfSlots = new Map<string, HalfSlot>();
 
   constructor(private readonly limits: StateLimits) {}
@@ -87,21 +95,17 @@ export class MemoryWindowStore implements WindowStore {
       entry.alert = { ...entry.alert, suppressed: true };
   }
 
-  async reserveAlertSlot(
-    key: GroupKey,
-    now: number,
-    periodMs: number,
-  ): Promise<{ readonly allowed: true; readonly suppressedWindows: number } | { readonly allowed: false }> {
-    const slotId = `${key.ruleId}\u0000${groupValueId({ arn: key.arn })}`;
+  async reserveAlertSlot(key: GroupKey, now: number, periodMs: number): Promise<SuppressionSlotReservation> {
+    const id = suppressionSlotId(key);
     const window = windowId(key);
-    const slot = this.slots.get(slotId);
-    if (slot?.lastWindow === window) return { allowed: true, suppressedWindows: slot.carried };
-    if (slot === undefined || slot.lastAlertAt <= now - periodMs) {
-      const carried = slot?.suppressed.size ?? 0;
-      this.slots.set(slotId, { lastAlertAt: now, lastWindow: window, carried, suppressed: new Set() });
+    const held = this.suppressionSlots.get(id);
+    if (held?.lastWindow === window) return { allowed: true, suppressedWindows: held.carried };
+    if (held === undefined || held.lastAlertAt <= now - periodMs) {
+      const carried = held?.suppressed.size ?? 0;
+      this.suppressionSlots.set(id, { lastAlertAt: now, lastWindow: window, carried, suppressed: new Set() });
       return { allowed: true, suppressedWindows: carried };
     }
-    if (slot.suppressed.size < this.limits.maxSuppressedWindows) slot.suppressed.add(window);
+    if (held.suppressed.size < this.limits.maxSuppressedWindows) held.suppressed.add(window);
     return { allowed: false };
   }
 
@@ -112,15 +116,15 @@ export class MemoryWindowStore implements WindowStore {
     leaseUntil: number,
   ): Promise<HalfSlotClaim> {
     const id = halfSlotId(key);
-    const slot = this.halfSlots.get(id);
-    if (slot !== undefined && slot.owner !== ownerWindowStart) {
-      if (slot.alerted === true) return { kind: 'alerted', ownerWindowStart: slot.owner };
-      if (slot.leaseUntil > now)
-        return { kind: 'leased', ownerWindowStart: slot.owner, leaseUntil: slot.leaseUntil };
+    const halfSlot = this.halfSlots.get(id);
+    if (halfSlot !== undefined && halfSlot.owner !== ownerWindowStart) {
+      if (halfSlot.alerted === true) return { kind: 'alerted', ownerWindowStart: halfSlot.owner };
+      if (halfSlot.leaseUntil > now)
+        return { kind: 'leased', ownerWindowStart: halfSlot.owner, leaseUntil: halfSlot.leaseUntil };
     }
     // The owner's re-claim extends its lease and keeps its alerted mark; a takeover (only ever of an
-    // unalerted slot) or a first claim starts a fresh entry.
-    if (slot?.owner === ownerWindowStart) slot.leaseUntil = leaseUntil;
+    // unalerted half-slot) or a first claim starts a fresh entry.
+    if (halfSlot?.owner === ownerWindowStart) halfSlot.leaseUntil = leaseUntil;
     else this.halfSlots.set(id, { owner: ownerWindowStart, leaseUntil });
     return { kind: 'held' };
   }
@@ -130,16 +134,16 @@ export class MemoryWindowStore implements WindowStore {
     ownerWindowStart: number,
     options: { readonly evenIfMarked: boolean },
   ): Promise<void> {
-    const slot = this.halfSlots.get(halfSlotId(key));
-    if (slot === undefined || slot.owner !== ownerWindowStart) return;
-    if (slot.alerted === true && !options.evenIfMarked) return;
+    const halfSlot = this.halfSlots.get(halfSlotId(key));
+    if (halfSlot === undefined || halfSlot.owner !== ownerWindowStart) return;
+    if (halfSlot.alerted === true && !options.evenIfMarked) return;
     this.halfSlots.delete(halfSlotId(key));
   }
 
   async markHalfSlotAlerted(key: HalfSlotKey, ownerWindowStart: number): Promise<boolean> {
-    const slot = this.halfSlots.get(halfSlotId(key));
-    if (slot === undefined || slot.owner !== ownerWindowStart) return false;
-    slot.alerted = true;
+    const halfSlot = this.halfSlots.get(halfSlotId(key));
+    if (halfSlot === undefined || halfSlot.owner !== ownerWindowStart) return false;
+    halfSlot.alerted = true;
     return true;
   }
 
@@ -156,6 +160,11 @@ export class MemoryWindowStore implements WindowStore {
 
 function windowId(key: GroupKey): string {
   return `${key.ruleId}\u0000${key.windowStart}\u0000${groupValueId(key)}`;
+}
+
+/** Suppression is per identity: further group values (a source IP) share the identity's slot. */
+function suppressionSlotId(key: GroupKey): string {
+  return `${key.ruleId}\u0000${groupValueId({ arn: key.arn })}`;
 }
 
 function halfSlotId(key: HalfSlotKey): string {

@@ -69,7 +69,7 @@ export function isPermanent(error: unknown): error is RegionSweepError {
 
 /**
  * The contributor's shard item of a window holds as many contributors as it safely can (the guard keeps it
- * far below DynamoDB's 400 KB item limit; a window holds 161,000 in all, see dynamodb-window-store.ts).
+ * far below DynamoDB's 400 KB item limit; a window holds 161,000 in all, see contributor-shards.ts).
  * Permanent: the same object would hit the same full item again.
  */
 export class WindowItemFullError extends RegionSweepError {

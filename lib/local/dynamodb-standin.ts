@@ -9,7 +9,7 @@ import {
   ListTablesCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { WINDOW_TABLE_SCHEMA } from '../../lambda/adapters/window-table-schema';
+import { WINDOW_TABLE_SCHEMA } from '../../lambda/adapters/dynamodb/window-table-schema';
 
 /** Which DynamoDB stand-in to run: the official DynamoDB Local jar, or dynalite in this process. */
 export type DynamoDbStandInKind = 'dynamodb-local' | 'dynalite';

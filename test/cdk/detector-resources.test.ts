@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WINDOW_TABLE_SCHEMA } from '../../lambda/adapters/window-table-schema';
+import { WINDOW_TABLE_SCHEMA } from '../../lambda/adapters/dynamodb/window-table-schema';
 import { ENV } from '../../lambda/config';
 import { S3_RAPID_BUCKET_POSTURE_API_CALLS } from '../../lambda/domain/detection/built-in-rules';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/metric-names';

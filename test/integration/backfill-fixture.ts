@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
+import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-window-store';
 import { loadPipelineSettings } from '../../lambda/config';
 import { type Finding, findingUnder } from '../../lambda/domain/detection/window-state';
 import { scanFiles } from '../../lib/cli/scan';

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
+import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-window-store';
 import { ENV, loadPipelineSettings, MIN_ALERT_LEASE_SECONDS } from '../../lambda/config';
 import { eventCountOf } from '../../lambda/domain/detection/window-state';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';

@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DynamoDbWindowStore, halfSlotItemKey } from '../../lambda/adapters/dynamodb-window-store';
+import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-window-store';
+import { halfSlotItemKey } from '../../lambda/adapters/dynamodb/half-slots';
 import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/detection/window-state';
 import { WindowContentionError } from '../../lambda/domain/errors';
 import type { HalfSlotKey, WindowStore } from '../../lambda/ports';

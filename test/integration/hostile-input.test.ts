@@ -1,7 +1,7 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
+import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-window-store';
 import { ENV, loadPipelineSettings } from '../../lambda/config';
 import { eventCountOf } from '../../lambda/domain/detection/window-state';
 import { DEFAULT_READER_LIMITS } from '../../lambda/domain/reading/cloudtrail-reader';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
+import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-window-store';
 import { loadPipelineSettings } from '../../lambda/config';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
 import { type Finding, findingUnder } from '../../lambda/domain/detection/window-state';

@@ -10,14 +10,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  DynamoDbWindowStore,
-  MAX_CONTRIBUTORS,
   MAX_SHARD_CONTRIBUTORS,
   SPILL_SHARDS,
   shardOf,
-  suppressionItemKey,
-  windowItemKey,
-} from '../../lambda/adapters/dynamodb-window-store';
+} from '../../lambda/adapters/dynamodb/contributor-shards';
+import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-window-store';
+import { suppressionItemKey } from '../../lambda/adapters/dynamodb/suppression-slots';
+import { MAX_CONTRIBUTORS, windowItemKey } from '../../lambda/adapters/dynamodb/window-items';
 import {
   CONTEXT_FIELDS,
   type ContextField,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
+import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-window-store';
 import { MemoryWindowStore } from '../../lambda/adapters/memory-window-store';
 import { DEFAULT_STATE_LIMITS, type StateLimits } from '../../lambda/domain/detection/window-state';
 import type { WindowStore } from '../../lambda/ports';

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
+import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-window-store';
 import {
   CONTEXT_FIELDS,
   DEFAULT_STATE_LIMITS,

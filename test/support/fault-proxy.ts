@@ -352,7 +352,7 @@ const STEP_EXPRESSIONS: readonly (readonly [RegExp, WindowStoreStep])[] = [
 
 /**
  * Classifies a DynamoDB request of the window store by its UpdateExpression, with the placeholders resolved
- * to attribute names (see lambda/adapters/dynamodb-window-store.ts). GetItem is 'get'; everything else
+ * to attribute names (see the item modules in lambda/adapters/dynamodb/). GetItem is 'get'; everything else
  * (non-store calls) is 'other'.
  */
 export function windowStoreStep(request: ProxiedRequest): WindowStoreStep {
