@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb-window-store';
+import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-window-store';
 import { pipelineSettings } from '../../lambda/config';
 import { DISCOVERY_CAMPAIGN } from '../../lambda/domain/detection/built-in-rules';
 import { eventCountOf } from '../../lambda/domain/detection/window-state';
