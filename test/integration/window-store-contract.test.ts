@@ -384,6 +384,11 @@ function contract(kind: StoreKind): void {
         pick: (s: WindowState) => s.context.userAgents,
         input: (v: string[]) => ({ context: { userAgents: v } }),
       },
+      {
+        case: "a correlation's finding summaries",
+        pick: (s: WindowState) => s.context.findings,
+        input: (v: string[]) => ({ context: { findings: v } }),
+      },
     ])(
       'stops growing $case once the bound is reached, keeping the contribution that crossed it',
       async ({ pick, input }) => {
