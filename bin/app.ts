@@ -1,9 +1,9 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { addOrganizationLayout, parseOrganizationContext } from '../lib/organization/organization-layout';
-import { RegionSweepStack } from '../lib/region-sweep-stack';
+import { addOrganizationLayout, parseOrganizationContext } from '../lib/cdk/organization/organization-layout';
+import { RegionSweepStack } from '../lib/cdk/region-sweep-stack';
+import { parseStackContext } from '../lib/cdk/stack-context';
 import { loadRuleFiles } from '../lib/rules/rule-files';
-import { parseStackContext } from '../lib/stack-context';
 
 // Entry point only: read context, build the stacks, run cdk-nag (findings fail the synth).
 const app = new App();

@@ -10,19 +10,15 @@ export type {
   RulePresentation,
   WindowMode,
 } from '../lambda/domain/detection/rule';
-export { OperatorDashboard, type OperatorDashboardProps } from './operator-dashboard';
-export { ForwardingTopic, type ForwardingTopicProps } from './organization/forwarding-topic';
+export type { DeliveryMode, RegionSweepDetectorProps, SlackChannel } from './cdk/detector-props';
+export { RegionSweepDetectorPropsError } from './cdk/errors';
+export { OperatorDashboard, type OperatorDashboardProps } from './cdk/operator-dashboard';
+export { ForwardingTopic, type ForwardingTopicProps } from './cdk/organization/forwarding-topic';
 export {
   LogArchiveNotificationsStack,
   type LogArchiveNotificationsStackProps,
-} from './organization/log-archive-notifications-stack';
-export { TrailTopicStack, type TrailTopicStackProps } from './organization/trail-topic-stack';
-export {
-  type DeliveryMode,
-  RegionSweepDetector,
-  type RegionSweepDetectorProps,
-  RegionSweepDetectorPropsError,
-  type SlackChannel,
-} from './region-sweep-detector';
-export { RegionSweepStack, type RegionSweepStackProps } from './region-sweep-stack';
+} from './cdk/organization/log-archive-notifications-stack';
+export { TrailTopicStack, type TrailTopicStackProps } from './cdk/organization/trail-topic-stack';
+export { RegionSweepDetector } from './cdk/region-sweep-detector';
+export { RegionSweepStack, type RegionSweepStackProps } from './cdk/region-sweep-stack';
 export { loadRuleFiles } from './rules/rule-files';

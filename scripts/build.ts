@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { FUNCTION_BUNDLE, PREBUILT_FUNCTION_FOLDER } from '../lib/function-bundle';
+import { FUNCTION_BUNDLE, PREBUILT_FUNCTION_FOLDER } from '../lib/cdk/function-bundle';
 
 const root = join(import.meta.dirname, '..');
 const dist = join(root, 'dist');

@@ -20,6 +20,8 @@ tar -xzf "$tarball" -C "$work/extracted"
 packaged_bundle="$work/extracted/package/dist/function/index.mjs"
 [[ -f $packaged_bundle ]] || fail "the tarball holds no prebuilt Lambda bundle (dist/function/index.mjs)"
 [[ -f $work/extracted/package/dist/types/lib/index.d.ts ]] || fail "the tarball holds no type declarations"
+[[ -f $work/extracted/package/samples/sample-trail/README.md ]] || fail "the tarball holds no sample trail (samples/)"
+[[ ! -e $work/extracted/package/test ]] || fail "the tarball ships test/: the command's inputs belong in samples/"
 
 step "a fresh CDK app installs the tarball offline"
 app="$work/app"

@@ -38,7 +38,7 @@ import {
   selectionHash,
 } from '../backfill/selection';
 import { type DescribeStacksPort, readStackOutputs, requireOutput } from '../backfill/stack-outputs';
-import { normaliseKeyPrefix } from '../s3-key-filter';
+import { normaliseKeyPrefix } from '../cdk/s3-key-filter';
 import { findingsAsJsonLines } from './findings-output';
 import { type CliIo, integerOption, printable, UsageError } from './io';
 import { RULE_OPTIONS, settingsFromOptions } from './scan';

@@ -6,7 +6,7 @@ import { PACKAGE_ROOT } from '../package-root';
 import { type CliIo, UsageError } from './io';
 
 /** The bundled, generated sample trail (see its README): the default input of `scan` and `local`. */
-export const SAMPLE_TRAIL = join(PACKAGE_ROOT, 'test', 'fixtures', 'sample-trail');
+export const SAMPLE_TRAIL = join(PACKAGE_ROOT, 'samples', 'sample-trail');
 
 const HELP = `Usage: regionsweep <command> [options]
 

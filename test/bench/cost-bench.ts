@@ -65,7 +65,7 @@ const PRICES = {
 
 /** https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html: at 1,769 MB, one vCPU. */
 const MB_PER_VCPU = 1769;
-/** The construct's default memory, and the range it accepts (lib/region-sweep-detector.ts). */
+/** The construct's default memory and the range it accepts (lib/cdk/detector-props.ts). */
 const DEPLOYED_MEMORY_MB = 1024;
 const MEMORY_SIZES_MB = [512, 768, 1024, 1280, 1536, 1769, 2048, 3008] as const;
 /**
@@ -76,7 +76,7 @@ const MEMORY_SIZES_MB = [512, 768, 1024, 1280, 1536, 1769, 2048, 3008] as const;
  */
 const S3_FIRST_BYTE_MS = 100;
 const DYNAMODB_WRITE_MS = 5;
-/** `sns` mode: the function takes SQS messages in batches of 10 (lib/region-sweep-detector.ts). */
+/** `sns` mode: the function takes SQS messages in batches of 10 (lib/cdk/region-sweep-detector.ts). */
 const SQS_BATCH = 10;
 
 /**

@@ -74,7 +74,7 @@ export async function ensureBenchFiles(files: readonly BenchFile[]): Promise<str
 
 /**
  * Bundles a TypeScript module of this folder into `.bench/<name>.mjs` with the function's bundling settings
- * (lib/region-sweep-detector.ts); `minify` as deployed, or not, so that a CPU profile names every function.
+ * (lib/cdk/function-bundle.ts); `minify` as deployed, or not, so that a CPU profile names every function.
  */
 export async function bundleHere(module: string, minify = false): Promise<string> {
   const outfile = join(BENCH_DIR, module.replace(/\.ts$/, '.mjs'));

@@ -1,7 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RegionSweepDetectorPropsError } from '../../lib/region-sweep-detector';
-import { parseStackContext } from '../../lib/stack-context';
+import { RegionSweepDetectorPropsError } from '../../lib/cdk/errors';
+import { parseStackContext } from '../../lib/cdk/stack-context';
 import { functionPolicyStatements, logicalIdOf, synthDetector } from './synth-detector';
 
 describe('backfill queue', () => {

@@ -3,8 +3,8 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import type { RegionSweepDetectorProps } from '../../lib/region-sweep-detector';
-import { RegionSweepStack } from '../../lib/region-sweep-stack';
+import type { RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
+import { RegionSweepStack } from '../../lib/cdk/region-sweep-stack';
 import { NOTIFICATION_TOPIC_ARN, TEST_CONTEXT, TEST_ENV, TRAIL_KEY_ARN } from './synth-detector';
 
 /** The app as bin/app.ts builds it: AwsSolutions checks as a validation plugin, so findings fail synth. */

@@ -1,8 +1,8 @@
 import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import type { RegionSweepDetectorProps } from '../../lib/region-sweep-detector';
-import { RegionSweepStack } from '../../lib/region-sweep-stack';
+import type { RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
+import { RegionSweepStack } from '../../lib/cdk/region-sweep-stack';
 import { NOTIFICATION_TOPIC_ARN, SKIP_BUNDLING, synthDetector, TEST_ENV } from './synth-detector';
 
 const OTHER_ACCOUNT = '444455556666';

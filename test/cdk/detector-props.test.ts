@@ -5,11 +5,9 @@ import {
   DISCOVERY_CAMPAIGN,
   S3_RAPID_BUCKET_POSTURE_API_CALLS,
 } from '../../lambda/domain/detection/built-in-rules';
-import {
-  RegionSweepDetector,
-  type RegionSweepDetectorProps,
-  RegionSweepDetectorPropsError,
-} from '../../lib/region-sweep-detector';
+import type { RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
+import { RegionSweepDetectorPropsError } from '../../lib/cdk/errors';
+import { RegionSweepDetector } from '../../lib/cdk/region-sweep-detector';
 import { NOTIFICATION_TOPIC_ARN, synthDetector } from './synth-detector';
 
 const bucket = { existingBucketName: 'trail-bucket' } as const;

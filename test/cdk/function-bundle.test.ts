@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { detectorFunction } from '../../lib/detector-function';
-import { RegionSweepStack } from '../../lib/region-sweep-stack';
+import { detectorFunction } from '../../lib/cdk/detector-function';
+import { RegionSweepStack } from '../../lib/cdk/region-sweep-stack';
 import { FEATURE_FLAGS } from './synth-detector';
 
 interface StackResource {

@@ -4,8 +4,8 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambda/config';
+import type { DeliveryMode, RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
 import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
-import type { DeliveryMode, RegionSweepDetectorProps } from '../../lib/region-sweep-detector';
 import {
   detectorFunctionProperties,
   logicalIdOf,

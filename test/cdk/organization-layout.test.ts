@@ -2,14 +2,14 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
 import {
   addOrganizationLayout,
   type OrganizationSettings,
   type OrganizationStacks,
   parseOrganizationContext,
-} from '../../lib/organization/organization-layout';
-import type { RegionSweepDetectorProps } from '../../lib/region-sweep-detector';
-import { type ContextKey, parseStackContext } from '../../lib/stack-context';
+} from '../../lib/cdk/organization/organization-layout';
+import { type ContextKey, parseStackContext } from '../../lib/cdk/stack-context';
 import { SKIP_BUNDLING } from './synth-detector';
 
 const SECURITY = '222233334444';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addOrganizationLayout } from '../../lib/organization/organization-layout';
+import { addOrganizationLayout } from '../../lib/cdk/organization/organization-layout';
 import { SKIP_BUNDLING } from './synth-detector';
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ContextKey, parseStackContext, StackContextError } from '../../lib/stack-context';
+import { StackContextError } from '../../lib/cdk/errors';
+import { type ContextKey, parseStackContext } from '../../lib/cdk/stack-context';
 
 const TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:trail-bucket-events';
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/0b1c2d3e-aaaa-bbbb-cccc-123456789012';

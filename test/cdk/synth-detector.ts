@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { RegionSweepDetectorProps } from '../../lib/region-sweep-detector';
-import { RegionSweepStack } from '../../lib/region-sweep-stack';
+import type { RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
+import { RegionSweepStack } from '../../lib/cdk/region-sweep-stack';
 
 /** A fixed environment, so region-dependent values (kms:ViaService) are literal in the template. */
 export const TEST_ENV = { account: '111122223333', region: 'eu-west-1' } as const;

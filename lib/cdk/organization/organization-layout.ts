@@ -1,13 +1,8 @@
 import type { App, Stack } from 'aws-cdk-lib';
-import { PROP_PATTERNS, type RegionSweepDetectorProps } from '../region-sweep-detector';
+import { PROP_PATTERNS, type RegionSweepDetectorProps } from '../detector-props';
+import { StackContextError } from '../errors';
 import { RegionSweepStack } from '../region-sweep-stack';
-import {
-  CONTEXT_KEYS,
-  type ContextKey,
-  type ContextReader,
-  contextText,
-  StackContextError,
-} from '../stack-context';
+import { CONTEXT_KEYS, type ContextKey, type ContextReader, contextText } from '../stack-context';
 import { LogArchiveNotificationsStack } from './log-archive-notifications-stack';
 import { TrailTopicStack } from './trail-topic-stack';
 

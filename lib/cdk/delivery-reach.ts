@@ -1,17 +1,10 @@
 import { Token } from 'aws-cdk-lib';
-import type { DeliveryMode } from './region-sweep-detector';
-
-/** A delivery mode that can never bring this stack a notification; the message names the mode to use. */
-export class UnreachableDeliveryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnreachableDeliveryError';
-  }
-}
+import type { DeliveryMode } from './detector-props';
+import { UnreachableDeliveryError } from './errors';
 
 /** Where the README explains the layout that does work. */
 const ORGANIZATION_LAYOUT =
-  'use deliveryMode "sns": deploy the forwarding stack (lib/organization) in the bucket owner\'s account and ' +
+  'use deliveryMode "sns": deploy the forwarding stack (lib/cdk/organization) in the bucket owner\'s account and ' +
   'the detector in this one (README, "Deploy: organization layout")';
 
 /**

@@ -22,7 +22,7 @@ export const FUNCTION_BUNDLE = {
 
 /**
  * Where the package build puts the prebuilt bundle: `function/` beside the compiled construct
- * (`dist/function/`). Running from source, `lib/function/` never exists, so the construct bundles with
+ * (`dist/function/`). Running from source, `lib/cdk/function/` never exists, so the construct bundles with
  * esbuild instead.
  */
 export const PREBUILT_FUNCTION_FOLDER = 'function';

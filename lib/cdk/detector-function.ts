@@ -1,10 +1,18 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
+import { FUNCTION_TIMEOUT_SECONDS } from '../../lambda/config';
+import { PACKAGE_ROOT } from '../package-root';
 import { FUNCTION_BUNDLE, PREBUILT_FUNCTION_FOLDER } from './function-bundle';
-import { PACKAGE_ROOT } from './package-root';
+
+/**
+ * Function timeout: a 50 MB gzip object is read, parsed and written within it. The function's configuration
+ * checks the alert lease against the same number.
+ */
+export const FUNCTION_TIMEOUT = Duration.seconds(FUNCTION_TIMEOUT_SECONDS);
 
 /** The function's settings apart from its code: {@link detectorFunction} supplies the code. */
 export type DetectorFunctionOptions = lambda.FunctionOptions & { readonly runtime: lambda.Runtime };

@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { RegionSweepDetector, type RegionSweepDetectorProps } from './region-sweep-detector';
+import type { RegionSweepDetectorProps } from './detector-props';
+import { RegionSweepDetector } from './region-sweep-detector';
 
 /** Properties of {@link RegionSweepStack}. */
 export interface RegionSweepStackProps extends StackProps {

@@ -1,10 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
-import { MIN_RETENTION_DAYS } from '../lambda/config';
-import { definedOnly } from '../lambda/domain/defined-only';
-import { parseAllowlist } from '../lambda/domain/detection/allowlist';
-import { isWindowMode, type WindowMode, windowModeMismatch } from '../lambda/domain/detection/rule';
+import { MIN_RETENTION_DAYS } from '../../lambda/config';
+import { definedOnly } from '../../lambda/domain/defined-only';
+import { parseAllowlist } from '../../lambda/domain/detection/allowlist';
+import { isWindowMode, type WindowMode, windowModeMismatch } from '../../lambda/domain/detection/rule';
 import { DEAF_ALARM_MINUTES } from './deaf-detector-alarm';
-import { type DeliveryMode, PROP_PATTERNS, type RegionSweepDetectorProps } from './region-sweep-detector';
+import { type DeliveryMode, PROP_PATTERNS, type RegionSweepDetectorProps } from './detector-props';
+import { StackContextError } from './errors';
 
 /**
  * CDK context keys the app reads (`npx cdk synth -c key=value`, or `context` in cdk.json).
@@ -78,17 +79,6 @@ export interface StackSettings {
   readonly detector: RegionSweepDetectorProps;
   /** Rule definition files the app loads (they may be TypeScript) into the detector's `customRules`. */
   readonly ruleFiles: readonly string[];
-}
-
-/** A context value that cannot be used; `key` names it. */
-export class StackContextError extends Error {
-  readonly key: ContextKey;
-
-  constructor(key: ContextKey, message: string, options?: { cause?: unknown }) {
-    super(`Context "${key}": ${message}`, options);
-    this.name = 'StackContextError';
-    this.key = key;
-  }
 }
 
 /** Reads one context value (`node.tryGetContext`); CLI values arrive as strings, cdk.json values as JSON. */

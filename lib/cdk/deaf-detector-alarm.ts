@@ -3,7 +3,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/metric-names';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/metric-names';
+import { DeafAlarmPeriodError } from './errors';
 
 /** How long without a processed object before the detector is called deaf. */
 export const DEFAULT_DEAF_ALARM_PERIOD = Duration.minutes(30);
@@ -17,14 +18,6 @@ export interface DeafDetectorAlarmProps {
   readonly period?: Duration;
   /** Topic the alarm notifies (and notifies again when objects flow once more). */
   readonly topic: sns.ITopic;
-}
-
-/** A deaf-alarm period that is not a whole number of minutes within DEAF_ALARM_MINUTES. */
-export class DeafAlarmPeriodError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DeafAlarmPeriodError';
-  }
 }
 
 /**
