@@ -13,7 +13,7 @@ import { DEFAULT_STATE_LIMITS, type StateLimits } from './domain/detection/windo
 import { ConfigError } from './domain/errors';
 
 /**
- * The function's environment contract: every variable the CDK construct sets and the handler reads.
+ * The function's environment contract: every variable the CDK construct sets and the Lambda entry reads.
  * Names are exported so the construct and `regionsweep local` use the same spelling.
  */
 export const ENV = {
@@ -42,7 +42,7 @@ export const ENV = {
  */
 export const FUNCTION_TIMEOUT_SECONDS = 300;
 
-/** SNS Publish: each attempt is cut at this time-out (see the handler's client), and the SDK makes this many. */
+/** SNS Publish: each attempt is cut at this time-out (see awsClients), and the SDK makes this many. */
 export const SNS_REQUEST_TIMEOUT_MS = 10_000;
 export const SNS_MAX_ATTEMPTS = 3;
 /**
@@ -188,15 +188,15 @@ export function ruleSelection(list: string | undefined): string[] {
     .filter((name) => name !== '');
 }
 
-/** The settings shared by the handler, `local` and `backfill`, from the function's variables. */
+/**
+ * The rule and noise settings from the function's variables (loadConfig's part; the construct checks its
+ * environment with it at synth, and `{}` gives the defaults).
+ */
 export function loadPipelineSettings(env: Env): PipelineSettings {
   const customJson = optional(env, ENV.customRules);
   const allowlistJson = optional(env, ENV.allowlist);
   return pipelineSettings({
-    rules: (optional(env, ENV.rules) ?? '')
-      .split(',')
-      .map((name) => name.trim())
-      .filter((name) => name !== ''),
+    rules: ruleSelection(optional(env, ENV.rules)),
     customRules: customJson === undefined ? undefined : parseRuleDefinitions(customJson, ENV.customRules),
     buildingBlocks: ruleSelection(optional(env, ENV.buildingBlocks)),
     ec2: {
@@ -224,8 +224,9 @@ export function loadPipelineSettings(env: Env): PipelineSettings {
 }
 
 /**
- * The environment that makes `loadPipelineSettings` give back `settings` (for `regionsweep local`, which runs
- * the real handler): the enabled rules travel whole, with any overrides already applied.
+ * The environment that makes `loadPipelineSettings` give back `settings` (to run the Lambda entry on the
+ * stand-ins, as the cost benchmark and the tests do): the enabled rules travel whole, with any overrides
+ * already applied.
  */
 export function settingsEnvironment(settings: PipelineSettings): Record<string, string> {
   const { maxDecompressedBytes, maxRecordBytes, maxRecords } = settings.reader;

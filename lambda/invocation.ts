@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { describeError, isPermanent } from './domain/errors';
+import { describeError, isPermanent, TransientObjectFailure } from './domain/errors';
 import { parseInvocation } from './domain/reading/notifications';
 import { METRIC } from './metric-names';
 import type { ObjectRef, Origin } from './ports';
@@ -22,11 +22,6 @@ export interface InvocationDeps extends PipelineDeps {
 /** SQS partial batch response: only transiently failed messages are redelivered. */
 export interface BatchResponse {
   readonly batchItemFailures: { readonly itemIdentifier: string }[];
-}
-
-/** One object could not be processed now; retrying may succeed. */
-export class TransientObjectFailure extends Error {
-  override readonly name = 'TransientObjectFailure';
 }
 
 /**

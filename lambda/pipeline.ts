@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -10,15 +8,8 @@ import type { WindowTableClient } from './adapters/dynamodb/window-table';
 import { MemoryWindowStore } from './adapters/memory-window-store';
 import { type S3GetObjectPort, S3ObjectSource } from './adapters/s3-object-source';
 import { SnsAlertPublisher, type SnsPublishPort } from './adapters/sns-alert-publisher';
-import {
-  type HandlerConfig,
-  type PipelineSettings,
-  SNS_MAX_ATTEMPTS,
-  SNS_REQUEST_TIMEOUT_MS,
-} from './config';
+import { type PipelineSettings, SNS_MAX_ATTEMPTS, SNS_REQUEST_TIMEOUT_MS } from './config';
 import { type Finding, findingsAmong, type WindowState } from './domain/detection/window-state';
-import { type BatchResponse, handleInvocation, type MetricsPort } from './invocation';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './metric-names';
 import type { LogObjectSource } from './ports';
 import type { PipelineDeps } from './process-log-object';
 
@@ -169,28 +160,4 @@ function runtime(time: PipelineTime) {
       await time.sleep(ms);
     },
   };
-}
-
-/** The Lambda handler over a pipeline: S3, SNS, SQS, EventBridge and backfill deliveries. */
-export type InvocationHandler = (event: unknown) => Promise<BatchResponse | undefined>;
-
-/** What a handler logs and counts with: Powertools by default (it reads its own variables). */
-export interface HandlerOptions {
-  readonly time?: PipelineTime;
-  readonly logger?: Logger;
-  readonly metrics?: MetricsPort;
-}
-
-/** The handler for `config`: the pipeline, with its logger and metrics. */
-export function buildInvocationHandler(
-  config: HandlerConfig,
-  clients: PipelineClients,
-  options: HandlerOptions = {},
-): InvocationHandler {
-  const deps = {
-    ...buildPipeline(config, config, clients, options.time),
-    logger: options.logger ?? new Logger({ serviceName: SERVICE_NAME }),
-    metrics: options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME }),
-  };
-  return (event) => handleInvocation(deps, event);
 }

@@ -25,7 +25,7 @@ import type {
   WindowStore,
 } from './ports';
 
-/** What the use case needs; entry points build it (handler, scan, local, backfill). */
+/** What the use case needs; pipeline.ts builds it for every entry point (handler, scan, local, backfill, test-rule). */
 export interface PipelineDeps {
   readonly objects: LogObjectSource;
   readonly windows: WindowStore;

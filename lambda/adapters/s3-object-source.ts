@@ -1,14 +1,11 @@
 import { GetObjectCommand, type GetObjectCommandOutput, NoSuchKey } from '@aws-sdk/client-s3';
-import { PoisonObjectError } from '../domain/errors';
+import { IncompleteGetObjectError, LogObjectGoneError } from '../domain/errors';
 import type { LogObjectBody, LogObjectSource, ObjectRef } from '../ports';
 
 /** The part of S3Client this adapter uses. */
 export interface S3GetObjectPort {
   send(command: GetObjectCommand): Promise<GetObjectCommandOutput>;
 }
-
-/** The object named by a notification no longer exists (deleted or expired before it was read). */
-export class LogObjectGoneError extends PoisonObjectError {}
 
 /**
  * Streams log objects from S3. With `expectedBucketOwner`, S3 refuses objects from a bucket owned by any
@@ -41,10 +38,12 @@ export class S3ObjectSource implements LogObjectSource {
       );
       const body = output.Body as AsyncIterable<Uint8Array> | undefined;
       if (body === undefined || typeof body[Symbol.asyncIterator] !== 'function') {
-        throw new Error(`s3://${ref.bucket}/${ref.key}: GetObject returned no stream`);
+        throw new IncompleteGetObjectError(`s3://${ref.bucket}/${ref.key}: GetObject returned no stream`);
       }
       if (output.ETag === undefined || output.ContentLength === undefined) {
-        throw new Error(`s3://${ref.bucket}/${ref.key}: GetObject returned no ETag or Content-Length`);
+        throw new IncompleteGetObjectError(
+          `s3://${ref.bucket}/${ref.key}: GetObject returned no ETag or Content-Length`,
+        );
       }
       const version = { eTag: output.ETag.replaceAll('"', ''), size: output.ContentLength };
       return { version, [Symbol.asyncIterator]: () => body[Symbol.asyncIterator]() };

@@ -1,16 +1,11 @@
 import { PublishCommand, type PublishCommandOutput } from '@aws-sdk/client-sns';
 import { renderAlert } from '../domain/alerting/sns-message';
-import { RegionSweepError } from '../domain/errors';
+import { SnsMissingMessageIdError } from '../domain/errors';
 import type { AlertPublisher, AlertToPublish } from '../ports';
 
 /** The one SNS call the publisher makes: `SNSClient` satisfies it. */
 export interface SnsPublishPort {
   send(command: PublishCommand): Promise<PublishCommandOutput>;
-}
-
-/** SNS accepted the call but returned no message id: the publish cannot be recorded, so it is retried. */
-export class SnsMissingMessageIdError extends RegionSweepError {
-  readonly permanent = false;
 }
 
 /**

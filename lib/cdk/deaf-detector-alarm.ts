@@ -3,7 +3,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/metric-names';
+import { METRIC } from '../../lambda/metric-names';
+import { detectorMetric } from './detector-metric';
 import { DeafAlarmPeriodError } from './errors';
 
 /** How long without a processed object before the detector is called deaf. */
@@ -44,13 +45,7 @@ export class DeafDetectorAlarm extends Construct {
       );
     }
     this.alarm = new cloudwatch.Alarm(this, 'Alarm', {
-      metric: new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: METRIC.objectsProcessed,
-        dimensionsMap: { service: SERVICE_NAME },
-        period,
-        statistic: cloudwatch.Stats.SUM,
-      }),
+      metric: detectorMetric(METRIC.objectsProcessed, period, cloudwatch.Stats.SUM),
       alarmDescription:
         `No CloudTrail log object was processed for ${minutes} minutes: the detector is deaf. Check that ` +
         'notifications reach the function (bucket notification, EventBridge rule or SNS subscription) and ' +

@@ -20,7 +20,7 @@ export type DetectorFunctionOptions = lambda.FunctionOptions & { readonly runtim
 /**
  * The detector's function. The installed package (compiled) deploys the bundle prebuilt beside it, so a
  * consumer's `cdk synth` needs no esbuild or TypeScript; the construct run from source (this repository's
- * app and tests) bundles `lambda/handler.ts` with esbuild, as NodejsFunction does, with the same settings.
+ * app and tests) bundles `lambda/entry.ts` with esbuild, as NodejsFunction does, with the same settings.
  */
 export function detectorFunction(
   scope: Construct,

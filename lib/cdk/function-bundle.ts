@@ -6,8 +6,8 @@ import { join } from 'node:path';
  * prebuilt bundle the compiled construct deploys. One list, so the two bundles cannot drift apart.
  */
 export const FUNCTION_BUNDLE = {
-  /** The handler module, relative to the package root; it exports `handler`. */
-  entry: join('lambda', 'handler.ts'),
+  /** The Lambda entry module, relative to the package root; it exports `handler`. */
+  entry: join('lambda', 'entry.ts'),
   /** The output file NodejsFunction writes for ESM, and so the handler setting `index.handler`. */
   outputFile: 'index.mjs',
   target: 'node22',

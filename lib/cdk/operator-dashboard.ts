@@ -3,7 +3,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/metric-names';
+import { METRIC } from '../../lambda/metric-names';
+import { detectorMetric } from './detector-metric';
 
 /** Properties of {@link OperatorDashboard}: what the detector is made of. */
 export interface OperatorDashboardProps {
@@ -110,14 +111,7 @@ export class OperatorDashboard extends Construct {
 }
 
 function emf(metricName: string, label: string, statistic: string): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName,
-    dimensionsMap: { service: SERVICE_NAME },
-    period: PERIOD,
-    statistic,
-    label,
-  });
+  return detectorMetric(metricName, PERIOD, statistic, label);
 }
 
 function queueDepth(queue: sqs.IQueue, label: string): cloudwatch.Metric {

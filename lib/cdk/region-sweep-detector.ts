@@ -18,9 +18,11 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { WINDOW_TABLE_SCHEMA } from '../../lambda/adapters/dynamodb/window-table-schema';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/metric-names';
+import { normaliseKeyPrefix } from '../../lambda/domain/reading/object-key';
+import { METRIC } from '../../lambda/metric-names';
 import { DeafDetectorAlarm } from './deaf-detector-alarm';
 import { detectorFunction, FUNCTION_TIMEOUT } from './detector-function';
+import { detectorMetric } from './detector-metric';
 import {
   DEFAULT_BACKFILL_CONCURRENCY,
   type DeliveryMode,
@@ -31,7 +33,7 @@ import {
 import { functionEnvironment } from './function-environment';
 import { OperatorDashboard } from './operator-dashboard';
 import { detectorQueue } from './queues';
-import { keyPrefixSpellings, normaliseKeyPrefix, s3NotificationFilterPrefix } from './s3-key-filter';
+import { keyPrefixSpellings, s3NotificationFilterPrefix } from './s3-key-filter';
 import { acknowledgeNotificationsHandler } from './s3-notifications-handler';
 
 /**
@@ -440,13 +442,7 @@ export class RegionSweepDetector extends Construct {
           'Backfill messages failed five times: their objects were not analysed (see the function logs).',
       },
       PoisonObjectsAlarm: {
-        metric: new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: METRIC.poisonObjects,
-          dimensionsMap: { service: SERVICE_NAME },
-          period,
-          statistic: cloudwatch.Stats.SUM,
-        }),
+        metric: detectorMetric(METRIC.poisonObjects, period, cloudwatch.Stats.SUM),
         description: 'Log objects could not be read as CloudTrail and were skipped (see the function logs).',
       },
     };

@@ -1,9 +1,3 @@
-/** `logs` and `logs/` both mean the objects live under `logs/AWSLogs/...`, as CloudTrail's S3KeyPrefix does. */
-export function normaliseKeyPrefix(prefix: string | undefined): string {
-  if (prefix === undefined || prefix === '') return '';
-  return prefix.endsWith('/') ? prefix : `${prefix}/`;
-}
-
 /**
  * A key prefix as S3 expects it in a notification filter rule: "if you use any special characters in the
  * value of the prefix or suffix, you must enter them in URL-encoded (percent-encoded) format" (Amazon S3

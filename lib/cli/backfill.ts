@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { PipelineSettings } from '../../lambda/config';
+import { normaliseKeyPrefix } from '../../lambda/domain/reading/object-key';
 import {
   awsClients,
   buildPipeline,
@@ -38,7 +39,6 @@ import {
   selectionHash,
 } from '../backfill/selection';
 import { type DescribeStacksPort, readStackOutputs, requireOutput } from '../backfill/stack-outputs';
-import { normaliseKeyPrefix } from '../cdk/s3-key-filter';
 import { findingsAsJsonLines } from './findings-output';
 import { type CliIo, integerOption, printable, UsageError } from './io';
 import { RULE_OPTIONS, settingsFromOptions } from './scan';
@@ -65,6 +65,8 @@ Mode:
   --table NAME, --topic-arn ARN, --queue-url URL   instead of (or overriding) the stack outputs
   --concurrency N             objects (direct) or SendMessageBatch calls (queue) in flight (default 8)
   --objects-per-message N     queue mode: objects per SQS message (default 1; the function's batch is 2 messages)
+  --s3-force-path-style       path-style S3 requests (default: on when AWS_ENDPOINT_URL_S3 or
+                              AWS_ENDPOINT_URL is set, as for local stand-ins)
 
 Output:
   --dry-run                   list what would be processed: objects and bytes per account, region and day
@@ -72,14 +74,13 @@ Output:
                               scan --format json); nothing is written to the table or published
   --checkpoint FILE           finished objects, appended as JSON lines; a re-run skips them
                               (default: .regionsweep-backfill-<hash of the selection>.json here)
-  --s3-force-path-style       path-style S3 requests (default: on when AWS_ENDPOINT_URL_S3 or
-                              AWS_ENDPOINT_URL is set, as for local stand-ins)
+
+Settings (direct mode: give the values the deployed function has; in queue mode it uses its own):
   --rules, --building-blocks, --rule-file, --window-mode, --min-regions, --min-events,
   --window-seconds, --allowlist
-                          the rules and noise settings, as for scan
+                              the rules and noise settings, as for scan
   --suppression-minutes N     one alert per identity per N minutes, as the deployment's suppressionMinutes
-  --expected-bucket-owner ID  refuse objects of a bucket owned by any other account (direct mode)
-                              (direct mode: give the same values as the deployed function)
+  --expected-bucket-owner ID  refuse objects of a bucket owned by any other account
 
 Alerts a backfill publishes say so in the subject and carry the attribute backfill=true. Replaying an
 object that was processed before changes no count and sends no second alert.

@@ -17,7 +17,7 @@ Commands:
                      and print the alerts it publishes (default: the bundled sample trail); --serve keeps
                      the stand-ins running for a backfill
   rules              list the built-in rules: slug, window, group-by and thresholds
-  scan [paths...]    run the rule over local CloudTrail files and print findings
+  scan [paths...]    run the rules over local CloudTrail files and print findings
                      (default: the bundled sample trail)
   test-rule <rule> [tests.json...]
                      run a rule's test cases (events and expected findings) through the pipeline: a

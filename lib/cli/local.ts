@@ -33,7 +33,8 @@ Options:
                               the rules and noise settings, as for scan
   --suppression-minutes N     one alert per identity per N minutes (default 0: every window alerts)
 
-Exit code: 0 when every notification was handled, 1 when any invocation still failed after Lambda's two retries.
+Exit code: 0 when every notification was handled, 1 when any invocation still failed after Lambda's two
+retries, 2 on usage errors.
 `;
 
 /** `regionsweep local`: the main job on stand-ins. */
@@ -68,7 +69,6 @@ export async function localCommand(
   const settings = await settingsFromOptions(values);
   const files = await listLocalFiles(positionals.length > 0 ? positionals : defaultPaths);
 
-  // A backfill discovers accounts and regions with delimited listings, which s3rver needs fixed for.
   const environment = await startLocalEnvironment(kind);
   try {
     if (values.serve) {

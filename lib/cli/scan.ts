@@ -38,10 +38,11 @@ export const RULE_OPTIONS_HELP = `  --rules LIST            enabled built-in rul
   --allowlist FILE        JSON allowlist: {"arns":[],"arnPatterns":[],"userAgentPatterns":[],"accounts":[],
                           "identityTypes":[]} (e.g. "identityTypes":["AWSService"])`;
 
-export const SCAN_HELP = `Usage: regionsweep scan [options] <files|dirs...>
+export const SCAN_HELP = `Usage: regionsweep scan [options] [files|dirs...]
 
-Runs the rule over local CloudTrail log files (.json or .json.gz, recursing into directories; digest and
-Insights files are skipped) and prints the findings, newest window first.
+Runs the enabled rules over local CloudTrail log files (.json or .json.gz, recursing into directories;
+digest and Insights files are skipped) and prints the findings, newest window first. Default input: the
+bundled sample.
 
 Options:
   --format table|json     table (default) or one JSON object per line

@@ -1,8 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { PipelineSettings } from '../../lambda/config';
+import { buildHandler } from '../../lambda/handler';
 import type { MetricsPort } from '../../lambda/invocation';
 import { SERVICE_NAME } from '../../lambda/metric-names';
-import { awsClients, buildInvocationHandler } from '../../lambda/pipeline';
+import { awsClients } from '../../lambda/pipeline';
 import { forEachConcurrently } from '../concurrency';
 import { type LocalEnvironment, localHandlerConfig, uploadFiles } from './environment';
 import type { LocalFile } from './file-object-source';
@@ -28,7 +29,7 @@ export interface DeliveryReport {
 const ASYNC_RETRIES = 2;
 
 /** A local run publishes no metrics (there is no CloudWatch to read them). */
-const NO_METRICS: MetricsPort = {
+export const NO_METRICS: MetricsPort = {
   addMetric: () => undefined,
   hasStoredMetrics: () => false,
   publishStoredMetrics: () => undefined,
@@ -47,7 +48,7 @@ export async function deliverNotifications(
   await uploadFiles(environment, files);
   const clients = awsClients(environment.clients);
   try {
-    const handler = buildInvocationHandler(localHandlerConfig(environment, settings), clients, {
+    const handler = buildHandler(localHandlerConfig(environment, settings), clients, {
       logger: new Logger({ serviceName: SERVICE_NAME, logLevel: 'WARN' }),
       metrics: NO_METRICS,
     });
@@ -125,16 +126,4 @@ function shuffle<T>(items: T[], random: () => number): T[] {
     [items[i], items[j]] = [items[j] as T, items[i] as T];
   }
   return items;
-}
-
-/** Sets process environment variables; returns a function that restores the previous values. */
-export function setProcessEnv(values: Readonly<Record<string, string>>): () => void {
-  const previous = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, values);
-  return () => {
-    for (const [name, value] of Object.entries(previous)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
 }

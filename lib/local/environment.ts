@@ -53,8 +53,8 @@ export interface LocalEnvironment {
   /** Where the pipeline's clients reach the stand-ins (region, endpoints, dummy credentials). */
   readonly clients: ClientOptions;
   /**
-   * The process environment the real handler (and any SDK client) needs to talk to the stand-ins: endpoint
-   * variables the SDK honours, dummy credentials, and the function's own variables.
+   * The process environment a command run beside the stand-ins needs (what `local --serve` prints to export,
+   * for `backfill`): endpoint variables the SDK honours, dummy credentials, and the function's table and topic.
    */
   readonly env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
@@ -148,8 +148,8 @@ export function localHandlerConfig(environment: LocalEnvironment, settings: Pipe
 }
 
 /**
- * The function's environment for a local run: stand-in endpoints plus the rule and noise settings, for tests
- * of the Lambda entry itself (which parses its environment).
+ * The function's environment on the stand-ins: endpoints plus the rule and noise settings, for whatever runs
+ * the Lambda entry or its configuration parser there (the cost benchmark's handler child, tests of loadConfig).
  */
 export function standInFunctionEnvironment(
   environment: LocalEnvironment,

@@ -23,9 +23,9 @@ export interface HandlerCpuReport {
 }
 
 const request = JSON.parse(await readFile(process.argv[2] ?? '', 'utf8')) as HandlerCpuRequest;
-// The handler module reads its configuration when loaded, as on Lambda.
+// The Lambda entry reads its configuration when loaded, as on Lambda.
 Object.assign(process.env, request.env);
-const { handler } = await import('../../lambda/handler');
+const { handler } = await import('../../lambda/entry');
 const measured = request.notifications.slice(request.warmup);
 for (const notification of request.notifications.slice(0, request.warmup)) await handler(notification);
 const cpu = process.cpuUsage();

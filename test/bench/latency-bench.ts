@@ -14,15 +14,18 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { loadPipelineSettings } from '../../lambda/config';
-import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
+import { SERVICE_NAME } from '../../lambda/metric-names';
+import { s3Notification } from '../../lib/local/delivery';
 import { javaAvailable } from '../../lib/local/dynamodb-standin';
-import { standInFunctionEnvironment, startLocalEnvironment, uploadFiles } from '../../lib/local/environment';
+import { startLocalEnvironment, uploadFiles } from '../../lib/local/environment';
 import type { LocalFile } from '../../lib/local/file-object-source';
 import { publishedAlerts } from '../../lib/local/published-alerts';
 import { seededRandom } from '../../lib/local/seeded-random';
 import { cloudTrailKey } from '../fixtures/corpus';
 import { cloudTrailEvent, DEFAULT_REGIONS } from '../fixtures/events';
+import { standInConfig, standInHandler } from '../support/stand-in-handler';
 import { loadRealRecordPool, sampleRealRecord } from './real-record-cloudtrail';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -50,16 +53,12 @@ function quantile(sorted: readonly number[], q: number): number {
 const root = await mkdtemp(join(tmpdir(), 'regionsweep-latency-bench-'));
 const dynamodbKind = javaAvailable() ? 'dynamodb-local' : 'dynalite';
 const environment = await startLocalEnvironment(dynamodbKind);
-const restore = setProcessEnv({
-  ...standInFunctionEnvironment(environment, loadPipelineSettings({})),
-  POWERTOOLS_LOG_LEVEL: 'WARN',
-  POWERTOOLS_METRICS_DISABLED: 'true',
-});
 const rows: string[] = [];
 const loadBefore = loadavg()[0] ?? 0;
 try {
-  const { buildHandler } = await import('../../lambda/handler');
-  const handler = buildHandler(process.env);
+  const handler = standInHandler(environment, standInConfig(environment, loadPipelineSettings({})), {
+    logger: new Logger({ serviceName: SERVICE_NAME, logLevel: 'WARN' }),
+  });
   const pool = await loadRealRecordPool();
   const random = seededRandom(16);
   let trial = 0;
@@ -128,7 +127,6 @@ try {
     );
   }
 } finally {
-  restore();
   await environment.stop();
   await rm(root, { recursive: true, force: true });
 }

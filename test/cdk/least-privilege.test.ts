@@ -1,11 +1,15 @@
 import { gzipSync } from 'node:zlib';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../lambda/config';
+import { ENV, loadConfig } from '../../lambda/config';
+import { buildHandler } from '../../lambda/handler';
+import { SERVICE_NAME } from '../../lambda/metric-names';
+import { awsClients } from '../../lambda/pipeline';
 import type { DeliveryMode, RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
-import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
+import { NO_METRICS, s3Notification } from '../../lib/local/delivery';
 import {
   detectorFunctionProperties,
   logicalIdOf,
@@ -418,18 +422,15 @@ describe('the deployed bucket owner reaches S3', () => {
       ETag: '"d41d8cd98f00b204e9800998ecf8427e"',
       ContentLength: body.length,
     });
-    // The handler module builds its own instance from process.env when it loads; logs and metrics stay quiet.
-    const restoreEnv = setProcessEnv({
-      ...env,
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
+    // The entry's own build: the configuration parsed from the synthesized variables; logs stay quiet.
+    const handler = buildHandler(loadConfig(env), awsClients(), {
+      logger: new Logger({ serviceName: SERVICE_NAME, logLevel: 'SILENT' }),
+      metrics: NO_METRICS,
     });
-    const { buildHandler } = await import('../../lambda/handler');
-    const handler = buildHandler(env);
     const key = `AWSLogs/${account}/CloudTrail/${region}/2026/11/28/${account}_CloudTrail_${region}_20261128T1000Z_a.json.gz`;
 
     // Act
-    await handler(s3Notification(BUCKET, key, 20)).finally(restoreEnv);
+    await handler(s3Notification(BUCKET, key, 20));
 
     // Assess
     expect(s3.commandCalls(GetObjectCommand).map((call) => call.args[0].input.ExpectedBucketOwner)).toEqual([

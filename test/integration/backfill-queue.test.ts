@@ -3,14 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../lambda/domain/detection/window-state';
 import type { SqsSendBatchPort } from '../../lib/backfill/runner';
 import { backfillCommand } from '../../lib/cli/backfill';
-import { setProcessEnv } from '../../lib/local/delivery';
-import {
-  type LocalEnvironment,
-  standInFunctionEnvironment,
-  startLocalEnvironment,
-  uploadFiles,
-} from '../../lib/local/environment';
+import { type LocalEnvironment, startLocalEnvironment, uploadFiles } from '../../lib/local/environment';
 import { publishedAlerts } from '../../lib/local/published-alerts';
+import { setProcessEnv } from '../support/process-env';
+import { standInConfig, standInHandler } from '../support/stand-in-handler';
 import {
   bufferIo,
   comparable,
@@ -58,11 +54,8 @@ describe('queue mode', () => {
     await uploadFiles(environment, corpus.files);
     queue = recordingQueue();
     const buffer = bufferIo();
-    const restore = setProcessEnv({
-      ...standInFunctionEnvironment(environment, SETTINGS),
-      POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    });
+    // The command builds its clients from the environment, as the CLI does.
+    const restore = setProcessEnv(environment.env);
     try {
       code = await backfillCommand(
         [
@@ -83,8 +76,7 @@ describe('queue mode', () => {
         { sqs: queue },
       );
       // The event source hands the function batches of 2 messages, as BACKFILL_BATCH_SIZE configures.
-      const { buildHandler } = await import('../../lambda/handler');
-      const handler = buildHandler(process.env);
+      const handler = standInHandler(environment, standInConfig(environment, SETTINGS));
       handlerFailures = 0;
       for (let i = 0; i < queue.bodies.length; i += 2) {
         const records = queue.bodies.slice(i, i + 2).map((body, j) => ({

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfillCommand } from '../../lib/cli/backfill';
 import { localCommand } from '../../lib/cli/local';
-import { setProcessEnv } from '../../lib/local/delivery';
+import { setProcessEnv } from '../support/process-env';
 import { bufferIo, corpusOnDisk, keyOf, scanFindings } from './backfill-fixture';
 
 describe('regionsweep local --serve, then backfill against it', () => {

@@ -6,10 +6,10 @@ import type { Finding } from '../../lambda/domain/detection/window-state';
 import { enumerateSelection } from '../../lib/backfill/enumeration';
 import type { Selection } from '../../lib/backfill/selection';
 import { backfillCommand } from '../../lib/cli/backfill';
-import { setProcessEnv } from '../../lib/local/delivery';
 import { javaAvailable } from '../../lib/local/dynamodb-standin';
 import { type LocalEnvironment, startLocalEnvironment, uploadFiles } from '../../lib/local/environment';
 import { publishedAlerts } from '../../lib/local/published-alerts';
+import { setProcessEnv } from '../support/process-env';
 import {
   bufferIo,
   comparable,

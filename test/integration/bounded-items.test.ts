@@ -2,16 +2,13 @@ import { gzipSync } from 'node:zlib';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPipelineSettings } from '../../lambda/config';
-import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
+import { s3Notification } from '../../lib/local/delivery';
 import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
-import {
-  type LocalEnvironment,
-  standInFunctionEnvironment,
-  startLocalEnvironment,
-} from '../../lib/local/environment';
+import { type LocalEnvironment, startLocalEnvironment } from '../../lib/local/environment';
 import { publishedAlerts } from '../../lib/local/published-alerts';
 import { cloudTrailKey } from '../fixtures/corpus';
 import { cloudTrailEvent, DEFAULT_REGIONS } from '../fixtures/events';
+import { standInConfig, standInHandler } from '../support/stand-in-handler';
 
 /**
  * Issue 11 §3: no rule or log content can wedge an object. User rules may count or group by any field, and
@@ -68,7 +65,6 @@ function bucketCall(arn: string, eventName: string, bucketName: string, awsRegio
 
 function boundedItemsSuite(kind: DynamoDbStandInKind): void {
   let environment: LocalEnvironment;
-  let restoreEnv: () => void;
   let handler: (event: unknown) => Promise<unknown>;
   let counter = 0;
 
@@ -77,17 +73,10 @@ function boundedItemsSuite(kind: DynamoDbStandInKind): void {
     const settings = loadPipelineSettings({
       CUSTOM_RULES_JSON: JSON.stringify([BUCKET_SWEEP, REGIONS_PER_BUCKET]),
     });
-    restoreEnv = setProcessEnv({
-      ...standInFunctionEnvironment(environment, settings),
-      POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    });
-    const { buildHandler } = await import('../../lambda/handler');
-    handler = buildHandler(process.env);
+    handler = standInHandler(environment, standInConfig(environment, settings));
   });
 
   afterAll(async () => {
-    restoreEnv?.();
     await environment?.stop();
   });
 

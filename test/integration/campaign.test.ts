@@ -10,21 +10,16 @@ import { DISCOVERY_CAMPAIGN } from '../../lambda/domain/detection/built-in-rules
 import { eventCountOf } from '../../lambda/domain/detection/window-state';
 import { backfillCommand } from '../../lib/cli/backfill';
 import { runCli } from '../../lib/cli/commands';
-import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
+import { s3Notification } from '../../lib/local/delivery';
 import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
-import {
-  type LocalEnvironment,
-  standInFunctionEnvironment,
-  startLocalEnvironment,
-  uploadFiles,
-} from '../../lib/local/environment';
+import { type LocalEnvironment, startLocalEnvironment, uploadFiles } from '../../lib/local/environment';
 import { listLocalFiles } from '../../lib/local/file-object-source';
 import { publishedAlerts } from '../../lib/local/published-alerts';
 import { cloudTrailKey } from '../fixtures/corpus';
 import { bucketPolicySweep, sweep } from '../fixtures/events';
 import { customNotificationViolations } from '../support/custom-notification-schema';
-
-type Handler = (event: unknown) => Promise<unknown>;
+import { setProcessEnv } from '../support/process-env';
+import { type StandInHandler, standInConfig, standInHandler } from '../support/stand-in-handler';
 
 const ACCOUNT = '111122223333';
 const EC2 = 'ec2-multi-region-describe-instances';
@@ -41,22 +36,14 @@ const SETTINGS = pipelineSettings({
  */
 function campaignOn(kind: DynamoDbStandInKind): void {
   let environment: LocalEnvironment;
-  let restoreEnv: () => void;
-  let handler: Handler;
+  let handler: StandInHandler;
 
   beforeAll(async () => {
     environment = await startLocalEnvironment(kind);
-    restoreEnv = setProcessEnv({
-      ...standInFunctionEnvironment(environment, SETTINGS),
-      POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    });
-    const { buildHandler } = await import('../../lambda/handler');
-    handler = buildHandler(process.env) as Handler;
+    handler = standInHandler(environment, standInConfig(environment, SETTINGS));
   });
 
   afterAll(async () => {
-    restoreEnv?.();
     await environment?.stop();
   });
 

@@ -5,13 +5,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-window-store';
 import { ENV, loadPipelineSettings, MIN_ALERT_LEASE_SECONDS } from '../../lambda/config';
 import { eventCountOf } from '../../lambda/domain/detection/window-state';
-import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
+import { s3Notification } from '../../lib/local/delivery';
 import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
-import {
-  type LocalEnvironment,
-  standInFunctionEnvironment,
-  startLocalEnvironment,
-} from '../../lib/local/environment';
+import { type LocalEnvironment, startLocalEnvironment } from '../../lib/local/environment';
 import { publishedAlerts } from '../../lib/local/published-alerts';
 import { cloudTrailKey } from '../fixtures/corpus';
 import { cloudTrailEvent, DEFAULT_REGIONS, sweep } from '../fixtures/events';
@@ -26,6 +22,7 @@ import {
   type WindowStoreStep,
   windowStoreStep,
 } from '../support/fault-proxy';
+import { standInConfig, standInHandler } from '../support/stand-in-handler';
 
 const SETTINGS = loadPipelineSettings({});
 /** The shortest lease the configuration allows: a replay waits it out on the virtual clock. */
@@ -43,8 +40,6 @@ let environment: LocalEnvironment;
 let dynamoProxy: FaultProxy;
 let snsProxy: FaultProxy;
 let s3Proxy: FaultProxy;
-let restoreEnv: () => void;
-let buildHandler: typeof import('../../lambda/handler')['buildHandler'];
 /** The platform's clock as the handler sees it: `sleep` advances it at once. */
 let virtualNow = Date.now();
 let handler: Handler;
@@ -55,15 +50,19 @@ let ruleId: string;
  * `env` adds settings (window mode, suppression).
  */
 function newHandler(env: Readonly<Record<string, string>> = {}): Handler {
-  return buildHandler(
-    { ...process.env, ...env },
-    {
+  const config = standInConfig(environment, SETTINGS, {
+    [ENV.alertLeaseSeconds]: String(LEASE_SECONDS),
+    ...env,
+  });
+  return standInHandler(environment, config, {
+    endpoints: { dynamodb: dynamoProxy.url, sns: snsProxy.url, s3: s3Proxy.url },
+    time: {
       clock: () => virtualNow,
       sleep: async (ms: number) => {
         virtualNow += ms;
       },
     },
-  ) as Handler;
+  });
 }
 
 let counter = 0;
@@ -319,16 +318,6 @@ function faultInjectionSuite(kind: DynamoDbStandInKind): void {
     dynamoProxy = await startFaultProxy(environment.endpoints.dynamodb);
     snsProxy = await startFaultProxy(environment.endpoints.sns);
     s3Proxy = await startFaultProxy(environment.endpoints.s3);
-    restoreEnv = setProcessEnv({
-      ...standInFunctionEnvironment(environment, SETTINGS),
-      AWS_ENDPOINT_URL_DYNAMODB: dynamoProxy.url,
-      AWS_ENDPOINT_URL_SNS: snsProxy.url,
-      AWS_ENDPOINT_URL_S3: s3Proxy.url,
-      [ENV.alertLeaseSeconds]: String(LEASE_SECONDS),
-      POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    });
-    ({ buildHandler } = await import('../../lambda/handler'));
     // The rule's id (part of every window item's key) is read from a clean run's alert, not from settings.
     const baseline = await upload(sweepRecords(BASELINE_ARN));
     await newHandler()(baseline.notification);
@@ -348,7 +337,6 @@ function faultInjectionSuite(kind: DynamoDbStandInKind): void {
   });
 
   afterAll(async () => {
-    restoreEnv?.();
     await dynamoProxy?.close();
     await snsProxy?.close();
     await s3Proxy?.close();

@@ -5,36 +5,23 @@ import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-win
 import { loadPipelineSettings } from '../../lambda/config';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
 import { eventCountOf } from '../../lambda/domain/detection/window-state';
-import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
-import {
-  type LocalEnvironment,
-  standInFunctionEnvironment,
-  startLocalEnvironment,
-} from '../../lib/local/environment';
+import { s3Notification } from '../../lib/local/delivery';
+import { type LocalEnvironment, startLocalEnvironment } from '../../lib/local/environment';
 import { publishedAlerts } from '../../lib/local/published-alerts';
 import { cloudTrailKey } from '../fixtures/corpus';
 import { sweep } from '../fixtures/events';
+import { type StandInHandler, standInConfig, standInHandler } from '../support/stand-in-handler';
 
 const SETTINGS = loadPipelineSettings({});
-type Handler = (event: unknown) => Promise<{ batchItemFailures: { itemIdentifier: string }[] } | undefined>;
-
 let environment: LocalEnvironment;
-let handler: Handler;
-let restoreEnv: () => void;
+let handler: StandInHandler;
 
 beforeAll(async () => {
   environment = await startLocalEnvironment('dynalite');
-  restoreEnv = setProcessEnv({
-    ...standInFunctionEnvironment(environment, SETTINGS),
-    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
-  const module = await import('../../lambda/handler');
-  handler = module.buildHandler(process.env) as Handler;
+  handler = standInHandler(environment, standInConfig(environment, SETTINGS));
 });
 
 afterAll(async () => {
-  restoreEnv?.();
   await environment?.stop();
 });
 

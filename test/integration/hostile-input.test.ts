@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -5,12 +6,9 @@ import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-win
 import { ENV, loadPipelineSettings } from '../../lambda/config';
 import { eventCountOf } from '../../lambda/domain/detection/window-state';
 import { DEFAULT_READER_LIMITS } from '../../lambda/domain/reading/cloudtrail-reader';
-import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
-import {
-  type LocalEnvironment,
-  standInFunctionEnvironment,
-  startLocalEnvironment,
-} from '../../lib/local/environment';
+import { SERVICE_NAME } from '../../lambda/metric-names';
+import { s3Notification } from '../../lib/local/delivery';
+import { type LocalEnvironment, startLocalEnvironment } from '../../lib/local/environment';
 import { publishedAlerts } from '../../lib/local/published-alerts';
 import { cloudTrailKey } from '../fixtures/corpus';
 import { cloudTrailEvent, DEFAULT_REGIONS, type EventSpec } from '../fixtures/events';
@@ -27,6 +25,8 @@ import {
   recordsWithNonObjectEntry,
   truncatedGzipLogFile,
 } from '../fixtures/hostile-objects';
+import { setProcessEnv } from '../support/process-env';
+import { type StandInHandler, standInConfig, standInHandler } from '../support/stand-in-handler';
 
 const SETTINGS = loadPipelineSettings({});
 /** The limit the batch handler runs with: far above every good object, far below the small bomb. */
@@ -36,8 +36,6 @@ const WINDOW_START = '2026-11-28T10:00:00.000Z';
 const RULE_ID = '393ef120-63d1-11ef-8e38-f661ea17fbce';
 const ACCOUNT = '111122223333';
 const SPACE = 0x20;
-
-type Handler = (event: unknown) => Promise<{ batchItemFailures: { itemIdentifier: string }[] } | undefined>;
 
 /** One line the handler's Powertools logger printed. */
 interface LogLine {
@@ -69,19 +67,16 @@ interface ReadObject {
 
 let environment: LocalEnvironment;
 let restoreEnv: () => void;
-let buildHandler: (env: Readonly<Record<string, string | undefined>>) => Handler;
+let buildHandler: (env: Readonly<Record<string, string | undefined>>) => StandInHandler;
 
 beforeAll(async () => {
   environment = await startLocalEnvironment('dynalite');
-  // Dev mode prints through the global console, where the test reads the log lines back.
-  restoreEnv = setProcessEnv({
-    ...standInFunctionEnvironment(environment, SETTINGS),
-    POWERTOOLS_DEV: 'true',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
-  const module = await import('../../lambda/handler');
-  buildHandler = (env) => module.buildHandler(env) as Handler;
+  // Powertools' dev mode prints through the global console, where the test reads the log lines back.
+  restoreEnv = setProcessEnv({ POWERTOOLS_DEV: 'true' });
+  buildHandler = (env) =>
+    standInHandler(environment, standInConfig(environment, SETTINGS, env), {
+      logger: new Logger({ serviceName: SERVICE_NAME, logLevel: 'INFO' }),
+    });
 });
 
 afterAll(async () => {
@@ -364,10 +359,7 @@ describe.each(DELIVERIES)('hostile objects among a sweep, delivered as $case', (
 
   beforeAll(async () => {
     await upload([...planned.read, ...planned.poison]);
-    const handler = buildHandler({
-      ...process.env,
-      [ENV.maxDecompressedBytes]: String(LOW_DECOMPRESSED_LIMIT),
-    });
+    const handler = buildHandler({ [ENV.maxDecompressedBytes]: String(LOW_DECOMPRESSED_LIMIT) });
     Object.assign(delivered, await withLogs(() => handler(delivery.event(planned))));
   });
 
@@ -475,7 +467,7 @@ describe('a real gzip bomb (about 2 MB) past the default limit, in a batch with 
     };
     await upload([bomb, good]);
     // The deployment's defaults: no limit in the environment.
-    const handler = buildHandler({ ...process.env, [ENV.maxDecompressedBytes]: undefined });
+    const handler = buildHandler({ [ENV.maxDecompressedBytes]: undefined });
     const event = {
       Records: [bomb, good].map((object, i) => ({
         messageId: `bomb-batch-${i}`,

@@ -9,19 +9,16 @@ import { loadPipelineSettings } from '../../lambda/config';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
 import { eventCountOf } from '../../lambda/domain/detection/window-state';
 import { backfillCommand } from '../../lib/cli/backfill';
-import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
+import { s3Notification } from '../../lib/local/delivery';
 import { javaAvailable } from '../../lib/local/dynamodb-standin';
-import {
-  type LocalEnvironment,
-  standInFunctionEnvironment,
-  startLocalEnvironment,
-} from '../../lib/local/environment';
+import { type LocalEnvironment, startLocalEnvironment } from '../../lib/local/environment';
 import { cloudTrailKey } from '../fixtures/corpus';
 import { cloudTrailEvent, DEFAULT_REGIONS } from '../fixtures/events';
+import { setProcessEnv } from '../support/process-env';
+import { type StandInHandler, standInConfig, standInHandler } from '../support/stand-in-handler';
 import { bufferIo } from './backfill-fixture';
 
 const SETTINGS = loadPipelineSettings({});
-type Handler = (event: unknown) => Promise<unknown>;
 
 const WINDOW = '2026-11-28T10:00:00Z';
 
@@ -67,24 +64,15 @@ describe.each([
   { kind: 'dynamodb-local' as const, skip: !javaAvailable() },
 ])('one object is one object on every path ($kind)', ({ kind, skip }) => {
   let environment: LocalEnvironment;
-  let handler: Handler;
-  let restoreEnv: () => void;
+  let handler: StandInHandler;
 
   beforeAll(async () => {
     if (skip) return;
     environment = await startLocalEnvironment(kind);
-    restoreEnv = setProcessEnv({
-      ...environment.env,
-      ...standInFunctionEnvironment(environment, SETTINGS),
-      POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    });
-    const module = await import('../../lambda/handler');
-    handler = module.buildHandler(process.env) as Handler;
+    handler = standInHandler(environment, standInConfig(environment, SETTINGS));
   });
 
   afterAll(async () => {
-    restoreEnv?.();
     await environment?.stop();
   });
 

@@ -3,47 +3,33 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPipelineSettings } from '../../lambda/config';
 import { BUILT_IN_RULES } from '../../lambda/domain/detection/built-in-rules';
-import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
-import {
-  type LocalEnvironment,
-  standInFunctionEnvironment,
-  startLocalEnvironment,
-} from '../../lib/local/environment';
+import { s3Notification } from '../../lib/local/delivery';
+import { type LocalEnvironment, startLocalEnvironment } from '../../lib/local/environment';
 import { publishedAlerts } from '../../lib/local/published-alerts';
 import { loadRuleTestFile, shippedTestFile } from '../../lib/rules/rule-tests';
 import { cloudTrailKey } from '../fixtures/corpus';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
-
-type Handler = (event: unknown) => Promise<unknown>;
+import { type StandInHandler, standInConfig, standInHandler } from '../support/stand-in-handler';
 
 const ALL_RULES = BUILT_IN_RULES.map((rule) => rule.slug).join(',');
 
 let environment: LocalEnvironment;
 let s3Proxy: FaultProxy;
-let restoreEnv: () => void;
-let buildHandler: typeof import('../../lambda/handler')['buildHandler'];
 
 beforeAll(async () => {
   environment = await startLocalEnvironment('dynalite');
   s3Proxy = await startFaultProxy(environment.endpoints.s3);
-  restoreEnv = setProcessEnv({
-    ...standInFunctionEnvironment(environment, loadPipelineSettings({})),
-    AWS_ENDPOINT_URL_S3: s3Proxy.url,
-    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
-  ({ buildHandler } = await import('../../lambda/handler'));
 });
 
 afterAll(async () => {
-  restoreEnv?.();
   await s3Proxy?.close();
   await environment?.stop();
 });
 
 /** The real handler with the rules and window mode of one deployment (built-in rules only). */
-function handlerWith(env: Readonly<Record<string, string>>): Handler {
-  return buildHandler({ ...process.env, CUSTOM_RULES_JSON: '', ...env }) as Handler;
+function handlerWith(env: Readonly<Record<string, string>>): StandInHandler {
+  const config = standInConfig(environment, loadPipelineSettings({}), { CUSTOM_RULES_JSON: '', ...env });
+  return standInHandler(environment, config, { endpoints: { s3: s3Proxy.url } });
 }
 
 let counter = 0;

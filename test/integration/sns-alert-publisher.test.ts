@@ -8,11 +8,12 @@ import {
   ThrottledException,
 } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SnsAlertPublisher, SnsMissingMessageIdError } from '../../lambda/adapters/sns-alert-publisher';
+import { SnsAlertPublisher } from '../../lambda/adapters/sns-alert-publisher';
 import { SNS_LIMITS } from '../../lambda/domain/alerting/sizing';
 import { renderAlert } from '../../lambda/domain/alerting/sns-message';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
 import { presentationOf } from '../../lambda/domain/detection/window-state';
+import { SnsMissingMessageIdError } from '../../lambda/domain/errors';
 import type { AlertToPublish } from '../../lambda/ports';
 import { type SnsRecorder, startSnsRecorder } from '../../lib/local/sns-recorder';
 

@@ -1,15 +1,19 @@
-import { describe, expect, it } from 'vitest';
-import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
+import { expect, it } from 'vitest';
+import type { DynamoDbStandInKind } from '../../lib/local/dynamodb-standin';
+import { DEFAULT_REGIONS } from '../fixtures/events';
 import { type CorpusPlan, hoppingCorpusPlanArb } from './corpus-arbitrary';
 import {
   assertAlertCountsWithinModel,
   assertStoredCountsEqualModel,
   type CaseRun,
   caseArbitrary,
+  describeOnEveryStandIn,
   itHoldsForEveryCase,
+  itStoresTheModelCounts,
   nameOfFinding,
   type PipelineCase,
   PROPERTY_TIMEOUT_MS,
+  type PropertyDraw,
   usePropertyRig,
   windowOfFinding,
 } from './pipeline-rig';
@@ -63,24 +67,10 @@ function lostFiringWindows(run: CaseRun): string[] {
 
 /** One caller, twelve regions within 05:00:00..05:00:06 of the case's hour: one firing window and its neighbour. */
 const ONE_BURST: CorpusPlan = {
-  events: Array.from({ length: 12 }, (_, index) => ({
+  events: DEFAULT_REGIONS.slice(0, 12).map((region, index) => ({
     identity: 0,
     account: 0 as const,
-    region:
-      [
-        'us-east-1',
-        'us-east-2',
-        'us-west-1',
-        'us-west-2',
-        'eu-west-1',
-        'eu-west-2',
-        'eu-west-3',
-        'eu-central-1',
-        'eu-north-1',
-        'ap-south-1',
-        'ap-northeast-1',
-        'ap-southeast-1',
-      ][index] ?? 'us-east-1',
+    region,
     offsetMs: 5 * 60_000 + index * 500,
     failed: false,
     kind: 'describe-instances' as const,
@@ -110,10 +100,9 @@ const STALLED_PUBLISH_CASE: PipelineCase = {
  * The hopping-mode properties, on one DynamoDB stand-in, `numRuns` cases each from a fixed seed. Every
  * property draws the same cases, so each case is delivered once and checked by all four.
  */
-function hoppingProperties(kind: DynamoDbStandInKind, numRuns: number, seed: number): void {
+function hoppingProperties(kind: DynamoDbStandInKind, draw: PropertyDraw): void {
   const block = usePropertyRig(kind, 'hopping');
   const { rig } = block;
-  const draw = { numRuns, seed };
 
   itHoldsForEveryCase(
     'every alert is of an aligned or offset window the model fires, its counts between the thresholds and the model',
@@ -156,24 +145,15 @@ function hoppingProperties(kind: DynamoDbStandInKind, numRuns: number, seed: num
     },
   );
 
-  itHoldsForEveryCase(
+  itStoresTheModelCounts(
     'every object counts once in both its windows: stored counts equal the model for every aligned and offset window',
     caseArb,
     block,
     draw,
-    async (run) => {
-      await assertStoredCountsEqualModel(rig(), run);
-    },
   );
 }
 
-describe('hopping-window invariance on dynalite: real handler, shuffled redelivery at concurrency 1..16, one crash or lost response, retries at once or late', () => {
-  hoppingProperties('dynalite', 20, 20261129);
+describeOnEveryStandIn('hopping-window invariance', hoppingProperties, {
+  dynalite: { numRuns: 20, seed: 20261129 },
+  'dynamodb-local': { numRuns: 2, seed: 15 },
 });
-
-describe.skipIf(!javaAvailable())(
-  'hopping-window invariance on DynamoDB Local: real handler, shuffled redelivery at concurrency 1..16, one crash or lost response, retries at once or late',
-  () => {
-    hoppingProperties('dynamodb-local', 2, 15);
-  },
-);

@@ -1,14 +1,15 @@
-import { describe, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { DynamoDbStandInKind } from '../../lib/local/dynamodb-standin';
-import { javaAvailable } from '../../lib/local/dynamodb-standin';
 import { corpusPlanArb } from './corpus-arbitrary';
 import {
   assertAlertCountsWithinModel,
-  assertStoredCountsEqualModel,
   type CaseRun,
   caseArbitrary,
+  describeOnEveryStandIn,
   itHoldsForEveryCase,
+  itStoresTheModelCounts,
   nameOfFinding,
+  type PropertyDraw,
   usePropertyRig,
   windowOfPublish,
 } from './pipeline-rig';
@@ -40,10 +41,8 @@ function assertOneMessagePerFiringWindow(run: CaseRun): void {
  * that replays). Every property draws the same cases from the seed, so each case is delivered once and its
  * outcome checked by all three; a shrunk case is new and runs afresh.
  */
-function pipelineProperties(kind: DynamoDbStandInKind, numRuns: number, seed: number): void {
+function pipelineProperties(kind: DynamoDbStandInKind, draw: PropertyDraw): void {
   const block = usePropertyRig(kind, 'tumbling');
-  const { rig } = block;
-  const draw = { numRuns, seed };
 
   itHoldsForEveryCase(
     'one message per window the model fires and none for any other; a crash after a publish may repeat that one',
@@ -65,24 +64,15 @@ function pipelineProperties(kind: DynamoDbStandInKind, numRuns: number, seed: nu
     },
   );
 
-  itHoldsForEveryCase(
+  itStoresTheModelCounts(
     'every object counts once: stored counts equal the model for every group, and no other group is stored',
     caseArb,
     block,
     draw,
-    async (run) => {
-      await assertStoredCountsEqualModel(rig(), run);
-    },
   );
 }
 
-describe('pipeline invariance on dynalite: real handler, shuffled redelivery at concurrency 1..16, one crash or lost response, retries at once or late', () => {
-  pipelineProperties('dynalite', 15, 20261128);
+describeOnEveryStandIn('pipeline invariance', pipelineProperties, {
+  dynalite: { numRuns: 15, seed: 20261128 },
+  'dynamodb-local': { numRuns: 2, seed: 6 },
 });
-
-describe.skipIf(!javaAvailable())(
-  'pipeline invariance on DynamoDB Local: real handler, shuffled redelivery at concurrency 1..16, one crash or lost response, retries at once or late',
-  () => {
-    pipelineProperties('dynamodb-local', 2, 6);
-  },
-);

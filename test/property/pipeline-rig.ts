@@ -1,21 +1,17 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbWindowStore } from '../../lambda/adapters/dynamodb/dynamodb-window-store';
 import { windowItemKey } from '../../lambda/adapters/dynamodb/window-items';
 import { loadPipelineSettings } from '../../lambda/config';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
 import { eventCountOf, type GroupKey } from '../../lambda/domain/detection/window-state';
-import type { HandlerTime } from '../../lambda/handler';
+import type { PipelineTime } from '../../lambda/pipeline';
 import { forEachConcurrently } from '../../lib/concurrency';
-import { s3Notification, setProcessEnv } from '../../lib/local/delivery';
-import type { DynamoDbStandInKind } from '../../lib/local/dynamodb-standin';
-import {
-  type LocalEnvironment,
-  standInFunctionEnvironment,
-  startLocalEnvironment,
-} from '../../lib/local/environment';
+import { s3Notification } from '../../lib/local/delivery';
+import { type DynamoDbStandInKind, javaAvailable } from '../../lib/local/dynamodb-standin';
+import { type LocalEnvironment, startLocalEnvironment } from '../../lib/local/environment';
 import { type PublishedAlert, publishedAlerts } from '../../lib/local/published-alerts';
 import {
   dynamoDbFault,
@@ -27,6 +23,7 @@ import {
   type WindowStoreStep,
   windowStoreStep,
 } from '../support/fault-proxy';
+import { standInConfig, standInHandler } from '../support/stand-in-handler';
 import { type CorpusPlan, caseNamespace, type LogObject, materialise } from './corpus-arbitrary';
 import {
   evaluateRule,
@@ -61,7 +58,7 @@ type Handler = (event: unknown) => Promise<unknown>;
  * runs out (and a 120 s lease does so at once). A clock running faster than real time would let a loaded
  * machine stall a publish past half the lease (0.3 s real at 200x), which production's SNS time-outs bound.
  */
-export interface VirtualTime extends HandlerTime {
+export interface VirtualTime extends PipelineTime {
   /** Runs `work` as in flight: the clock waits for it, but while it sleeps. */
   inFlight<T>(work: () => Promise<T>): Promise<T>;
 }
@@ -260,23 +257,16 @@ async function startRig(
   const environment = await startLocalEnvironment(kind);
   const dynamodbProxy = await startFaultProxy(environment.endpoints.dynamodb);
   const snsProxy = await startFaultProxy(environment.endpoints.sns);
-  const restoreEnv = setProcessEnv({
-    ...standInFunctionEnvironment(environment, settings),
-    ...modeEnv,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamodbProxy.url,
-    AWS_ENDPOINT_URL_SNS: snsProxy.url,
-    POWERTOOLS_LOG_LEVEL: 'CRITICAL',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
-  // The handler module builds its own handler from process.env on import: import it once the env is set.
-  const { buildHandler } = await import('../../lambda/handler');
   const time = virtualTime();
   return {
     mode,
     environment,
     dynamodbProxy,
     snsProxy,
-    handler: buildHandler(process.env, time),
+    handler: standInHandler(environment, standInConfig(environment, settings, modeEnv), {
+      endpoints: { dynamodb: dynamodbProxy.url, sns: snsProxy.url },
+      time,
+    }),
     time,
     alertLeaseMs: settings.alertLeaseMs,
     store: new DynamoDbWindowStore({
@@ -287,7 +277,6 @@ async function startRig(
     }),
     nextCase: 0,
     async stop() {
-      restoreEnv();
       await dynamodbProxy.close();
       await snsProxy.close();
       await environment.stop();
@@ -573,7 +562,7 @@ export function itHoldsForEveryCase(
   name: string,
   cases: fc.Arbitrary<PipelineCase>,
   { deliver }: PropertyRig,
-  draw: { readonly numRuns: number; readonly seed: number },
+  draw: PropertyDraw,
   check: (run: CaseRun, testCase: PipelineCase) => void | Promise<void>,
 ): void {
   it(name, { timeout: PROPERTY_TIMEOUT_MS }, async () => {
@@ -587,6 +576,44 @@ export function itHoldsForEveryCase(
       }),
       runs(draw.numRuns, draw.seed),
     );
+  });
+}
+
+/** The property both window modes share: stored counts equal the model's for every group it names. */
+export function itStoresTheModelCounts(
+  name: string,
+  cases: fc.Arbitrary<PipelineCase>,
+  block: PropertyRig,
+  draw: PropertyDraw,
+): void {
+  itHoldsForEveryCase(name, cases, block, draw, async (run) => {
+    await assertStoredCountsEqualModel(block.rig(), run);
+  });
+}
+
+/** How many cases a property draws, and from which fixed seed. */
+export interface PropertyDraw {
+  readonly numRuns: number;
+  readonly seed: number;
+}
+
+const DELIVERY_UNDER_TEST =
+  'real handler, shuffled redelivery at concurrency 1..16, one crash or lost response, retries at once or late';
+
+/**
+ * Declares `properties` on dynalite, and on DynamoDB Local when Java is present (reported as skipped
+ * otherwise), each stand-in with its own draw.
+ */
+export function describeOnEveryStandIn(
+  subject: string,
+  properties: (kind: DynamoDbStandInKind, draw: PropertyDraw) => void,
+  draws: Readonly<Record<DynamoDbStandInKind, PropertyDraw>>,
+): void {
+  describe(`${subject} on dynalite: ${DELIVERY_UNDER_TEST}`, () => {
+    properties('dynalite', draws.dynalite);
+  });
+  describe.skipIf(!javaAvailable())(`${subject} on DynamoDB Local: ${DELIVERY_UNDER_TEST}`, () => {
+    properties('dynamodb-local', draws['dynamodb-local']);
   });
 }
 

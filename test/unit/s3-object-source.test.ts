@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { LogObjectGoneError, S3ObjectSource } from '../../lambda/adapters/s3-object-source';
-import { isPermanent } from '../../lambda/domain/errors';
+import { S3ObjectSource } from '../../lambda/adapters/s3-object-source';
+import { isPermanent, LogObjectGoneError } from '../../lambda/domain/errors';
 
 const s3 = mockClient(S3Client);
 /** A streamed body as the SDK returns it in Node: an async-iterable Readable. */

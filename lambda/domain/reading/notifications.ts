@@ -305,7 +305,8 @@ function readS3Record(record: unknown, reading: Reading): void {
   const s3 = isObject(record.s3) ? record.s3 : {};
   const bucket = isObject(s3.bucket) ? s3.bucket.name : undefined;
   const object = isObject(s3.object) ? s3.object : {};
-  addRef(reading, `S3 ${eventName} record`, bucket, object.key, object.size, object.versionId);
+  const fields = { bucket, key: object.key, size: object.size, versionId: object.versionId };
+  addRef(reading, `S3 ${eventName} record`, fields, decodeS3Key);
 }
 
 /**
@@ -328,7 +329,8 @@ function readEventBridgeEvent(event: Record<string, unknown>, reading: Reading):
   const detail = isObject(event.detail) ? event.detail : {};
   const bucket = isObject(detail.bucket) ? detail.bucket.name : undefined;
   const object = isObject(detail.object) ? detail.object : {};
-  addRef(reading, 'EventBridge Object Created event', bucket, object.key, object.size, object['version-id']);
+  const fields = { bucket, key: object.key, size: object.size, versionId: object['version-id'] };
+  addRef(reading, 'EventBridge Object Created event', fields, decodeS3Key);
 }
 
 /**
@@ -345,9 +347,7 @@ function readCloudTrailNotification(message: Record<string, unknown>, reading: R
     return;
   }
   for (const [index, key] of keys.entries()) {
-    const where = `CloudTrail notification key ${index}`;
-    const ref = toRef(reading, where, message.s3Bucket, key, undefined, undefined, plainKey);
-    if (ref !== undefined) reading.refs.push(ref);
+    addRef(reading, `CloudTrail notification key ${index}`, { bucket: message.s3Bucket, key }, plainKey);
   }
 }
 
@@ -366,53 +366,51 @@ function readBackfill(message: Record<string, unknown>, reading: Reading): void 
   }
   for (const [index, object] of objects.entries()) {
     const entry = isObject(object) ? object : {};
-    const where = `backfill object ${index}`;
-    const ref = toRef(reading, where, entry.bucket, entry.key, entry.size, entry.versionId, plainKey);
-    if (ref !== undefined) reading.refs.push(ref);
+    const fields = { bucket: entry.bucket, key: entry.key, size: entry.size, versionId: entry.versionId };
+    addRef(reading, `backfill object ${index}`, fields, plainKey);
   }
 }
 
+/** One object as a notification names it, unchecked; `key` as the notification encodes it. */
+interface ObjectFields {
+  readonly bucket: unknown;
+  readonly key: unknown;
+  readonly size?: unknown;
+  readonly versionId?: unknown;
+}
+
+/** Adds the ref of one object's fields to the work, or records at `where` why they name none. */
 function addRef(
   reading: Reading,
   where: string,
-  bucket: unknown,
-  key: unknown,
-  size: unknown,
-  versionId: unknown,
+  fields: ObjectFields,
+  decodeKey: (key: string) => string,
 ): void {
-  const ref = toRef(reading, where, bucket, key, size, versionId, decodeS3Key);
-  if (ref !== undefined) reading.refs.push(ref);
+  const ref = checkedRef(fields, decodeKey);
+  if (typeof ref === 'string') reading.rejections.push(`${where}: ${ref}`);
+  else reading.refs.push(ref);
 }
 
-/** Validates the fields of one object and builds its ref, or records why not. Absent optionals stay absent. */
-function toRef(
-  reading: Reading,
-  where: string,
-  bucket: unknown,
-  key: unknown,
-  size: unknown,
-  versionId: unknown,
+/** The ref of one object's fields, or the reason they name none. Absent optionals stay absent. */
+function checkedRef(
+  { bucket, key, size, versionId }: ObjectFields,
   decodeKey: (key: string) => string,
-): ObjectRef | undefined {
-  const fail = (reason: string): undefined => {
-    reading.rejections.push(`${where}: ${reason}`);
-    return undefined;
-  };
-  if (typeof bucket !== 'string' || bucket.length === 0) return fail(`bucket name is ${describe(bucket)}`);
-  if (typeof key !== 'string') return fail(`object key is ${describe(key)}`);
+): ObjectRef | string {
+  if (typeof bucket !== 'string' || bucket.length === 0) return `bucket name is ${describe(bucket)}`;
+  if (typeof key !== 'string') return `object key is ${describe(key)}`;
   let decoded: string;
   try {
     decoded = decodeKey(key);
   } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error));
+    return error instanceof Error ? error.message : String(error);
   }
-  if (decoded.length === 0) return fail('object key is empty');
+  if (decoded.length === 0) return 'object key is empty';
   if (size !== undefined && !(Number.isSafeInteger(size) && (size as number) >= 0)) {
-    return fail(`size is ${describe(size)}, not a byte count`);
+    return `size is ${describe(size)}, not a byte count`;
   }
   // A null or empty version id means "no version" (unversioned bucket), not a version called "".
   if (versionId !== undefined && versionId !== null && typeof versionId !== 'string') {
-    return fail(`version id is ${describe(versionId)}`);
+    return `version id is ${describe(versionId)}`;
   }
   return {
     bucket,

@@ -8,6 +8,12 @@ export interface ObjectRef {
   readonly size?: number;
 }
 
+/** `logs` and `logs/` both mean the objects live under `logs/AWSLogs/...`, as CloudTrail's S3KeyPrefix does. */
+export function normaliseKeyPrefix(prefix: string | undefined): string {
+  if (prefix === undefined || prefix === '') return '';
+  return prefix.endsWith('/') ? prefix : `${prefix}/`;
+}
+
 /** Where an alert came from: live delivery or a replay of history. */
 export type Origin = 'live' | 'backfill';
 

@@ -1,7 +1,8 @@
 import { CfnOutput, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { normaliseKeyPrefix, s3NotificationFilterPrefix } from '../s3-key-filter';
+import { normaliseKeyPrefix } from '../../../lambda/domain/reading/object-key';
+import { s3NotificationFilterPrefix } from '../s3-key-filter';
 import { acknowledgeNotificationsHandler } from '../s3-notifications-handler';
 import { type ForwardingStackProps, ForwardingTopic } from './forwarding-topic';
 
