@@ -6,10 +6,12 @@ export type { Allowlist } from '../lambda/domain/detection/allowlist';
 export type {
   CorrelationSpec,
   FieldCondition,
+  FilterNode,
   RuleDefinition,
   RulePresentation,
   WindowMode,
 } from '../lambda/domain/detection/rule';
+export type { ValueMatch } from '../lambda/domain/detection/value-match';
 export type { DeliveryMode, RegionSweepDetectorProps, SlackChannel } from './cdk/detector-props';
 export { RegionSweepDetectorPropsError } from './cdk/errors';
 export { OperatorDashboard, type OperatorDashboardProps } from './cdk/operator-dashboard';
@@ -22,3 +24,4 @@ export { TrailTopicStack, type TrailTopicStackProps } from './cdk/organization/t
 export { RegionSweepDetector } from './cdk/region-sweep-detector';
 export { RegionSweepStack, type RegionSweepStackProps } from './cdk/region-sweep-stack';
 export { loadRuleFiles } from './rules/rule-files';
+export { SigmaRuleError } from './rules/sigma/sigma-error';

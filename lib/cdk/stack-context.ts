@@ -37,7 +37,7 @@ export const CONTEXT_KEYS = {
   rules: 'rules',
   /** Enabled rules run as building blocks (kept, counted, fed to correlations, never published). Default: none. */
   buildingBlocks: 'buildingBlocks',
-  /** Your own rule definition files, JSON or TypeScript: comma-separated paths (or a list). Default: none. */
+  /** Your own rule files, JSON, Sigma YAML or TypeScript: comma-separated paths (or a list). Default: none. */
   ruleFiles: 'ruleFiles',
   /** `tumbling` (Elastic parity) or `hopping` (also half-offset windows). Default: tumbling. */
   windowMode: 'windowMode',

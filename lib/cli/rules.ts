@@ -27,7 +27,7 @@ function describeCorrelation(rule: RuleDefinition): string {
   const requires = rule.correlation?.requires ?? [];
   return [
     `${rule.slug} (correlation over findings)`,
-    `  ${rule.name} (${rule.severity}, ${rule.technique.id} ${rule.technique.name})`,
+    nameLine(rule),
     `  id:        ${rule.id}`,
     `  window:    ${rule.windowSeconds} s, ${rule.windowMode}; grouped by ${rule.groupBy.join(', ')}`,
     `  fires at:  findings of ${rule.minDistinct} or more of ${rules.join(', ')}` +
@@ -40,7 +40,7 @@ function describeRule(rule: RuleDefinition): string {
   const isDefault = rule.id === EC2_MULTI_REGION_DESCRIBE_INSTANCES.id ? ' (default)' : '';
   return [
     `${rule.slug}${isDefault}`,
-    `  ${rule.name} (${rule.severity}, ${rule.technique.id} ${rule.technique.name})`,
+    nameLine(rule),
     `  id:        ${rule.id}`,
     ...(rule.follows === undefined
       ? []
@@ -51,6 +51,12 @@ function describeRule(rule: RuleDefinition): string {
     `  fires at:  ${rule.minDistinct} or more distinct ${rule.distinctField} and ${rule.minEvents} or more events`,
     '',
   ].join('\n');
+}
+
+/** `  <name> (<severity>, <technique>)`: the technique only when the rule names one. */
+function nameLine(rule: RuleDefinition): string {
+  const technique = rule.technique === undefined ? [] : [`${rule.technique.id} ${rule.technique.name}`];
+  return `  ${rule.name} (${[rule.severity, ...technique].join(', ')})`;
 }
 
 function describeGroupField(rule: RuleDefinition, field: string): string {

@@ -30,7 +30,7 @@ export const RULE_OPTIONS_HELP = `  --rules LIST            enabled built-in rul
                           correlations such as discovery-campaign (every rule it names enabled too)
   --building-blocks LIST  enabled rules whose findings are kept, counted and fed to correlations but
                           never published (comma-separated slugs; marked in scan's output)
-  --rule-file FILE        your own rule definition(s), JSON or TypeScript (repeatable; enabled too)
+  --rule-file FILE        your own rules: JSON, Sigma YAML or TypeScript (repeatable; enabled too)
   --window-mode MODE      tumbling (default, Elastic parity) or hopping (also half-offset windows)
   --min-regions N         EC2 rule: distinct regions to fire (default 10)
   --min-events N          EC2 rule: events to fire (default 10)

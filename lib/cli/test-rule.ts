@@ -14,15 +14,15 @@ import {
 } from '../rules/rule-tests';
 import { type CliIo, printable, UsageError } from './io';
 
-const RULE_FILE_EXTENSIONS = ['.json', '.ts', '.mts', '.js', '.mjs'];
+const RULE_FILE_EXTENSIONS = ['.json', '.yml', '.yaml', '.ts', '.mts', '.js', '.mjs'];
 
 export const TEST_RULE_HELP = `Usage: regionsweep test-rule <rule> [tests.json ...]
 
 Runs rule test cases (CloudTrail events and the findings they must give) through the same pipeline as
 'scan' and the deployed function, and prints PASS or FAIL for each case with the difference.
 
-  <rule>        a built-in rule's slug or id (see 'regionsweep rules'), or a rule file (.json, .ts, .mts,
-                .js or .mjs, as for --rule-file)
+  <rule>        a built-in rule's slug or id (see 'regionsweep rules'), or a rule file (.json, Sigma .yml or
+                .yaml, .ts, .mts, .js or .mjs, as for --rule-file)
   tests.json    test files; each names the rule it tests ("rule": slug or id): <rule>, or one of the
                 rule file's rules. Format: lib/rules/rule-tests.ts. With none, a built-in rule runs the
                 cases shipped with it (rules/tests/<slug>.json); a rule file needs test files

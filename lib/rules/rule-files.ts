@@ -4,25 +4,20 @@ import { pathToFileURL } from 'node:url';
 import type { RuleDefinition } from '../../lambda/domain/detection/rule';
 import { parseRuleDefinitions, toRule } from '../../lambda/domain/detection/rule-parser';
 import { ConfigError } from '../../lambda/domain/errors';
+import { parseSigmaRules } from './sigma/sigma-rules';
 
 /**
- * Loads user rule definitions from a file: JSON (one definition or an array), or a TypeScript/JavaScript
- * module whose default export (or `rules` export) is one definition or an array. Every definition is checked
- * as a JSON one is; errors name the file.
+ * Loads user rule definitions from a file: JSON (one definition or an array), Sigma YAML (`.yml`, `.yaml`: one
+ * or more detection and correlation rules, see sigma/sigma-rules.ts), or a TypeScript/JavaScript module whose
+ * default export (or `rules` export) is one definition or an array. Every definition is checked as a JSON one
+ * is; errors name the file.
  */
 export async function loadRuleFile(path: string): Promise<RuleDefinition[]> {
   const extension = extname(path).toLowerCase();
-  if (extension === '.json') {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      throw new ConfigError(`${path}: cannot read the rule file`, { cause: error });
-    }
-    return parseRuleDefinitions(text, path);
-  }
+  if (extension === '.json') return parseRuleDefinitions(await readRuleText(path), path);
+  if (extension === '.yml' || extension === '.yaml') return parseSigmaRules(await readRuleText(path), path);
   if (!['.ts', '.mts', '.js', '.mjs'].includes(extension)) {
-    throw new ConfigError(`${path}: a rule file is .json, .ts, .mts, .js or .mjs`);
+    throw new ConfigError(`${path}: a rule file is .json, .yml or .yaml (Sigma), .ts, .mts, .js or .mjs`);
   }
   let module: Record<string, unknown>;
   try {
@@ -36,6 +31,14 @@ export async function loadRuleFile(path: string): Promise<RuleDefinition[]> {
   return (Array.isArray(exported) ? exported : [exported]).map((entry, index) =>
     toRule(entry, `${path}[${index}]`),
   );
+}
+
+async function readRuleText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${path}: cannot read the rule file`, { cause: error });
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_RULES } from '../../lambda/domain/detection/built-in-rules';
 import { runCli } from '../../lib/cli/commands';
-import { loadRuleTestFile, shippedTestFile } from '../../lib/rules/rule-tests';
+import { loadRuleTestFile, SHIPPED_RULE_TESTS, shippedTestFile } from '../../lib/rules/rule-tests';
 
 async function run(argv: string[]) {
   const out: string[] = [];
@@ -108,6 +108,10 @@ beforeAll(async () => {
   await writeFile(at('secret-rule.ts'), SECRETS_RULE_TS);
   await writeFile(at('secret-tests.json'), JSON.stringify(SECRET_TESTS));
   await writeFile(
+    at('temporal.yml'),
+    'title: in order\nid: in-order\ncorrelation:\n    type: temporal\n    rules: [a, b]\n    group-by: [userIdentity.arn]\n    timespan: 5m\n',
+  );
+  await writeFile(
     at('invalid-tests.json'),
     JSON.stringify({
       ...ssmTests(false),
@@ -176,6 +180,22 @@ describe('regionsweep test-rule', () => {
     expect(result.stdout).toContain('2 cases: 2 passed, 0 failed');
   });
 
+  it('passes the Sigma EC2 example against its test file', async () => {
+    // Prepare
+    const examples = join(SHIPPED_RULE_TESTS, '..', 'examples');
+
+    // Act
+    const result = await run([
+      'test-rule',
+      join(examples, 'ec2-multi-region-describe-instances.yml'),
+      join(examples, 'ec2-multi-region-describe-instances.tests.json'),
+    ]);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/\d+ cases: \d+ passed, 0 failed/);
+  });
+
   it('runs several test files in one go', async () => {
     // Prepare
     const shipped = await loadRuleTestFile(shippedTestFile('ec2-multi-region-describe-instances'));
@@ -219,6 +239,11 @@ describe('regionsweep test-rule', () => {
       case: 'an unknown rule name',
       argv: () => ['test-rule', 'no-such-rule'],
       message: /"no-such-rule" is neither a built-in rule/,
+    },
+    {
+      case: 'a Sigma rule file using a construct it cannot run',
+      argv: () => ['test-rule', at('temporal.yml'), at('ssm-tests.json')],
+      message: /temporal\.yml: correlation type temporal: /,
     },
     { case: 'no rule at all', argv: () => ['test-rule'], message: /name a rule/ },
   ])('exits 2 on $case, naming the problem', async ({ argv, message }) => {

@@ -10,6 +10,7 @@ import {
   EC2_MULTI_REGION_DESCRIBE_INSTANCES,
 } from '../../lambda/domain/detection/built-in-rules';
 import { matchesFilter, prefilterNeedles, type RuleDefinition } from '../../lambda/domain/detection/rule';
+import { likeText } from '../../lambda/domain/detection/value-match';
 import { readCloudTrailRecords } from '../../lambda/domain/reading/cloudtrail-reader';
 import { processLogObject } from '../../lambda/process-log-object';
 import { seededRandom } from '../../lib/local/seeded-random';
@@ -86,10 +87,15 @@ describe('the prefilter never rejects a record the exact rule matches, however J
   let matching: { rule: RuleDefinition; record: Record<string, unknown> }[];
 
   beforeAll(async () => {
-    rules = [...BUILT_IN_RULES, ...(await loadRuleFile(join(EXAMPLES, 'iam-list-burst.json')))];
+    rules = [
+      ...BUILT_IN_RULES,
+      ...(await loadRuleFile(join(EXAMPLES, 'iam-list-burst.json'))),
+      ...(await loadRuleFile(join(EXAMPLES, 'ec2-multi-region-describe-instances.yml'))),
+    ];
     const testFiles = [
       ...(await readdir(SHIPPED_RULE_TESTS)).map((name) => join(SHIPPED_RULE_TESTS, name)),
       join(EXAMPLES, 'iam-list-burst.tests.json'),
+      join(EXAMPLES, 'ec2-multi-region-describe-instances.tests.json'),
     ];
     matching = [];
     for (const path of testFiles) {
@@ -154,6 +160,51 @@ describe('the prefilter never rejects a record the exact rule matches, however J
             eventTime: '2026-11-28T10:00:00Z',
             userAgent: `${prefix}${rest}`,
             requestParameters: { name: equal },
+          });
+          const text = spell(record, seededRandom(seed), rate);
+
+          // Act
+          const seen = await passed(text, prefilterNeedles(rule));
+
+          // Assess
+          expect(matchesFilter(JSON.parse(text), rule)).toBe(true);
+          expect(seen).toEqual([JSON.parse(text)]);
+        },
+      ),
+      { numRuns: propertyRuns(300) },
+    );
+  });
+});
+
+describe('the prefilter never rejects a record a Sigma value test matches, however JSON spells it', () => {
+  const piece = fc.oneof(
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 8 }).map((literal) => ({ literal })),
+    fc.constantFrom({ wildcard: '*' as const }, { wildcard: '?' as const }),
+  );
+
+  it('for cased values of any text, with wildcards anywhere', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(piece, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), { minLength: 5, maxLength: 5 }),
+        fc.string({ unit: 'binary', maxLength: 4 }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        async (pieces, ones, run, seed, rate) => {
+          // Prepare: the Sigma value, and a value it matches (each * a run, each ? one character)
+          const pattern = likeText(pieces);
+          const value = pieces
+            .map((p, i) => ('literal' in p ? p.literal : p.wildcard === '*' ? run : (ones[i] ?? 'x')))
+            .join('');
+          const rule: RuleDefinition = {
+            ...EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+            id: 'user',
+            slug: 'user',
+            filter: [{ field: 'requestParameters.name', like: ['decoy', pattern], cased: true }],
+          };
+          const record = cloudTrailEvent({
+            eventTime: '2026-11-28T10:00:00Z',
+            requestParameters: { name: value },
           });
           const text = spell(record, seededRandom(seed), rate);
 

@@ -66,6 +66,7 @@ export function fitDocument(alert: AlertToPublish): AlertDocument {
             .slice(0, step.list)
             .map(([name, value]) => [cut(name), value === null ? null : cut(value)]),
         ),
+        ...(finding.tags === undefined ? {} : { tags: cutList(finding.tags) }),
         distinctField: cut(finding.distinctField),
         distinctValues: cutList(finding.distinctValues),
         accountIds: cutList(finding.accountIds),

@@ -94,7 +94,13 @@ export function renderChatNotification({
         'Search CloudTrail around the window for other Describe/List/Get calls and for earlier credential activity (the email has the query).',
         'If unexplained: deactivate the access key or revoke the role sessions, then rotate.',
       ],
-      keywords: ['regionsweep', finding.severity, origin],
+      // Keywords show as labels in the channel: the rule's tags (Sigma's ATT&CK tags) join them.
+      keywords: [
+        'regionsweep',
+        finding.severity,
+        origin,
+        ...(finding.tags ?? []).slice(0, SHOWN_LIMITS.tags).map((tag) => neutralise(tag, SHOWN_LIMITS.tag)),
+      ],
     },
     metadata: {
       threadId: `regionsweep-${threadHash(`${finding.ruleId}\u0000${finding.arn ?? ''}`)}`,
@@ -129,6 +135,7 @@ function chatDescription(
   const { distinctNoun } = shown.presentation(finding);
   const arn = shown.arn(finding, step.arn);
   const windowEnd = addSeconds(finding.windowStart, finding.windowSeconds);
+  const tags = shown.tags(finding);
   return [
     `*Identity:* ${arn}`,
     ...shown.groupedBy(finding, step.value, step.name).map(([label, value]) => `*${label}:* ${value}`),
@@ -149,6 +156,7 @@ function chatDescription(
     `*Source IPs:* ${shown.list(finding.sourceIps, step.list, ', ', step.value)}`,
     `*User agents:* ${shown.list(finding.userAgents, step.list, ' | ', step.value)}`,
     ...(suppressedWindows > 0 ? [`*Suppressed since previous alert:* ${suppressedWindows} window(s)`] : []),
+    ...(tags === undefined ? [] : [`*Tags:* ${tags}`]),
     ...(origin === 'backfill' ? ['*Origin:* backfill replay of stored logs'] : []),
   ].join('\n');
 }

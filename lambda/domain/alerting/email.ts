@@ -86,6 +86,7 @@ export function renderEmail({ finding, origin, suppressedWindows }: AlertToPubli
     field('Rule', `${neutralise(finding.ruleName, SHOWN_LIMITS.value)} (${neutralise(finding.ruleId, 64)})`),
     field('Counts distinct', neutralise(finding.distinctField, SHOWN_LIMITS.value)),
     field('Severity', finding.severity),
+    ...optionalField('Tags', shown.tags(finding)),
     field('Origin', origin),
     field('Sample event ids', shown.list(finding.sampleEventIds, SHOWN_LIMITS.list)),
   ];
@@ -165,6 +166,11 @@ function bullets(values: readonly string[], max: number): string[] {
   if (values.length === 0) return ['  - (none recorded)'];
   const shown = values.slice(0, max).map((v) => `  - ${neutralise(v, SHOWN_LIMITS.value)}`);
   return values.length > max ? [...shown, `  - ... and ${values.length - max} more`] : shown;
+}
+
+/** The field line, or nothing when there is no value to show. */
+function optionalField(label: string, value: string | undefined): string[] {
+  return value === undefined ? [] : [field(label, value)];
 }
 
 /** `Label:` padded so values line up at column 20; a longer label is followed by one space. */

@@ -66,6 +66,12 @@ export function distinctList(
   return list([...values].sort(), max, ', ', valueLength);
 }
 
+/** The rule's tags, neutralised and bounded, joined by `separator`; undefined when the rule has none. */
+export function tags(finding: Finding, separator = ', '): string | undefined {
+  if (finding.tags === undefined || finding.tags.length === 0) return undefined;
+  return list(finding.tags, SHOWN_LIMITS.tags, separator, SHOWN_LIMITS.tag);
+}
+
 /** `regions` reads `Regions`; for labels built from a noun. */
 export function capitalised(text: string): string {
   return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;

@@ -34,6 +34,9 @@ export const SHOWN_LIMITS = {
   findings: 64,
   /** Presentation text is checked to be short when a rule is parsed; this bounds a Finding built otherwise. */
   presentation: 64,
+  /** Tags are checked (at most 16 of 64 characters) when a rule is parsed; this bounds a Finding built otherwise. */
+  tags: 16,
+  tag: 64,
 } as const;
 
 /**

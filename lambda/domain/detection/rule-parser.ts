@@ -3,12 +3,15 @@ import {
   CORRELATION_DISTINCT_FIELD,
   type CorrelationSpec,
   type FieldCondition,
+  type FilterNode,
   IDENTITY_FIELD,
+  MAX_FILTER_DEPTH,
   type RuleDefinition,
   type RulePresentation,
   type UpstreamRule,
   validateRule,
 } from './rule';
+import { isValueMatch, type ValueMatch } from './value-match';
 import type { ValueView } from './value-views';
 
 /**
@@ -19,7 +22,7 @@ import type { ValueView } from './value-views';
  * - `id`, `name`, `filter`, `windowSeconds`, `distinctField`, `minDistinct`: required.
  * - `slug` (defaults to `id`), `severity` (`low`), `windowMode` (`tumbling`), `groupBy` (the identity alone;
  *   a string is one field; the first field is always `userIdentity.arn`), `minEvents` (1), `technique`,
- *   `presentation` (alerts then use the name and the distinct field).
+ *   `presentation` (alerts then use the name and the distinct field), `tags` (strings shown in alerts).
  * - `groupAs`: `{ "<further groupBy field>": "<view>" }`, the view a group value is read through
  *   (`{ "sourceIPAddress": "ip" }`: spellings of one address are one group, a non-address a null group).
  * - `follows`: `{ "ruleId", "version", "queryDate": "YYYY-MM-DD" }`, the upstream rule the rule follows.
@@ -29,6 +32,9 @@ import type { ValueView } from './value-views';
  *   it says so), `present` (true or false). `as: "userAgentName"` allows `equals`, `notEquals` and `present`
  *   with AWS client names (AWS_CLIENT_NAMES); `as: "ip"` compares addresses written as Elastic prints them
  *   (`2001:db8::1`, not `2001:DB8:0::1`).
+ * - A filter entry may also be `{ "allOf": [...] }`, `{ "anyOf": [...] }` or `{ "not": {...} }` of entries,
+ *   or a Sigma value test (see ValueMatch): `field` (one dotted path) and exactly one of `like` (Sigma values,
+ *   with `cased`), `regex`, `cidr`, `exists` (true or false), `isNull` (true).
  * - `buildingBlock`: true keeps the rule's findings (stored, counted, shown by `scan`, fed to correlations)
  *   without publishing them.
  * - A correlation over findings has `correlation: { "rules": [slugs or ids], "requires": [...] }` instead of
@@ -62,10 +68,12 @@ const RULE_FIELDS = new Set([
   'minEvents',
   'technique',
   'presentation',
+  'tags',
   'buildingBlock',
   'correlation',
 ]);
 const CORRELATION_FIELDS = new Set(['rules', 'requires']);
+const VALUE_MATCH_FIELDS = new Set(['field', 'like', 'cased', 'regex', 'cidr', 'exists', 'isNull']);
 const CONDITION_FIELDS = new Set(['field', 'as', 'equals', 'notEquals', 'startsWith', 'matches', 'present']);
 const FOLLOWS_FIELDS = new Set(['ruleId', 'version', 'queryDate']);
 
@@ -76,10 +84,6 @@ export function toRule(value: unknown, source: string): RuleDefinition {
   const id = stringAt(record, 'id', source);
   const where = `${source} (${id})`;
   const groupBy = record.groupBy ?? [IDENTITY_FIELD];
-  const technique = objectAt(
-    record.technique ?? { id: 'T1580', name: 'Cloud Infrastructure Discovery' },
-    `${where}.technique`,
-  );
   const severity = record.severity ?? 'low';
   if (
     typeof severity !== 'string' ||
@@ -100,7 +104,7 @@ export function toRule(value: unknown, source: string): RuleDefinition {
     slug: record.slug === undefined ? id : stringAt(record, 'slug', where),
     name: stringAt(record, 'name', where),
     severity: severity as RuleDefinition['severity'],
-    filter: filter.map((condition, index) => toCondition(condition, `${where}.filter[${index}]`)),
+    filter: filter.map((node, index) => toFilterNode(node, `${where}.filter[${index}]`, 1)),
     windowSeconds: numberAt(record, 'windowSeconds', where),
     windowMode: (record.windowMode ?? 'tumbling') as RuleDefinition['windowMode'],
     groupBy: typeof groupBy === 'string' ? [groupBy] : stringListAt({ groupBy }, 'groupBy', where),
@@ -110,7 +114,10 @@ export function toRule(value: unknown, source: string): RuleDefinition {
         : stringAt(record, 'distinctField', where),
     minDistinct: numberAt(record, 'minDistinct', where),
     minEvents: record.minEvents === undefined ? 1 : numberAt(record, 'minEvents', where),
-    technique: { id: stringAt(technique, 'id', where), name: stringAt(technique, 'name', where) },
+    ...(record.technique === undefined
+      ? {}
+      : { technique: toTechnique(record.technique, `${where}.technique`) }),
+    ...(record.tags === undefined ? {} : { tags: stringListAt(record, 'tags', where) }),
     ...(record.presentation === undefined
       ? {}
       : { presentation: toPresentation(record.presentation, `${where}.presentation`) }),
@@ -123,8 +130,52 @@ export function toRule(value: unknown, source: string): RuleDefinition {
   return rule;
 }
 
-function toCondition(value: unknown, source: string): FieldCondition {
+function toTechnique(value: unknown, source: string): { id: string; name: string } {
   const record = objectAt(value, source);
+  refuseUnknown(record, new Set(['id', 'name']), source);
+  return { id: stringAt(record, 'id', source), name: stringAt(record, 'name', source) };
+}
+
+/** One filter entry: allOf, anyOf, not, a Sigma value test, or a FieldCondition. */
+function toFilterNode(value: unknown, source: string, depth: number): FilterNode {
+  const record = objectAt(value, source);
+  if (depth > MAX_FILTER_DEPTH) {
+    throw new ConfigError(`${source}: the filter nests allOf, anyOf and not deeper than ${MAX_FILTER_DEPTH}`);
+  }
+  for (const key of ['allOf', 'anyOf', 'not'] as const) {
+    if (!(key in record)) continue;
+    refuseUnknown(record, new Set([key]), source);
+    if (key === 'not') return { not: toFilterNode(record.not, `${source}.not`, depth + 1) };
+    const children = record[key];
+    if (!Array.isArray(children))
+      throw new ConfigError(`${source}: ${key} must be an array of filter entries`);
+    const nodes = children.map((child, index) =>
+      toFilterNode(child, `${source}.${key}[${index}]`, depth + 1),
+    );
+    return key === 'allOf' ? { allOf: nodes } : { anyOf: nodes };
+  }
+  return isValueMatch(record) ? toValueMatch(record, source) : toCondition(record, source);
+}
+
+function toValueMatch(record: Record<string, unknown>, source: string): ValueMatch {
+  refuseUnknown(record, VALUE_MATCH_FIELDS, source);
+  for (const key of ['cased', 'exists', 'isNull'] as const) {
+    if (record[key] !== undefined && typeof record[key] !== 'boolean') {
+      throw new ConfigError(`${source}: ${key} must be true or false`);
+    }
+  }
+  return {
+    field: stringAt(record, 'field', source),
+    ...(record.like === undefined ? {} : { like: stringListAt(record, 'like', source) }),
+    ...(record.cased === undefined ? {} : { cased: record.cased as boolean }),
+    ...(record.regex === undefined ? {} : { regex: stringAt(record, 'regex', source) }),
+    ...(record.cidr === undefined ? {} : { cidr: stringListAt(record, 'cidr', source) }),
+    ...(record.exists === undefined ? {} : { exists: record.exists as boolean }),
+    ...(record.isNull === undefined ? {} : { isNull: record.isNull as true }),
+  };
+}
+
+function toCondition(record: Record<string, unknown>, source: string): FieldCondition {
   refuseUnknown(record, CONDITION_FIELDS, source);
   const present = record.present;
   if (present !== undefined && typeof present !== 'boolean') {
@@ -186,13 +237,18 @@ export const PRESENTATION_LIMITS: Readonly<Record<keyof RulePresentation, number
  */
 const PLAIN_TEXT = /^[A-Za-z0-9](?:[A-Za-z0-9\-/(),.:'+#]| (?! )(?!$))*$/;
 
+/** True when `text` may stand as the presentation's `name` (plain words within its limit). */
+export function isPresentationText(name: keyof RulePresentation, text: string): boolean {
+  return text.length <= PRESENTATION_LIMITS[name] && PLAIN_TEXT.test(text);
+}
+
 function toPresentation(value: unknown, source: string): RulePresentation {
   const record = objectAt(value, source);
   refuseUnknown(record, PRESENTATION_FIELDS, source);
   const text = (name: keyof RulePresentation): string => {
     const entry = stringAt(record, name, source);
     const max = PRESENTATION_LIMITS[name];
-    if (entry.length > max || !PLAIN_TEXT.test(entry)) {
+    if (!isPresentationText(name, entry)) {
       throw new ConfigError(
         `${source}: ${name} must be plain text of at most ${max} characters (letters, digits, single spaces and - / ( ) , . : ' + #), got ${JSON.stringify(entry.slice(0, max + 8))}`,
       );

@@ -1,6 +1,14 @@
 import { RE2JS } from 're2js';
 import { definedOnly } from '../defined-only';
 import { ConfigError } from '../errors';
+import {
+  compileValueMatch,
+  isValueMatch,
+  type LikePiece,
+  likePieces,
+  type ValueMatch,
+  validateValueMatch,
+} from './value-match';
 import { AWS_CLIENT_NAMES, canonicalIp, VALUE_VIEWS, type ValueView, viewValue } from './value-views';
 
 /**
@@ -35,6 +43,21 @@ export interface FieldCondition {
   /** true: the field holds a value (`IS NOT NULL`); false: it holds none (`IS NULL`). */
   readonly present?: boolean;
 }
+
+/**
+ * A rule's filter as a boolean expression: a leaf tests one field (FieldCondition with ES|QL's semantics,
+ * ValueMatch with Sigma's), `allOf` holds when every child does, `anyOf` when one does, `not` when its child
+ * does not. A Sigma condition (`selection and not 1 of filter*`) becomes one of these.
+ */
+export type FilterNode =
+  | FieldCondition
+  | ValueMatch
+  | { readonly allOf: readonly FilterNode[] }
+  | { readonly anyOf: readonly FilterNode[] }
+  | { readonly not: FilterNode };
+
+/** Deepest nesting of allOf, anyOf and not a filter may have (a rule's own text: far above any real rule). */
+export const MAX_FILTER_DEPTH = 32;
 
 /** `tumbling`: epoch-aligned windows (Elastic parity). `hopping`: also windows offset by half a window. */
 export type WindowMode = 'tumbling' | 'hopping';
@@ -73,8 +96,8 @@ export interface RuleDefinition {
   readonly slug: string;
   readonly name: string;
   readonly severity: 'informational' | 'low' | 'medium' | 'high' | 'critical';
-  /** Every condition must hold (AND). */
-  readonly filter: readonly FieldCondition[];
+  /** Every node must hold (AND). */
+  readonly filter: readonly FilterNode[];
   /** Window length; windows are aligned to the Unix epoch in UTC. */
   readonly windowSeconds: number;
   readonly windowMode: WindowMode;
@@ -86,8 +109,10 @@ export interface RuleDefinition {
   readonly minDistinct: number;
   /** ... AND events (duplicate eventIDs counted once) >= minEvents. */
   readonly minEvents: number;
-  /** MITRE ATT&CK technique, for the alert text. */
-  readonly technique: { readonly id: string; readonly name: string };
+  /** MITRE ATT&CK technique, as `regionsweep rules` shows it. */
+  readonly technique?: { readonly id: string; readonly name: string };
+  /** Tags of the rule (Sigma's `tags`, such as `attack.discovery` or `attack.t1580`), shown in its alerts. */
+  readonly tags?: readonly string[];
   /** Words for alerts; without it, alerts use the rule's name and the distinct field (see presentationOf). */
   readonly presentation?: RulePresentation;
   /**
@@ -178,6 +203,10 @@ export function withOverrides(rule: RuleDefinition, overrides: RuleOverrides): R
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** Sigma's tag syntax (its rule schema): namespaced, lower case. Tags are shown in alerts as written. */
+export const TAG_PATTERN = /^[a-z0-9_-]+\.[a-z0-9._-]+$/;
+const MAX_TAGS = 16;
+
 /** Throws ConfigError naming the first unusable setting of `rule`. */
 export function validateRule(rule: RuleDefinition): void {
   const where = `rule ${rule.id}`;
@@ -200,12 +229,18 @@ export function validateRule(rule: RuleDefinition): void {
   if (rule.groupBy[0] !== IDENTITY_FIELD || new Set(rule.groupBy).size !== rule.groupBy.length) {
     throw new ConfigError(`${where}: groupBy must start with ${IDENTITY_FIELD} and name each field once`);
   }
-  for (const condition of rule.filter) validateCondition(where, condition);
+  for (const node of rule.filter) validateNode(where, node, 1);
   for (const [field, view] of Object.entries(rule.groupAs ?? {})) {
     if (!rule.groupBy.slice(1).includes(field)) {
       throw new ConfigError(`${where}: groupAs names ${field}, which is not a further groupBy field`);
     }
     requireView(`${where}: groupAs.${field}`, view);
+  }
+  const tags = rule.tags ?? [];
+  if (tags.length > MAX_TAGS || tags.some((tag) => tag.length > 64 || !TAG_PATTERN.test(tag))) {
+    throw new ConfigError(
+      `${where}: tags must be at most ${MAX_TAGS} namespaced lower-case tags of at most 64 characters (attack.t1580), got ${JSON.stringify(tags).slice(0, 200)}`,
+    );
   }
   if (rule.follows !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(rule.follows.queryDate)) {
     throw new ConfigError(`${where}: follows.queryDate must be a date like 2026-07-20`);
@@ -252,6 +287,30 @@ function requireView(at: string, view: unknown): void {
   if (!VALUE_VIEWS.includes(view as ValueView)) {
     throw new ConfigError(`${at}: as must be one of ${VALUE_VIEWS.join(', ')}, got ${JSON.stringify(view)}`);
   }
+}
+
+function validateNode(where: string, node: FilterNode, depth: number): void {
+  if (depth > MAX_FILTER_DEPTH) {
+    throw new ConfigError(`${where}: the filter nests allOf, anyOf and not deeper than ${MAX_FILTER_DEPTH}`);
+  }
+  if ('not' in node) {
+    validateNode(where, node.not, depth + 1);
+    return;
+  }
+  if ('allOf' in node || 'anyOf' in node) {
+    const children = 'allOf' in node ? node.allOf : node.anyOf;
+    if (children.length === 0) throw new ConfigError(`${where}: allOf and anyOf need at least one node`);
+    for (const child of children) validateNode(where, child, depth + 1);
+    return;
+  }
+  if (isValueMatch(node)) {
+    if (typeof node.field !== 'string' || node.field === '' || node.field.split('.').includes('')) {
+      throw new ConfigError(`${where}: a condition's field must name a dotted path`);
+    }
+    validateValueMatch(`${where}: condition on ${node.field}`, node);
+    return;
+  }
+  validateCondition(where, node);
 }
 
 function validateCondition(where: string, condition: FieldCondition): void {
@@ -406,11 +465,27 @@ const compiledFilters = new WeakMap<RuleDefinition, RecordTest>();
 export function matchesFilter(record: unknown, rule: RuleDefinition): boolean {
   let test = compiledFilters.get(rule);
   if (test === undefined) {
-    const tests = rule.filter.map(compileCondition);
+    const tests = rule.filter.map(compileNode);
     test = (candidate) => tests.every((t) => t(candidate));
     compiledFilters.set(rule, test);
   }
   return test(record);
+}
+
+function compileNode(node: FilterNode): RecordTest {
+  if ('not' in node) {
+    const test = compileNode(node.not);
+    return (record) => !test(record);
+  }
+  if ('allOf' in node) {
+    const tests = node.allOf.map(compileNode);
+    return (record) => tests.every((test) => test(record));
+  }
+  if ('anyOf' in node) {
+    const tests = node.anyOf.map(compileNode);
+    return (record) => tests.some((test) => test(record));
+  }
+  return isValueMatch(node) ? compileValueMatch(node) : compileCondition(node);
 }
 
 function compileCondition(condition: FieldCondition): RecordTest {
@@ -461,17 +536,74 @@ export function prefilterNeedles(rules: RuleDefinition | readonly RuleDefinition
 const UNICODE_ESCAPE = Buffer.from('\\u');
 
 function ruleNeedles(rule: RuleDefinition): Buffer[][] {
-  const groups: Buffer[][] = [];
-  for (const condition of rule.filter) {
-    const texts =
-      condition.as === undefined
-        ? (condition.equals?.map((value) => needleText(value, true)) ??
-          condition.startsWith?.map((prefix) => needleText(prefix, false)))
-        : viewNeedles(condition);
-    if (texts === undefined || texts.some((text) => text === undefined)) continue;
-    groups.push([...new Set(texts)].map((text) => Buffer.from(text ?? '', 'utf8')));
+  return nodeNeedles({ allOf: rule.filter }).map((texts) =>
+    [...new Set(texts)].map((text) => Buffer.from(text, 'utf8')),
+  );
+}
+
+/**
+ * Needle groups of a filter node: every record the node matches holds a needle of each group. `allOf` gives
+ * its children's groups, in order; `anyOf` one group joining the first group of each child (none when some
+ * child has none); `not` none, since a record may match it by lacking text.
+ */
+function nodeNeedles(node: FilterNode): string[][] {
+  if ('not' in node) return [];
+  if ('allOf' in node) return node.allOf.flatMap(nodeNeedles);
+  if ('anyOf' in node) {
+    const firsts = node.anyOf.map((child) => nodeNeedles(child)[0]);
+    return firsts.every((group) => group !== undefined) ? [firsts.flat()] : [];
   }
-  return groups;
+  const texts = isValueMatch(node) ? valueMatchNeedles(node) : conditionNeedles(node);
+  return texts === undefined || texts.some((text) => text === undefined) ? [] : [texts as string[]];
+}
+
+function conditionNeedles(condition: FieldCondition): (string | undefined)[] | undefined {
+  return condition.as === undefined
+    ? (condition.equals?.map((value) => needleText(value, true)) ??
+        condition.startsWith?.map((prefix) => needleText(prefix, false)))
+    : viewNeedles(condition);
+}
+
+/**
+ * Needles of a Sigma value test: only `like` with `cased` gives any. A case-insensitive value may be written
+ * in any mix of cases (and Unicode folds more letters than ASCII: `K` is also the Kelvin sign), so it gives no
+ * text every match holds; nor do `regex`, `cidr`, `exists` and `isNull`.
+ */
+function valueMatchNeedles(match: ValueMatch): (string | undefined)[] | undefined {
+  if (match.like === undefined || match.cased !== true) return undefined;
+  return match.like.map((value) => likeNeedle(likePieces(value)));
+}
+
+/**
+ * Characters of the text of a JSON number or boolean (`1e+21`, `-0.5`, `Infinity` for `1e999`, `true`). Such
+ * values are matched as that text but written unquoted, and a number in many spellings (`1e1` is `10`).
+ */
+const SCALAR_TEXT = /^[0-9.+\-eEInfityNaruls]*$/;
+
+/**
+ * The text a record surely holds when a string value matches the cased Sigma value `pieces`: the opening
+ * quote and the leading literal (as needleText cuts it) when the value starts with one; otherwise the longest
+ * run of plain characters of its literals, unquoted. Undefined when the value could match a number's or a
+ * boolean's text (every literal character could be one of theirs), or no character is plain.
+ */
+function likeNeedle(pieces: readonly LikePiece[]): string | undefined {
+  const literals = pieces.flatMap((piece) => ('literal' in piece ? [piece.literal] : []));
+  if (literals.every((literal) => SCALAR_TEXT.test(literal))) return undefined;
+  const [first] = pieces;
+  if (first !== undefined && 'literal' in first) return needleText(first.literal, pieces.length === 1);
+  let longest = '';
+  for (const literal of literals) {
+    let run = '';
+    for (const character of [...Array.from(literal), '"']) {
+      if (LITERAL_CHARACTER.test(character)) {
+        run += character;
+        continue;
+      }
+      if (Array.from(run).length > Array.from(longest).length) longest = run;
+      run = '';
+    }
+  }
+  return longest === '' ? undefined : longest;
 }
 
 /**

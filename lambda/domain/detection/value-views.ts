@@ -47,6 +47,20 @@ export function canonicalIp(value: string): string | undefined {
   return formatIpv6(v6);
 }
 
+/**
+ * The 16 bytes of the IP address `value` is (parsed as canonicalIp parses it), IPv4 as IPv4-mapped IPv6
+ * (`::ffff:a.b.c.d`), so that a network and an address compare whatever family they were written in; undefined
+ * when `value` is not an IP address.
+ */
+export function ipAddressBytes(value: string): number[] | undefined {
+  const v4 = parseIpv4(value);
+  if (v4 !== undefined) {
+    const [a = 0, b = 0, c = 0, d = 0] = v4;
+    return [...new Array<number>(10).fill(0), 0xff, 0xff, a, b, c, d];
+  }
+  return parseIpv6(value)?.flatMap((group) => [group >> 8, group & 0xff]);
+}
+
 const IPV4_OCTET = /^(?:0|[1-9]\d{0,2})$/;
 
 function parseIpv4(text: string): number[] | undefined {

@@ -225,6 +225,8 @@ export interface Finding {
   /** How alerts name the finding: the rule's own words, or defaults from its name and distinct field. */
   readonly presentation: RulePresentation;
   readonly severity: RuleDefinition['severity'];
+  /** The rule's tags (a Sigma rule's `tags`), when it has any. */
+  readonly tags?: readonly string[];
   readonly arn: string | null;
   /** Values of the rule's further group-by fields (the S3 posture rule's source IP), by field name. */
   readonly groupedBy: Readonly<Record<string, string | null>>;
@@ -293,6 +295,7 @@ export function findingOf(
     ruleName: rule.name,
     presentation: presentationOf(rule),
     severity: rule.severity,
+    ...(rule.tags === undefined || rule.tags.length === 0 ? {} : { tags: rule.tags }),
     arn: state.arn,
     groupedBy: Object.fromEntries(
       rule.groupBy.slice(1).map((field, index) => [field, state.by?.[index] ?? null]),
