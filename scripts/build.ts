@@ -26,12 +26,12 @@ async function buildJavaScript(): Promise<void> {
   for (const output of ['index.js', 'cli', PREBUILT_FUNCTION_FOLDER]) {
     rmSync(join(dist, output), { recursive: true, force: true });
   }
-  // Node 20.11 is the oldest Node the package supports (import.meta.dirname).
+  // Node 20.12 is the oldest Node the package supports (import.meta.dirname, crypto.hash).
   const library = {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20.11',
+    target: 'node20.12',
     packages: 'external',
   } as const;
   await Promise.all([

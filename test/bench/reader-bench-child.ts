@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { createGunzip, gunzip, gunzipSync } from 'node:zlib';
+import { createGunzip, gunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { compileAllowlist, EMPTY_ALLOWLIST } from '../../lambda/domain/detection/allowlist';
 import { EC2_MULTI_REGION_DESCRIBE_INSTANCES } from '../../lambda/domain/detection/built-in-rules';
 import { ObjectAggregator } from '../../lambda/domain/detection/object-aggregator';
@@ -26,6 +26,7 @@ import {
   type ReadStats,
   readCloudTrailRecords,
 } from '../../lambda/domain/reading/cloudtrail-reader';
+import { STRUCTURAL_SCAN_WASM_BASE64 } from '../../lambda/domain/reading/structural-scan-wasm';
 import { type ProfileBreakdown, stagesOfProfile } from './reader-profile';
 import { type ScanResult, scanLogFile } from './scan-log-file';
 
@@ -65,7 +66,13 @@ export interface FileReport {
  */
 export interface StageBreakdown {
   readonly gunzip: number;
-  readonly scanSearchBookkeeping: number;
+  /** The WebAssembly structural scan alone: one call over the whole inflated JSON, no needles, no records. */
+  readonly structuralScan: number;
+  /**
+   * The rest of the reader on records it does not parse: the needle search (inside the scan), copying each
+   * chunk into the scanner's memory, and per-record bookkeeping.
+   */
+  readonly searchCopyBookkeeping: number;
   readonly parse: number;
   readonly rule: number;
   readonly streaming: number;
@@ -74,12 +81,21 @@ export interface StageBreakdown {
   readonly exactness: { readonly ms: number; readonly parsedExact: number; readonly parsedBlind: number };
 }
 
+export interface SmallObjectReport {
+  readonly records: number;
+  readonly jsonBytes: number;
+  /** Least CPU microseconds per object over SMALL_OBJECT_RUNS rounds of SMALL_OBJECT_READS reads. */
+  readonly cpuMicros: number;
+}
+
 export interface ChildReport {
   readonly files: readonly FileReport[];
   readonly profile?: ProfileBreakdown;
   readonly stages?: StageBreakdown;
   /** CPUs this process may run on (`taskset` shows here). */
   readonly cpus: number;
+  /** With `profile`: the scan of one small object (its first records), CPU per object. */
+  readonly smallObject?: SmallObjectReport;
 }
 
 interface Measured<T> extends Timing {
@@ -191,8 +207,45 @@ async function measureFile(file: ChildRequest['files'][number], runs: number): P
 
 const STAGE_RUNS = 5;
 const CHUNK_BYTES = 256 * 1024;
-/** A needle group no record holds: the reader scans and searches every record and parses none. */
-const NEVER = [[Buffer.from('\u0000never\u0000')]];
+/**
+ * The rule's needles, each with a NUL byte appended: as costly to search (same first bytes and probes), yet no
+ * record holds one (JSON text holds no raw control character, RFC 8259 section 7), so the reader parses none.
+ */
+function neverNeedles(needles: readonly (readonly Buffer[])[]): Buffer[][] {
+  return needles.map((group) => group.map((needle) => Buffer.concat([needle, Buffer.from([0])])));
+}
+
+/** The part of the WebAssembly API used here (the project's TypeScript libs leave out the DOM's). */
+interface WebAssemblyApi {
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (
+    module: object,
+  ) => {
+    readonly exports: {
+      readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+      scan(...args: number[]): number;
+    };
+  };
+}
+
+/**
+ * The structural scan alone over the whole JSON, as one container (the top-level object), in a fresh instance:
+ * what the scan's WebAssembly costs without needles, records, chunks or JavaScript. Layout as in
+ * structural-scan.wat: the input from byte 512 on, with slack after it.
+ */
+function structuralScanAlone(json: Buffer): () => Promise<number> {
+  const wasm = (globalThis as unknown as { readonly WebAssembly: WebAssemblyApi }).WebAssembly;
+  const { exports } = new wasm.Instance(new wasm.Module(Buffer.from(STRUCTURAL_SCAN_WASM_BASE64, 'base64')));
+  const input = 512;
+  const needed = input + json.length + 1024;
+  exports.memory.grow(Math.ceil((needed - exports.memory.buffer.byteLength) / 65_536));
+  new Uint8Array(exports.memory.buffer).set(json, input);
+  return async () => {
+    const end = exports.scan(input, input + json.length, 0, 0, 0, 0, 128, 0, 0, 0);
+    if (end < 0) throw new Error(`the structural scan stopped with ${end}`);
+    return end;
+  };
+}
 
 async function stageBreakdown(
   path: string,
@@ -205,26 +258,29 @@ async function stageBreakdown(
   const needles = prefilterNeedles(EC2_MULTI_REGION_DESCRIBE_INSTANCES);
   const read = (groups: Buffer[][], onRecord: (record: unknown) => void) => () =>
     readCloudTrailRecords(Readable.from(chunks), { objectName: path, needles: groups, onRecord });
-  const withRule = () => {
+  const withRule = async () => {
     const aggregator = new ObjectAggregator(
       EC2_MULTI_REGION_DESCRIBE_INSTANCES,
       compileAllowlist(EMPTY_ALLOWLIST),
       DEFAULT_STATE_LIMITS,
     );
-    return read(needles, (record) => aggregator.add(record))();
+    await read(needles, (record) => aggregator.add(record))();
+    return aggregator.contributions();
   };
   const blind = needles.map((group) => group.filter((needle) => needle.toString() !== '\\u'));
-  const [iterate, scanOnly, parse, rule, parseBlind] = await bestOfInTurns<unknown>(STAGE_RUNS, [
+  const [iterate, scanAlone, scanOnly, parse, rule, parseBlind] = await bestOfInTurns<unknown>(STAGE_RUNS, [
     async () => {
       for await (const chunk of Readable.from(chunks)) void chunk;
     },
-    read(NEVER, () => undefined),
+    structuralScanAlone(json),
+    read(neverNeedles(needles), () => undefined),
     read(needles, () => undefined),
     withRule,
     read(blind, () => undefined),
   ]);
   if (
     iterate === undefined ||
+    scanAlone === undefined ||
     scanOnly === undefined ||
     parse === undefined ||
     rule === undefined ||
@@ -234,7 +290,8 @@ async function stageBreakdown(
   }
   return {
     gunzip: gunzipCpuMs,
-    scanSearchBookkeeping: scanOnly.cpuMs - iterate.cpuMs,
+    structuralScan: scanAlone.cpuMs,
+    searchCopyBookkeeping: scanOnly.cpuMs - iterate.cpuMs - scanAlone.cpuMs,
     parse: parse.cpuMs - scanOnly.cpuMs,
     rule: rule.cpuMs - parse.cpuMs,
     streaming: streamingScanCpuMs - gunzipCpuMs - (rule.cpuMs - iterate.cpuMs),
@@ -263,6 +320,47 @@ async function profileScan(path: string): Promise<ProfileBreakdown> {
   }
 }
 
+const SMALL_OBJECT_RECORDS = 20;
+const SMALL_OBJECT_READS = 2000;
+const SMALL_OBJECT_RUNS = 5;
+
+/**
+ * What one small object costs the reader and the rule (most objects of a trail are small: one file per
+ * account and region every five minutes): the first SMALL_OBJECT_RECORDS records of the file, gzip, in
+ * memory, read and aggregated as scanLogFile does; per-object work (a reader, its scan instance, an aggregator)
+ * shows here, not in the large files.
+ */
+async function smallObject(path: string): Promise<SmallObjectReport> {
+  const all = JSON.parse(gunzipSync(await readFile(path)).toString('utf8')) as { Records: unknown[] };
+  const json = Buffer.from(JSON.stringify({ Records: all.Records.slice(0, SMALL_OBJECT_RECORDS) }));
+  const body = gzipSync(json);
+  const needles = prefilterNeedles(EC2_MULTI_REGION_DESCRIBE_INSTANCES);
+  const allowlist = compileAllowlist(EMPTY_ALLOWLIST);
+  const [best] = await bestOfInTurns(SMALL_OBJECT_RUNS, [
+    async () => {
+      for (let read = 0; read < SMALL_OBJECT_READS; read++) {
+        const aggregator = new ObjectAggregator(
+          EC2_MULTI_REGION_DESCRIBE_INSTANCES,
+          allowlist,
+          DEFAULT_STATE_LIMITS,
+        );
+        await readCloudTrailRecords(Readable.from([body]), {
+          objectName: path,
+          needles,
+          onRecord: (record) => aggregator.add(record),
+        });
+        aggregator.contributions();
+      }
+    },
+  ]);
+  if (best === undefined) throw new Error('no run');
+  return {
+    records: SMALL_OBJECT_RECORDS,
+    jsonBytes: json.length,
+    cpuMicros: (best.cpuMs * 1000) / SMALL_OBJECT_READS,
+  };
+}
+
 const request = JSON.parse(process.argv[2] ?? '{}') as ChildRequest;
 const files: FileReport[] = [];
 for (const file of request.files) files.push(await measureFile(file, request.runs));
@@ -275,6 +373,7 @@ const report: ChildReport = {
     : {
         stages: await stageBreakdown(profiled.path, profiledReport.gunzip.cpuMs, profiledReport.scan.cpuMs),
         profile: await profileScan(profiled.path),
+        smallObject: await smallObject(profiled.path),
       }),
   cpus: availableParallelism(),
 };

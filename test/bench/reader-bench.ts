@@ -77,8 +77,9 @@ function stageLines(report: ChildReport): string[] {
     ['stage (CPU, all threads)', 'ms', 'of gunzip'],
     [
       row('gunzip (the floor)', stages.gunzip),
-      row('structural scan + needle search + bookkeeping', stages.scanSearchBookkeeping),
-      row('parse of matching records', stages.parse),
+      row('structural scan (WebAssembly, alone)', stages.structuralScan),
+      row('needle search, copy into the scan, per-record bookkeeping', stages.searchCopyBookkeeping),
+      row('parse of matching records (UTF-8 decode, JSON.parse)', stages.parse),
       row('exact rule and window grouping of them', stages.rule),
       row('streaming (pipeline, async iteration, thread hand-offs)', stages.streaming),
       row('= streaming scan', stages.streamingScan),
@@ -87,6 +88,15 @@ function stageLines(report: ChildReport): string[] {
     `exact prefilter: the \\u alternative costs ${fixed(stages.exactness.ms, 1)} ms of the in-memory scan ` +
       `(${stages.exactness.parsedExact} records parsed with it, ${stages.exactness.parsedBlind} without)`,
   );
+}
+
+function smallObjectLines(report: ChildReport): string[] {
+  const small = report.smallObject;
+  if (small === undefined) return [];
+  return [
+    `a small object (its first ${small.records} records, ${fixed(small.jsonBytes / 1024)} KB of JSON, gzip, in memory): ` +
+      `${fixed(small.cpuMicros)} µs CPU per object, read and aggregated`,
+  ];
 }
 
 function profileLines(report: ChildReport): string[] {
@@ -164,6 +174,7 @@ for (const setting of SETTINGS) {
     '',
     `where the scan's CPU goes, ${REAL_RECORD_FILE.label} file, ${setting} (stages measured apart on the inflated JSON):`,
     ...stageLines(run.report),
+    ...smallObjectLines(run.report),
     `and a CPU profile of one scan, its main-thread samples by stage (indicative: on a loaded core, samples land where the thread was descheduled):`,
     ...profileLines(run.report),
   ]);

@@ -16,8 +16,8 @@ export interface CpuProfile {
 }
 
 export const STAGES = [
-  'structural scan (WebAssembly)',
-  'needle search (prefilter)',
+  'structural scan and first needle group (WebAssembly)',
+  'needle search of further groups (indexOf)',
   'parse of matching records (UTF-8 decode, JSON.parse)',
   'exact rule and window grouping',
   'copy into scanner memory',
@@ -49,21 +49,46 @@ function stageOf(stack: readonly { functionName: string; url: string }[]): Stage
   if (leaf === '(idle)') return 'idle (main thread waiting, e.g. for gunzip on the thread pool)';
   if (leaf === '(program)') return 'other native (V8 "(program)")';
   const has = (test: (frame: { functionName: string; url: string }) => boolean) => stack.some(test);
-  if (has((frame) => frame.url.startsWith('wasm://'))) return 'structural scan (WebAssembly)';
-  if (has((frame) => frame.functionName === 'passesPrefilter')) return 'needle search (prefilter)';
+  if (has((frame) => frame.url.startsWith('wasm://')))
+    return 'structural scan and first needle group (WebAssembly)';
+  if (has((frame) => frame.functionName === 'passesPrefilter'))
+    return 'needle search of further groups (indexOf)';
   if (
     has(
       (frame) => frame.functionName === 'decodeUtf8' || (frame.functionName === 'parse' && frame.url === ''),
     )
   )
     return 'parse of matching records (UTF-8 decode, JSON.parse)';
-  if (has((frame) => frame.functionName === 'onRecord')) return 'exact rule and window grouping';
+  if (has((frame) => frame.functionName === 'onRecord' || RULE_FUNCTIONS.has(frame.functionName)))
+    return 'exact rule and window grouping';
   if (has((frame) => frame.functionName === 'loadChunk')) return 'copy into scanner memory';
-  if (has((frame) => frame.functionName === 'push' && isBundle(frame.url)))
+  if (has((frame) => SCANNER_FUNCTIONS.has(frame.functionName) && isBundle(frame.url)))
     return 'scanner bookkeeping (state machine, records, carry)';
   if (has((frame) => frame.url === 'node:zlib')) return 'gunzip calls on the main thread';
   return 'stream overhead (pipeline, async iteration, file reads)';
 }
+
+/**
+ * Functions of the exact rule and the aggregator (V8 often inlines onRecord into the scanner, so the rule's own
+ * frames tell its samples apart).
+ */
+const RULE_FUNCTIONS = new Set([
+  'add',
+  'count',
+  'addContext',
+  'groupFor',
+  'contributions',
+  'matchesFilter',
+  'getField',
+  'fieldValues',
+  'conditionValues',
+  'optionalString',
+  'parseEventTime',
+  'cloudTrailTime',
+  'hashEventId',
+]);
+/** The scanner's own JavaScript (its state machine and per-record work). */
+const SCANNER_FUNCTIONS = new Set(['push', 'scanRecords', 'completeRecord', 'finishDeepRecord']);
 
 /** Code of the bundle itself (the reader and the bench), as opposed to Node's internals and V8 builtins. */
 function isBundle(url: string): boolean {

@@ -385,10 +385,25 @@ function requireInteger(name: string, value: number, min: number, max: number): 
   }
 }
 
+/**
+ * The steps of each dotted path, split once: rules name a handful of paths and read them on every record.
+ * Bounded by the paths the loaded rules and the reader name (never by record content).
+ */
+const pathSteps = new Map<string, readonly string[]>();
+
+function stepsOf(path: string): readonly string[] {
+  let steps = pathSteps.get(path);
+  if (steps === undefined) {
+    steps = path.split('.');
+    pathSteps.set(path, steps);
+  }
+  return steps;
+}
+
 /** Reads a dotted path from a parsed record; undefined when any step is missing or not an object. */
 export function getField(record: unknown, path: string): unknown {
   let current: unknown = record;
-  for (const step of path.split('.')) {
+  for (const step of stepsOf(path)) {
     if (current === null || typeof current !== 'object' || Array.isArray(current)) return undefined;
     current = (current as Record<string, unknown>)[step];
   }
@@ -401,17 +416,35 @@ export function getField(record: unknown, path: string): unknown {
  * empty values.
  */
 export function fieldValues(record: unknown, path: string): unknown[] {
-  let current: unknown[] = [record];
-  for (const step of path.split('.')) {
+  const steps = stepsOf(path);
+  // Most paths of most records hold one value and no array: followed without building lists, until an
+  // array turns up (then the general walk takes over from that step, with the same answer).
+  let value: unknown = record;
+  for (let index = 0; index < steps.length; index++) {
+    if (Array.isArray(value)) return multiValues([value], steps, index);
+    if (value === null || typeof value !== 'object') return [];
+    const child = (value as Record<string, unknown>)[steps[index] as string];
+    if (child === undefined || child === null) return [];
+    value = child;
+  }
+  if (Array.isArray(value)) return value.filter((v) => v !== null && v !== '');
+  return value === '' ? [] : [value];
+}
+
+/** fieldValues from step `from` on, where `current` holds the values reached so far. */
+function multiValues(current: unknown[], steps: readonly string[], from: number): unknown[] {
+  let values = current;
+  for (let index = from; index < steps.length; index++) {
+    const step = steps[index] as string;
     const next: unknown[] = [];
-    for (const value of current.flatMap((v) => (Array.isArray(v) ? v : [v]))) {
+    for (const value of values.flatMap((v) => (Array.isArray(v) ? v : [v]))) {
       if (value === null || typeof value !== 'object') continue;
       const child = (value as Record<string, unknown>)[step];
       if (child !== undefined && child !== null) next.push(child);
     }
-    current = next;
+    values = next;
   }
-  return current.flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v) => v !== null && v !== '');
+  return values.flatMap((v) => (Array.isArray(v) ? v : [v])).filter((v) => v !== null && v !== '');
 }
 
 function fieldPaths(field: string | readonly string[]): readonly string[] {

@@ -399,9 +399,17 @@ function prefixOfBytes(value: string, maxBytes: number): string {
 
 const ELLIPSIS = '\u2026';
 
+/**
+ * True when `value` has at most `maxBytes` UTF-8 bytes whatever its characters: each UTF-16 unit takes at most
+ * three (a surrogate pair, two units, takes four). Spares counting the bytes of the many short values.
+ */
+function fitsSurely(value: string, maxBytes: number): boolean {
+  return value.length * 3 <= maxBytes;
+}
+
 /** `value` when it fits in `maxBytes` UTF-8 bytes; otherwise cut to fit, ending in an ellipsis. */
 export function boundedText(value: string, maxBytes: number): string {
-  if (utf8Length(value) <= maxBytes) return value;
+  if (fitsSurely(value, maxBytes) || utf8Length(value) <= maxBytes) return value;
   return `${prefixOfBytes(value, maxBytes - utf8Length(ELLIPSIS))}${ELLIPSIS}`;
 }
 
@@ -412,7 +420,7 @@ export function boundedText(value: string, maxBytes: number): string {
  * each.
  */
 export function boundedDistinctValue(value: string, maxBytes: number): string {
-  if (utf8Length(value) <= maxBytes) return value;
+  if (fitsSurely(value, maxBytes) || utf8Length(value) <= maxBytes) return value;
   const tail = `${ELLIPSIS}#${createHash('sha256').update(value).digest('base64url').slice(0, 16)}`;
   return `${prefixOfBytes(value, maxBytes - utf8Length(tail))}${tail}`;
 }

@@ -123,26 +123,55 @@ interface StructuralScanExports {
     escapePending: number,
     maxDepth: number,
     needleCount: number,
+    records: number,
+    maxRecords: number,
   ): number;
   readonly outDepth: WasmGlobal;
   readonly outInString: WasmGlobal;
   readonly outEscape: WasmGlobal;
   readonly errorAt: WasmGlobal;
-  readonly hitEnd: WasmGlobal;
+  readonly recordCount: WasmGlobal;
 }
 
-/** Where the input chunk starts in the scanner's memory: bytes before it hold the bracket stack and needles. */
-const WASM_INPUT = 512;
+/**
+ * Scanner instances no reader is using. A reader takes one and gives it back when it ends, however it ends,
+ * instead of instantiating one and growing its memory to a chunk's size for every object. Every byte of an
+ * instance's memory a scan reads is written first by that scan (stack, needles, chunk, record list), so
+ * nothing of one object reaches the next. At most MAX_IDLE_SCANS are kept, each as large as the largest chunk
+ * it has scanned.
+ */
+const idleScans: StructuralScanExports[] = [];
+const MAX_IDLE_SCANS = 8;
+
+function takeStructuralScan(): StructuralScanExports {
+  return (
+    idleScans.pop() ?? (new wasmApi.Instance(STRUCTURAL_SCAN).exports as unknown as StructuralScanExports)
+  );
+}
+
+function giveBackStructuralScan(scan: StructuralScanExports): void {
+  if (idleScans.length < MAX_IDLE_SCANS) idleScans.push(scan);
+}
+
+/** Records mode writes up to this many (end, hit) pairs of i32 here, before the input. */
+const WASM_RECORDS = 512;
+const WASM_MAX_RECORDS = 1024;
+/**
+ * Where the input chunk starts in the scanner's memory: bytes before it hold the bracket stack, the needles
+ * and the records mode's output.
+ */
+const WASM_INPUT = WASM_RECORDS + 8 * WASM_MAX_RECORDS;
 /** Needle descriptors (4 bytes each) and the needles' bytes, in the scanner's memory (see structural-scan.wat). */
 const WASM_NEEDLE_DESCRIPTORS = 256;
 const WASM_NEEDLE_BYTES = 272;
 const WASM_MAX_NEEDLES = 4;
-const WASM_MAX_NEEDLE_BYTES = WASM_INPUT - WASM_NEEDLE_BYTES;
+const WASM_MAX_NEEDLE_BYTES = WASM_RECORDS - WASM_NEEDLE_BYTES;
 /** Bytes kept free after the chunk: the scanner loads 64 bytes at a time, at most a needle's length ahead. */
 const WASM_SLACK = 64 + WASM_MAX_NEEDLE_BYTES;
 const WASM_PAGE = 65_536;
 const WASM_MISMATCHED = -2;
 const WASM_TOO_DEEP = -3;
+const WASM_BETWEEN_RECORDS = -4;
 /** scanContainer's answer when a record opens a bracket past the nesting limit (see `deepFrom`). */
 const DEEPER_THAN_LIMIT = -2;
 
@@ -192,13 +221,18 @@ export async function readCloudTrailRecords(
       await source.return?.();
     }
   };
-  const scanner = new RecordScanner(options, limits);
-  if (gzip) {
-    await inflateInto(counted(), scanner, options.objectName);
-  } else {
-    for await (const chunk of counted()) scanner.push(chunk);
+  const scan = takeStructuralScan();
+  const scanner = new RecordScanner(options, limits, scan);
+  try {
+    if (gzip) {
+      await inflateInto(counted(), scanner, options.objectName);
+    } else {
+      for await (const chunk of counted()) scanner.push(chunk);
+    }
+    scanner.finish();
+  } finally {
+    giveBackStructuralScan(scan);
   }
-  scanner.finish();
   return {
     records: scanner.records,
     parsed: scanner.parsed,
@@ -315,9 +349,11 @@ class RecordScanner {
   private deepFrom = 0;
   /** The open record went past the nesting limit: it is skipped when it ends. */
   private recordTooDeep = false;
+  /** Where the open record starts in the chunk being pushed; -1 while it started in an earlier one (see `carry`). */
+  private openRecordStart = -1;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  private readonly wasm = new wasmApi.Instance(STRUCTURAL_SCAN).exports as unknown as StructuralScanExports;
   private stackView = new Uint8Array(0);
+  private recordsView = new Int32Array(0);
   private readonly objectName: string;
   private readonly needles: readonly (readonly Buffer[])[];
   /** Needles of the first group the WebAssembly scan searches in the same pass (0: none, see loadNeedles). */
@@ -328,6 +364,7 @@ class RecordScanner {
   constructor(
     options: ReadOptions,
     private readonly limits: ReaderLimits,
+    private readonly wasm: StructuralScanExports,
   ) {
     this.objectName = options.objectName;
     this.needles = options.needles;
@@ -350,26 +387,14 @@ class RecordScanner {
     this.loadChunk(chunk);
     const n = chunk.length;
     let i = 0;
-    // Where the open record starts in this chunk; -1 while it started in an earlier one (see `carry`).
-    let recordStart = -1;
+    this.openRecordStart = -1;
     while (i < n) {
       if (this.mode === Mode.InRecord) {
-        const end = this.scanRecord(chunk, i);
-        if (end < 0) {
-          this.appendCarry(chunk, recordStart, n);
+        i = this.recordTooDeep ? this.finishDeepRecord(chunk, i) : this.scanRecords(chunk, i);
+        if (i < 0) {
+          this.appendCarry(chunk, this.openRecordStart, n);
           return;
         }
-        // A record that began in this chunk, and never went past the nesting limit, was scanned in one call:
-        // the needle search covered all of it. (A record past the limit is skipped, never parsed.)
-        this.completeRecord(
-          chunk,
-          recordStart,
-          end,
-          recordStart >= 0 && !this.recordTooDeep ? this.firstGroupFound(end) : undefined,
-        );
-        recordStart = -1;
-        this.mode = Mode.RecordCommaOrEnd;
-        i = end;
         continue;
       }
       if (this.mode === Mode.SkipContainer || this.mode === Mode.SkipString) {
@@ -399,10 +424,10 @@ class RecordScanner {
         i++;
         continue;
       }
-      recordStart = this.structural(b, offset + i) ? i : -1;
+      this.openRecordStart = this.structural(b, offset + i) ? i : -1;
       i++;
     }
-    if (this.mode === Mode.InRecord) this.appendCarry(chunk, recordStart, n);
+    if (this.mode === Mode.InRecord) this.appendCarry(chunk, this.openRecordStart, n);
   }
 
   /** Checks that the input ended where a CloudTrail object may end. */
@@ -513,6 +538,15 @@ class RecordScanner {
 
   private recordStart(b: number, at: number): boolean {
     if (b !== OPEN_BRACE) return this.notAValue(b, at, `entry ${this.records} of Records is not an object`);
+    this.checkRecordCount();
+    this.push1(OPEN_BRACE, at);
+    this.inString = false;
+    this.mode = Mode.InRecord;
+    return true;
+  }
+
+  /** A record opens: past the limit on records, the object is refused. */
+  private checkRecordCount(): void {
     if (this.records >= this.limits.maxRecords) {
       throw new LogObjectLimitError(
         this.objectName,
@@ -520,10 +554,6 @@ class RecordScanner {
         `more than ${this.limits.maxRecords} records`,
       );
     }
-    this.push1(OPEN_BRACE, at);
-    this.inString = false;
-    this.mode = Mode.InRecord;
-    return true;
   }
 
   private closeRecords(): boolean {
@@ -545,6 +575,73 @@ class RecordScanner {
   }
 
   /**
+   * Scans the open record from `from`, and the records that follow it at once (`},{`), in one call of the
+   * WebAssembly scan in records mode, then completes each (needle hit from the scan). Returns the index after
+   * the last record, the mode then between records, or -1 when the chunk ends inside a record (its start in
+   * `openRecordStart`). A record nested past the limit is followed on by `finishDeepRecord`.
+   */
+  private scanRecords(chunk: Buffer, from: number): number {
+    const { scan, recordCount, outDepth, outInString, outEscape, errorAt } = this.wasm;
+    const result = scan(
+      WASM_INPUT + from,
+      WASM_INPUT + chunk.length,
+      RECORD_DEPTH,
+      this.depth,
+      this.inString ? 1 : 0,
+      this.escapePending ? 1 : 0,
+      MAX_NESTING_DEPTH,
+      this.scannedNeedles,
+      WASM_RECORDS,
+      WASM_MAX_RECORDS,
+    );
+    const count = recordCount.value;
+    const ends = this.records32;
+    let start = this.openRecordStart;
+    for (let k = 0; k < count; k++) {
+      // Records after the first were opened by the scan: the count limit applies as to any record.
+      if (k > 0) this.checkRecordCount();
+      const end = (ends[2 * k] as number) - WASM_INPUT;
+      // A record that began in this chunk was searched whole by the scan (a needle starts after its brace).
+      const hit = start >= 0 && this.scannedNeedles > 0 ? ends[2 * k + 1] === 1 : undefined;
+      this.completeRecord(chunk, start, end, hit);
+      start = end + 1;
+    }
+    if (result === WASM_BETWEEN_RECORDS) {
+      this.depth = RECORD_DEPTH;
+      this.inString = false;
+      this.escapePending = false;
+      this.openRecordStart = -1;
+      this.mode = Mode.RecordCommaOrEnd;
+      return start - 1;
+    }
+    // The scan stopped inside a record: the one it was given, or one it opened after `,{`.
+    if (count > 0) {
+      this.checkRecordCount();
+      this.openRecordStart = start;
+    }
+    if (result === WASM_MISMATCHED)
+      this.malformed('mismatched bracket', this.offsetOf(chunk, errorAt.value - WASM_INPUT));
+    if (result === WASM_TOO_DEEP) {
+      this.enterDeep(chunk, errorAt.value - WASM_INPUT);
+      return this.deepFrom;
+    }
+    this.depth = outDepth.value;
+    this.inString = outInString.value === 1;
+    this.escapePending = outEscape.value === 1;
+    return -1;
+  }
+
+  /** Follows a record that went past the nesting limit to its end, and skips it (see completeRecord). */
+  private finishDeepRecord(chunk: Buffer, from: number): number {
+    const end = this.scanRecord(chunk, from);
+    if (end < 0) return -1;
+    this.completeRecord(chunk, this.openRecordStart, end, undefined);
+    this.openRecordStart = -1;
+    this.mode = Mode.RecordCommaOrEnd;
+    return end;
+  }
+
+  /**
    * Scans the open record from `from` to its end: the index after its closing brace, or -1 when the chunk
    * ends first. Past the nesting limit the record is followed by `skipDeep` (to be skipped, not parsed) and
    * the structural scan resumes once the nesting is back at the limit.
@@ -556,7 +653,7 @@ class RecordScanner {
         i = this.skipDeep(chunk, i);
         if (i < 0) return -1;
       }
-      const end = this.scanContainer(chunk, i, RECORD_DEPTH, this.scannedNeedles);
+      const end = this.scanContainer(chunk, i, RECORD_DEPTH);
       if (end !== DEEPER_THAN_LIMIT) return end;
       i = this.deepFrom;
     }
@@ -588,6 +685,17 @@ class RecordScanner {
       }
     }
     return -1;
+  }
+
+  /** The bracket at `at` opens past the limit, outside any string; the scanner's stack holds the limit. */
+  private enterDeep(chunk: Buffer, at: number): void {
+    this.depth = MAX_NESTING_DEPTH;
+    this.inString = false;
+    this.escapePending = false;
+    this.recordTooDeep = true;
+    this.deepLength = 0;
+    this.pushDeep(chunk[at] as number);
+    this.deepFrom = at + 1;
   }
 
   private pushDeep(bracket: number): void {
@@ -622,6 +730,8 @@ class RecordScanner {
       this.escapePending ? 1 : 0,
       MAX_NESTING_DEPTH,
       needleCount,
+      0,
+      0,
     );
     if (result >= 0) {
       // The container closed outside any string: the state is its base, with nothing pending.
@@ -636,14 +746,7 @@ class RecordScanner {
       const at = errorAt.value - WASM_INPUT;
       if (this.mode !== Mode.InRecord)
         this.malformed(`nesting deeper than ${MAX_NESTING_DEPTH}`, this.offsetOf(chunk, at));
-      // The bracket at `at` opens past the limit, outside any string; the scanner's stack holds the limit.
-      this.depth = MAX_NESTING_DEPTH;
-      this.inString = false;
-      this.escapePending = false;
-      this.recordTooDeep = true;
-      this.deepLength = 0;
-      this.pushDeep(chunk[at] as number);
-      this.deepFrom = at + 1;
+      this.enterDeep(chunk, at);
       return DEEPER_THAN_LIMIT;
     }
     this.depth = outDepth.value;
@@ -670,6 +773,15 @@ class RecordScanner {
     const buffer = this.wasm.memory.buffer;
     if (this.stackView.buffer !== buffer) this.stackView = new Uint8Array(buffer, 0, WASM_NEEDLE_DESCRIPTORS);
     return this.stackView;
+  }
+
+  /** The scan's list of record ends and needle hits (records mode), kept as `stack` is. */
+  private get records32(): Int32Array {
+    const buffer = this.wasm.memory.buffer;
+    if (this.recordsView.buffer !== buffer) {
+      this.recordsView = new Int32Array(buffer, WASM_RECORDS, 2 * WASM_MAX_RECORDS);
+    }
+    return this.recordsView;
   }
 
   /**
@@ -793,16 +905,6 @@ class RecordScanner {
       if (!found) return false;
     }
     return true;
-  }
-
-  /**
-   * Whether the record that ends at `end` (exclusive, in the chunk) holds a needle of the first group, from the
-   * scan's search: a match inside the record ends by `end`, and any match ending by `end` began after the
-   * record's `{` (the scan started there, and no needle starts with `{`). Undefined when the scan did not search.
-   */
-  private firstGroupFound(end: number): boolean | undefined {
-    if (this.scannedNeedles === 0) return undefined;
-    return this.wasm.hitEnd.value - WASM_INPUT <= end;
   }
 
   /**
