@@ -23,7 +23,7 @@ export function standInFunctionEnvironment(
  * stand-ins, as the cost benchmark and the tests do): the enabled rules travel whole, with any overrides
  * already applied.
  */
-function settingsEnvironment(settings: PipelineSettings): Record<string, string> {
+export function settingsEnvironment(settings: PipelineSettings): Record<string, string> {
   const { maxDecompressedBytes, maxRecordBytes, maxRecords } = settings.reader;
   return {
     [ENV.customRules]: JSON.stringify(settings.rules),
