@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { describeError, isPermanent, TransientObjectFailure } from './domain/errors';
+import { describeError, TransientObjectFailure } from './domain/errors';
 import { parseInvocation } from './domain/reading/notifications';
 import { METRIC } from './metric-names';
 import type { ObjectRef, Origin } from './ports';
@@ -87,23 +87,18 @@ function describeCause(error: unknown): string {
   return error instanceof Error && text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }
 
-/** Processes one object; returns the error when it is transient (to retry), undefined otherwise. */
+/**
+ * Processes one object; returns the error when it failed (to retry), undefined otherwise. A permanent failure
+ * is never thrown: processLogObject returns it as a `poison` outcome, which `record` counts and logs.
+ */
 async function processOne(deps: InvocationDeps, ref: ObjectRef, origin: Origin): Promise<unknown> {
-  const { logger, metrics } = deps;
+  const { logger } = deps;
   logger.appendKeys({ bucket: ref.bucket, key: ref.key, versionId: ref.versionId, origin });
   try {
     const outcome = await processLogObject(deps, ref, { origin, keyMode: 'strict' });
     record(deps, ref, outcome);
     return undefined;
   } catch (error) {
-    if (isPermanent(error)) {
-      metrics.addMetric(METRIC.poisonObjects, MetricUnit.Count, 1);
-      logger.error('object cannot be processed; not retried', {
-        object: objectName(ref),
-        error: error as Error,
-      });
-      return undefined;
-    }
     logger.warn('object failed; will be retried', { object: objectName(ref), error: error as Error });
     return error;
   } finally {

@@ -5,12 +5,7 @@ import { correlationsOver, findingContributions, findingIdOf } from './domain/de
 import { ObjectAggregator, type RecordOutcome } from './domain/detection/object-aggregator';
 import { isCorrelation, prefilterNeedles, type RuleDefinition } from './domain/detection/rule';
 import { crossesThresholds, type Finding, findingOf, type GroupKey } from './domain/detection/window-state';
-import {
-  isPermanent,
-  PoisonObjectError,
-  type RegionSweepError,
-  WindowContentionError,
-} from './domain/errors';
+import { isPermanent, type RegionSweepError, WindowContentionError } from './domain/errors';
 import { type ReadStats, readCloudTrailRecords } from './domain/reading/cloudtrail-reader';
 import { classifyKey, type SkipReason } from './domain/reading/object-key';
 import type {
@@ -146,7 +141,7 @@ export async function processLogObject(
       onSkippedRecord: countInvalid,
     });
   } catch (error) {
-    if (error instanceof PoisonObjectError) return { status: 'poison', error };
+    if (isPermanent(error)) return { status: 'poison', error };
     throw error;
   }
 
