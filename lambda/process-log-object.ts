@@ -346,10 +346,11 @@ async function openWindow(
   | { readonly kind: 'open'; readonly state: StoredWindow; readonly finding: Finding }
   | { readonly kind: 'done'; readonly result: { outcome: AlertOutcome } | undefined }
 > {
+  // Each pass decides, or sleeps toward the live claim's lease end and reads the window again.
   let state: StoredWindow | undefined = found;
-  for (;;) {
-    const finding = state === undefined ? undefined : findingOf(state, rule, deps.settings.rules);
-    if (state === undefined || finding === undefined) return { kind: 'done', result: undefined };
+  while (state !== undefined) {
+    const finding = findingOf(state, rule, deps.settings.rules);
+    if (finding === undefined) break;
     if (state.alert.messageId !== undefined || state.alert.suppressed === true)
       return { kind: 'done', result: { outcome: 'already-alerted' } };
     const now = deps.clock();
@@ -361,6 +362,7 @@ async function openWindow(
     await deps.sleep(Math.min(CLAIM_POLL_MS, leaseUntil - now + 1));
     state = await deps.windows.get(state);
   }
+  return { kind: 'done', result: undefined };
 }
 
 /**
@@ -421,10 +423,7 @@ async function markHalfSlots(
       // An overlapping window took this half-slot over after this claim's lease ran out: the object is
       // retried, and its retry finds this window covered (or the half-slot free again).
       await deps.windows.releaseClaim(state, token);
-      throw new WindowContentionError(
-        `rule ${state.ruleId} window ${new Date(state.windowStart).toISOString()}: an overlapping window ` +
-          'took a half-slot over before the publish; the object is retried',
-      );
+      throw contention(state, 'an overlapping window took a half-slot over before the publish');
     }
   }
 }
@@ -438,10 +437,7 @@ async function fenceClaim(deps: PipelineDeps, state: StoredWindow, token: string
   if (held === undefined) return false;
   if (deps.clock() > held.leaseUntil - deps.settings.alertLeaseMs / 2) {
     await deps.windows.releaseClaim(state, token);
-    throw new WindowContentionError(
-      `rule ${state.ruleId} window ${new Date(state.windowStart).toISOString()}: less than half of the ` +
-        "alert claim's lease is left to publish; the object is retried",
-    );
+    throw contention(state, "less than half of the alert claim's lease is left to publish");
   }
   return true;
 }
@@ -476,42 +472,36 @@ async function holdHalfSlots(
   // Half of this claim's lease stays for the publish: a claim that runs out while its holder still publishes
   // lets a replay of the same window claim it and publish too.
   const waitUntil = leaseUntil - deps.settings.alertLeaseMs / 2;
+  // On contention, the half-slots are given back (marked ones stay: an earlier attempt of this window may
+  // have published) and the object fails with a transient error, so the platform retries it.
   for (const halfSlot of halfSlots) {
-    for (;;) {
-      const now = deps.clock();
-      const claim = await deps.windows.claimHalfSlot(halfSlot, key.windowStart, now, leaseUntil);
-      if (claim.kind === 'held') break;
+    // Bounded by waitUntil: only a holder's lease that ends by then is waited for.
+    let now = deps.clock();
+    let claim = await deps.windows.claimHalfSlot(halfSlot, key.windowStart, now, leaseUntil);
+    while (claim.kind !== 'held') {
       if (claim.kind === 'alerted') {
         await releaseHalfSlots(deps, key, halfSlots, { evenIfMarked: true });
         return 'covered';
       }
       if (claim.leaseUntil > waitUntil) {
-        await giveUp(
-          deps,
-          key,
-          halfSlots,
-          'an overlapping window holds a shared half-slot past the time left to publish',
-        );
+        await releaseHalfSlots(deps, key, halfSlots, { evenIfMarked: false });
+        throw contention(key, 'an overlapping window holds a shared half-slot past the time left to publish');
       }
       await deps.sleep(Math.min(CLAIM_POLL_MS, claim.leaseUntil - now + 1));
+      now = deps.clock();
+      claim = await deps.windows.claimHalfSlot(halfSlot, key.windowStart, now, leaseUntil);
     }
   }
   if (deps.clock() > waitUntil) {
-    await giveUp(deps, key, halfSlots, 'taking the half-slots left too little of the claim to publish');
+    await releaseHalfSlots(deps, key, halfSlots, { evenIfMarked: false });
+    throw contention(key, 'taking the half-slots left too little of the claim to publish');
   }
   return 'held';
 }
 
-/** Gives the half-slots back and fails the object with a transient error, so the platform retries it. */
-async function giveUp(
-  deps: PipelineDeps,
-  key: GroupKey,
-  halfSlots: readonly HalfSlotKey[],
-  why: string,
-): Promise<never> {
-  // Marked half-slots stay: an earlier attempt of this window may have published.
-  await releaseHalfSlots(deps, key, halfSlots, { evenIfMarked: false });
-  throw new WindowContentionError(
+/** The transient error that fails the object on contention at window `key`, so the platform retries it. */
+function contention(key: GroupKey, why: string): WindowContentionError {
+  return new WindowContentionError(
     `rule ${key.ruleId} window ${new Date(key.windowStart).toISOString()}: ${why}; the object is retried`,
   );
 }
