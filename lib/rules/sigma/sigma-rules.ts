@@ -1,4 +1,4 @@
-import { parseAllDocuments } from 'yaml';
+import { type Document, isMap, parseAllDocuments, visit } from 'yaml';
 import {
   type FilterNode,
   IDENTITY_FIELD,
@@ -121,12 +121,30 @@ function readDocuments(text: string, file: string): Record<string, unknown>[] {
     if (error !== undefined) {
       throw new SigmaRuleError(file, 'YAML', `document ${index + 1} is not valid YAML: ${error.message}`);
     }
+    keepNumbersAsWritten(document);
     const value: unknown = document.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) return [];
     if (typeof value !== 'object' || Array.isArray(value)) {
       throw new SigmaRuleError(file, 'document', `document ${index + 1} is not a map`);
     }
     return [value as Record<string, unknown>];
+  });
+}
+
+/**
+ * Turns each unquoted number under `detection` back into the text written in the rule, which is what Sigma
+ * compares: `recipientAccountId: 012345678901` must match "012345678901", not the 12345678901 YAML reads
+ * (nor 1.50 as 1.5, 0x17 as 23, an integer above 2^53 rounded). A record's number is compared as its text too.
+ */
+function keepNumbersAsWritten(document: Document.Parsed): void {
+  const contents = document.contents;
+  if (!isMap(contents)) return;
+  const detection = contents.get('detection', true);
+  if (detection === undefined || detection === null || typeof detection !== 'object') return;
+  visit(detection, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'number' && node.source !== undefined) node.value = node.source;
+    },
   });
 }
 
