@@ -19,7 +19,7 @@ import { SigmaRuleError } from './sigma-error';
  *
  * How they map (the README's "Sigma rules" section says the same for users):
  * - A detection rule (`logsource: {product: aws, service: cloudtrail}`, CloudTrail's own field names) that no
- *   correlation of the file refers to, or one referred to by a correlation with `generate: true`, alerts once
+ *   correlation of the file refers to, or one referred to by a correlation with top-level `generate: true`, alerts once
  *   per matching event: its window groups by `userIdentity.arn` and `eventID` and fires at one event, so
  *   the window store's claim publishes once per `eventID` however often the event is delivered.
  * - A correlation rule (`event_count`, `value_count`) becomes a windowed rule over the detections it names
@@ -257,15 +257,7 @@ function readDetection(document: Record<string, unknown>, file: string, at: stri
   return { at: where, meta, filter: detectionFilter(document.detection, file, where) };
 }
 
-const CORRELATION_FIELDS = new Set([
-  'type',
-  'rules',
-  'group-by',
-  'timespan',
-  'condition',
-  'generate',
-  'aliases',
-]);
+const CORRELATION_FIELDS = new Set(['type', 'rules', 'group-by', 'timespan', 'condition', 'aliases']);
 const REFUSED_TYPES: Readonly<Record<string, string>> = {
   temporal: 'it needs every rule to match within the timespan, which the window counts do not record',
   temporal_ordered: 'it needs the rules to match in order, which the window counts do not record',
@@ -284,6 +276,15 @@ function readCorrelation(document: Record<string, unknown>, file: string, at: st
     throw new SigmaRuleError(file, 'correlation', `${where}: correlation must be a map`);
   }
   const section = correlation as Record<string, unknown>;
+  if ('generate' in section) {
+    // The correlation rules schema puts generate at the top of the rule, beside level; inside correlation it
+    // would be ignored by other Sigma tools, so it is refused rather than read one way here and another there.
+    throw new SigmaRuleError(
+      file,
+      'correlation generate',
+      `${where}: generate belongs at the top level of the correlation rule (beside level and correlation), not inside correlation`,
+    );
+  }
   const unknown = Object.keys(section).filter((key) => !CORRELATION_FIELDS.has(key));
   if (unknown.length > 0) {
     throw new SigmaRuleError(
@@ -341,9 +342,13 @@ function readCorrelation(document: Record<string, unknown>, file: string, at: st
       `${where}: group-by must name ${IDENTITY_FIELD} (allowlists, suppression and alerts are about an identity), got ${JSON.stringify(groupBy)}`,
     );
   }
-  const generate = section.generate ?? false;
+  const generate = document.generate ?? false;
   if (typeof generate !== 'boolean') {
-    throw new SigmaRuleError(file, 'correlation generate', `${where}: generate must be true or false`);
+    throw new SigmaRuleError(
+      file,
+      'generate',
+      `${where}: generate must be true or false, got ${JSON.stringify(generate)}`,
+    );
   }
   return {
     at: where,
