@@ -23,6 +23,7 @@ import type { ValueView } from './value-views';
  *   `presentation` (alerts then use the name and the distinct field), `tags` (strings shown in alerts).
  * - `groupAs`: `{ "<further groupBy field>": "<view>" }`, the view a group value is read through
  *   (`{ "sourceIPAddress": "ip" }`: spellings of one address are one group, a non-address a null group).
+ * - `textValues`: true (Sigma rules): number and boolean group and distinct values count as their text.
  * - `follows`: `{ "ruleId", "version", "queryDate": "YYYY-MM-DD" }`, the upstream rule the rule follows.
  * - A condition: `field` (a dotted path, or an array of paths: the first that holds a value), optionally
  *   `as` (a view: `ip`, `userAgentName`, `flattened`), and tests that must all hold: `equals`, `notEquals`,
@@ -61,6 +62,7 @@ const RULE_FIELDS = new Set([
   'technique',
   'presentation',
   'tags',
+  'textValues',
 ]);
 const VALUE_MATCH_FIELDS = new Set(['field', 'like', 'cased', 'regex', 'cidr', 'exists', 'isNull']);
 const CONDITION_FIELDS = new Set(['field', 'as', 'equals', 'notEquals', 'startsWith', 'matches', 'present']);
@@ -103,6 +105,7 @@ export function toRule(value: unknown, source: string): RuleDefinition {
       : { presentation: toPresentation(record.presentation, `${where}.presentation`) }),
     ...(record.groupAs === undefined ? {} : { groupAs: toGroupAs(record.groupAs, `${where}.groupAs`) }),
     ...(record.follows === undefined ? {} : { follows: toFollows(record.follows, `${where}.follows`) }),
+    ...(record.textValues === undefined ? {} : { textValues: trueAt(record, 'textValues', where) }),
   };
   validateRule(rule);
   return rule;
@@ -237,6 +240,11 @@ function objectAt(value: unknown, source: string): Record<string, unknown> {
 function refuseUnknown(record: Record<string, unknown>, known: ReadonlySet<string>, source: string): void {
   const unknown = Object.keys(record).filter((key) => !known.has(key));
   if (unknown.length > 0) throw new ConfigError(`${source}: unknown field(s) ${unknown.join(', ')}`);
+}
+
+function trueAt(record: Record<string, unknown>, name: string, source: string): true {
+  if (record[name] !== true) throw new ConfigError(`${source}.${name} must be true when given`);
+  return true;
 }
 
 function stringAt(record: Record<string, unknown>, name: string, source: string): string {

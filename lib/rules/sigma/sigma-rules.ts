@@ -335,6 +335,7 @@ function readCorrelation(document: Record<string, unknown>, file: string, at: st
       `${where}: group-by must list distinct field names`,
     );
   }
+  refuseObjectFields(groupBy as string[], 'correlation group-by', 'group by', file, where);
   if (!groupBy.includes(IDENTITY_FIELD)) {
     throw new SigmaRuleError(
       file,
@@ -458,7 +459,50 @@ function correlationCondition(
       `${where}: value_count needs condition.field, the field whose distinct values are counted`,
     );
   }
+  refuseObjectFields([field], 'correlation condition field', 'count the values of', file, where);
   return { threshold, field };
+}
+
+/**
+ * The fields CloudTrail writes as objects (or lists of objects), per its record contents:
+ * https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+ * A window groups and counts text (numbers and booleans as their text), so these are refused when the file
+ * loads rather than making every matching record invalid at run time.
+ */
+const OBJECT_FIELDS = new Set([
+  'userIdentity',
+  'userIdentity.sessionContext',
+  'userIdentity.sessionContext.attributes',
+  'userIdentity.sessionContext.sessionIssuer',
+  'userIdentity.sessionContext.webIdFederationData',
+  'userIdentity.onBehalfOf',
+  'userIdentity.inScopeOf',
+  'requestParameters',
+  'responseElements',
+  'additionalEventData',
+  'resources',
+  'serviceEventDetails',
+  'tlsDetails',
+  'addendum',
+  'edgeDeviceDetails',
+  'insightDetails',
+]);
+
+function refuseObjectFields(
+  fields: readonly string[],
+  construct: string,
+  verb: string,
+  file: string,
+  where: string,
+): void {
+  const object = fields.find((field) => OBJECT_FIELDS.has(field));
+  if (object !== undefined) {
+    throw new SigmaRuleError(
+      file,
+      construct,
+      `${where}: ${object} is an object in CloudTrail records, and a window can only ${verb} text, numbers and booleans; name a field inside it`,
+    );
+  }
 }
 
 function refuseDuplicates(rules: readonly { at: string; meta: SigmaMeta }[], file: string): void {
@@ -509,6 +553,7 @@ function eventRule(detection: SigmaDetection, file: string): RuleDefinition {
       distinctField: 'eventName',
       minDistinct: 1,
       minEvents: 1,
+      textValues: true,
     },
     file,
     detection.at,
@@ -538,6 +583,8 @@ function correlationRule(
       distinctField: valueCount ? (correlation.field as string) : 'eventName',
       minDistinct: valueCount ? correlation.threshold : 1,
       minEvents: valueCount ? 1 : correlation.threshold,
+      // Sigma counts and groups values of any type: a number or boolean counts as its text.
+      textValues: true,
     },
     file,
     correlation.at,
