@@ -149,6 +149,7 @@ describe('Sigma rules become windowed rules', () => {
       title: 'Suspicious EC2 enumeration: DescribeInstances',
       distinctNoun: 'event',
       eventNoun: 'matching events',
+      perEvent: true,
     });
   });
 

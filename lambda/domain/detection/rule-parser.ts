@@ -193,10 +193,17 @@ function toFollows(value: unknown, source: string): UpstreamRule {
   };
 }
 
-const PRESENTATION_FIELDS = new Set(['title', 'distinctNoun', 'eventNoun']);
+const PRESENTATION_FIELDS = new Set(['title', 'distinctNoun', 'eventNoun', 'perEvent', 'description']);
+/** The presentation's words, each within a limit of its own. */
+type PresentationWords = 'title' | 'distinctNoun' | 'eventNoun';
+/**
+ * Longest description: it travels with the rule in the function's environment (4 KB for all variables
+ * together), and alerts show it neutralised, so any text is allowed.
+ */
+export const MAX_DESCRIPTION_LENGTH = 300;
 
 /** Longest text of each presentation field: they go into a subject of fewer than 100 characters. */
-export const PRESENTATION_LIMITS: Readonly<Record<keyof RulePresentation, number>> = {
+export const PRESENTATION_LIMITS: Readonly<Record<PresentationWords, number>> = {
   title: 48,
   distinctNoun: 32,
   eventNoun: 64,
@@ -210,14 +217,14 @@ export const PRESENTATION_LIMITS: Readonly<Record<keyof RulePresentation, number
 const PLAIN_TEXT = /^[A-Za-z0-9](?:[A-Za-z0-9\-/(),.:'+#]| (?! )(?!$))*$/;
 
 /** True when `text` may stand as the presentation's `name` (plain words within its limit). */
-export function isPresentationText(name: keyof RulePresentation, text: string): boolean {
+export function isPresentationText(name: PresentationWords, text: string): boolean {
   return text.length <= PRESENTATION_LIMITS[name] && PLAIN_TEXT.test(text);
 }
 
 function toPresentation(value: unknown, source: string): RulePresentation {
   const record = objectAt(value, source);
   refuseUnknown(record, PRESENTATION_FIELDS, source);
-  const text = (name: keyof RulePresentation): string => {
+  const text = (name: PresentationWords): string => {
     const entry = stringAt(record, name, source);
     const max = PRESENTATION_LIMITS[name];
     if (!isPresentationText(name, entry)) {
@@ -227,7 +234,20 @@ function toPresentation(value: unknown, source: string): RulePresentation {
     }
     return entry;
   };
-  return { title: text('title'), distinctNoun: text('distinctNoun'), eventNoun: text('eventNoun') };
+  if (record.perEvent !== undefined && record.perEvent !== true) {
+    throw new ConfigError(`${source}.perEvent must be true when given`);
+  }
+  const description = record.description === undefined ? undefined : stringAt(record, 'description', source);
+  if (description !== undefined && (description === '' || description.length > MAX_DESCRIPTION_LENGTH)) {
+    throw new ConfigError(`${source}.description must be text of 1 to ${MAX_DESCRIPTION_LENGTH} characters`);
+  }
+  return {
+    title: text('title'),
+    distinctNoun: text('distinctNoun'),
+    eventNoun: text('eventNoun'),
+    ...(record.perEvent === true ? { perEvent: true } : {}),
+    ...(description === undefined ? {} : { description }),
+  };
 }
 
 function objectAt(value: unknown, source: string): Record<string, unknown> {

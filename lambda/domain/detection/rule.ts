@@ -82,6 +82,13 @@ export interface RulePresentation {
   readonly distinctNoun: string;
   /** What the counted events are, plural: `DescribeInstances calls`. */
   readonly eventNoun: string;
+  /**
+   * True for a rule that alerts once per matching event (a Sigma detection rule, grouped by eventID): alerts
+   * tell of the one event and its time, not of a burst in a window.
+   */
+  readonly perEvent?: true;
+  /** What the rule detects, in its author's words (Sigma's `description`): shown in the email and chat. */
+  readonly description?: string;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   TAG_PATTERN,
   validateRule,
 } from '../../../lambda/domain/detection/rule';
-import { isPresentationText } from '../../../lambda/domain/detection/rule-parser';
+import { isPresentationText, MAX_DESCRIPTION_LENGTH } from '../../../lambda/domain/detection/rule-parser';
 import { ConfigError } from '../../../lambda/domain/errors';
 import { detectionFilter } from './sigma-detection';
 import { SigmaRuleError } from './sigma-error';
@@ -93,6 +93,7 @@ interface SigmaMeta {
   readonly name?: string;
   readonly level?: RuleDefinition['severity'];
   readonly tags?: readonly string[];
+  readonly description?: string;
 }
 
 interface SigmaDetection {
@@ -226,13 +227,31 @@ function readMeta(document: Record<string, unknown>, file: string, at: string): 
   }
   const id = key('id');
   const name = key('name');
+  const description = document.description;
+  if (description !== undefined && typeof description !== 'string') {
+    throw new SigmaRuleError(file, 'description', `${where}: description must be text`);
+  }
+  const said = description === undefined ? '' : shortDescription(description);
   return {
     title: title.trim(),
     ...(id === undefined ? {} : { id }),
     ...(name === undefined ? {} : { name }),
     ...(level === undefined ? {} : { level: level as RuleDefinition['severity'] }),
     ...(tags === undefined ? {} : { tags: tags as string[] }),
+    ...(said === '' ? {} : { description: said }),
   };
+}
+
+/**
+ * The description as alerts show it: one line (YAML block text has line breaks), cut at a word to
+ * MAX_DESCRIPTION_LENGTH with `...`: it travels with the rule in the function's 4 KB environment.
+ */
+function shortDescription(description: string): string {
+  const line = description.replace(/\s+/g, ' ').trim();
+  if (line.length <= MAX_DESCRIPTION_LENGTH) return line;
+  const cut = line.slice(0, MAX_DESCRIPTION_LENGTH - 3);
+  const space = cut.lastIndexOf(' ');
+  return `${space > MAX_DESCRIPTION_LENGTH / 2 ? cut.slice(0, space) : cut}...`;
 }
 
 function readDetection(document: Record<string, unknown>, file: string, at: string): SigmaDetection {
@@ -544,7 +563,7 @@ function eventRule(detection: SigmaDetection, file: string): RuleDefinition {
     {
       ...ruleKeys(detection.meta, detection.at, file),
       ...common(detection.meta),
-      presentation: presentation(detection.meta.title, 'event'),
+      presentation: { ...presentation(detection.meta, 'event'), perEvent: true },
       filter: [detection.filter],
       windowSeconds: EVENT_RULE_WINDOW_SECONDS,
       windowMode: 'tumbling',
@@ -572,7 +591,7 @@ function correlationRule(
       ...ruleKeys(correlation.meta, correlation.at, file),
       ...common(correlation.meta),
       presentation: presentation(
-        correlation.meta.title,
+        correlation.meta,
         valueCount ? valuesNoun(correlation.field as string) : 'event names',
       ),
       filter: [filters.length === 1 ? (filters[0] as FilterNode) : { anyOf: filters }],
@@ -603,10 +622,15 @@ function common(meta: SigmaMeta): Pick<RuleDefinition, 'name' | 'severity' | 'ta
  * The words alerts use for a Sigma rule: its title as plain words of at most 48 characters (the subject's room;
  * the whole title stays the rule's name, shown in the email and the machine document), and nouns for what it
  * counts: `event` for a rule alerting per event (`Title: 1 event by role/x`), `event names` for an event_count,
- * `<field> values` (or `distinct values`) for a value_count.
+ * `<field> values` (or `distinct values`) for a value_count; and the rule's description.
  */
-function presentation(title: string, distinctNoun: string): RulePresentation {
-  return { title: plainTitle(title), distinctNoun, eventNoun: 'matching events' };
+function presentation(meta: SigmaMeta, distinctNoun: string): RulePresentation {
+  return {
+    title: plainTitle(meta.title),
+    distinctNoun,
+    eventNoun: 'matching events',
+    ...(meta.description === undefined ? {} : { description: meta.description }),
+  };
 }
 
 function plainTitle(title: string): string {
