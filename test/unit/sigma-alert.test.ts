@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadPipelineSettings } from '../../lambda/config';
+import { loadPipelineSettings, type PipelineSettings, pipelineSettings } from '../../lambda/config';
 import { renderAlert } from '../../lambda/domain/alerting/sns-message';
 import { parseRuleDefinitions } from '../../lambda/domain/detection/rule-parser';
 import type { Finding } from '../../lambda/domain/detection/window-state';
@@ -30,29 +30,31 @@ tags:
 
 /** The finding the rule gives for one matching event, through the pipeline `scan` runs. */
 async function findingOfOneEvent(rules = RULE): Promise<Finding> {
+  const [finding, ...others] = await findingsOfOneEvent({ ...loadPipelineSettings({}), rules });
+  if (finding === undefined || others.length > 0) throw new Error('expected exactly one finding');
+  return finding;
+}
+
+/** The findings of one matching event, through the pipeline `scan` runs with `settings`. */
+async function findingsOfOneEvent(settings: PipelineSettings): Promise<Finding[]> {
   const body = Buffer.from(
     JSON.stringify({
       Records: [cloudTrailEvent({ eventTime: '2026-11-28T10:00:07Z', sourceIPAddress: '203.0.113.9' })],
     }),
   );
-  const pipeline = memoryPipeline(
-    { ...loadPipelineSettings({}), rules },
-    {
-      async open() {
-        return (async function* () {
-          yield body;
-        })();
-      },
+  const pipeline = memoryPipeline(settings, {
+    async open() {
+      return (async function* () {
+        yield body;
+      })();
     },
-  );
+  });
   await processLogObject(
     pipeline.deps,
     { bucket: '', key: 'one.json', size: body.length },
     { origin: 'live', keyMode: 'lenient' },
   );
-  const [finding, ...others] = pipeline.findings();
-  if (finding === undefined || others.length > 0) throw new Error('expected exactly one finding');
-  return finding;
+  return pipeline.findings();
 }
 
 describe("a Sigma rule's alert carries its title, level and tags", () => {
@@ -241,5 +243,48 @@ describe("a Sigma rule's description travels with the rule, bounded", () => {
     expect(description.length).toBeLessThanOrEqual(300);
     expect(description).toMatch(/^word0 word1 word2 .* word\d+\.\.\.$/);
     expect(shipped).toEqual(rules);
+  });
+});
+
+describe('hopping windows leave a per-event rule alone', () => {
+  it('one matching event gives one finding in hopping mode, not one per overlapping window', async () => {
+    // Act
+    const findings = await findingsOfOneEvent(pipelineSettings({ customRules: RULE, windowMode: 'hopping' }));
+
+    // Assess
+    expect(findings.map((finding) => finding.window)).toEqual(['aligned']);
+  });
+
+  it('a correlation rule still takes the hopping mode', () => {
+    // Prepare
+    const rules = parseSigmaRules(
+      `title: EC2 described
+name: described
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection:
+        eventName|cased: DescribeInstances
+    condition: selection
+---
+title: EC2 described often
+id: described-often
+correlation:
+    type: event_count
+    rules: [described]
+    group-by: [userIdentity.arn]
+    timespan: 5m
+    condition: {gte: 5}
+`,
+      'rules/windowed.yml',
+    );
+
+    // Act
+    const settings = pipelineSettings({ customRules: [...RULE, ...rules], windowMode: 'hopping' });
+
+    // Assess
+    expect(settings.rules.map((rule) => [rule.slug, rule.windowMode])).toEqual([
+      ['ec2-describe-outside', 'tumbling'],
+      ['described-often', 'hopping'],
+    ]);
   });
 });

@@ -26,7 +26,7 @@ import { SigmaRuleError } from './sigma-error';
  *   (by `name` or `id`; several are linked with OR): `timespan` is the window (at most 30 minutes),
  *   `group-by` the grouping (it must name `userIdentity.arn`, which goes first), `gte: n` (or `gt: n - 1`)
  *   the threshold on events (`event_count`) or on distinct values of `condition.field` (`value_count`).
- *   Tumbling or hopping windows stay a setting of the engine (`--window-mode`), for Sigma rules as for others.
+ *   Tumbling or hopping windows stay a setting of the engine (`--window-mode`), for correlations as for others.
  * - `title` is the rule's name, `level` its severity (`low` when absent), `tags` its tags; `name` (else `id`)
  *   its slug, `id` (else `name`) its id.
  * Everything else the specification defines and regionsweep cannot run is refused with a SigmaRuleError
@@ -553,7 +553,7 @@ function ruleKeys(meta: SigmaMeta, at: string, file: string): { id: string; slug
 
 /**
  * Window of a rule that alerts per event: one second (any length gives one group per `eventID`; the
- * shortest keeps each window item small, and hopping mode's overlapping windows of one event alert once).
+ * shortest keeps each window item small). The engine's hopping mode leaves it tumbling (pipelineSettings).
  */
 const EVENT_RULE_WINDOW_SECONDS = 1;
 
