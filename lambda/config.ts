@@ -25,6 +25,7 @@ export const ENV = {
   windowSeconds: 'WINDOW_SECONDS',
   windowMode: 'WINDOW_MODE',
   rules: 'RULES',
+  buildingBlocks: 'BUILDING_BLOCKS',
   customRules: 'CUSTOM_RULES_JSON',
   retentionDays: 'RETENTION_DAYS',
   alertLeaseSeconds: 'ALERT_LEASE_SECONDS',
@@ -141,6 +142,8 @@ export interface SettingsChoices {
   readonly rules?: readonly string[];
   /** User rule definitions, already checked; enabled too. */
   readonly customRules?: readonly RuleDefinition[];
+  /** Enabled rules (slugs or ids) whose findings are kept and counted but never published. */
+  readonly buildingBlocks?: readonly string[];
   /** Overrides of the EC2 rule (they predate the rule family). */
   readonly ec2?: {
     readonly minDistinct?: number;
@@ -159,7 +162,8 @@ export interface SettingsChoices {
 /** The settings for `choices`: the rules with their overrides applied, and every default filled in. */
 export function pipelineSettings(choices: SettingsChoices): PipelineSettings {
   const { windowMode, ec2 = {} } = choices;
-  const rules = selectRules(choices.rules ?? [], choices.customRules ?? []).map((rule) =>
+  const selected = selectRules(choices.rules ?? [], choices.customRules ?? [], choices.buildingBlocks ?? []);
+  const rules = selected.map((rule) =>
     withOverrides(rule, {
       ...(rule.id === EC2_MULTI_REGION_DESCRIBE_INSTANCES.id ? ec2 : {}),
       // A rule alerting per event (a Sigma detection rule) has no burst that could straddle a window
@@ -196,6 +200,7 @@ export function loadPipelineSettings(env: Env): PipelineSettings {
   return pipelineSettings({
     rules: ruleSelection(optional(env, ENV.rules)),
     customRules: customJson === undefined ? undefined : parseRuleDefinitions(customJson, ENV.customRules),
+    buildingBlocks: ruleSelection(optional(env, ENV.buildingBlocks)),
     ec2: {
       minDistinct: integer(env, ENV.minRegions, 1, 64),
       minEvents: integer(env, ENV.minEvents, 1, 1_000_000),

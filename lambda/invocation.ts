@@ -132,6 +132,8 @@ function record(deps: InvocationDeps, ref: ObjectRef, outcome: ObjectOutcome): v
   metrics.addMetric(METRIC.matchingEvents, MetricUnit.Count, outcome.matchingEvents);
   metrics.addMetric(METRIC.itemsUpdated, MetricUnit.Count, outcome.itemsUpdated);
   metrics.addMetric(METRIC.conditionalConflicts, MetricUnit.Count, outcome.alreadyApplied);
+  if (outcome.findingsCorrelated > 0)
+    metrics.addMetric(METRIC.findingsCorrelated, MetricUnit.Count, outcome.findingsCorrelated);
   if (outcome.invalidRecords > 0) {
     metrics.addMetric(METRIC.invalidRecords, MetricUnit.Count, outcome.invalidRecords);
     logger.warn('records skipped: fields the rule needs are unusable', {
@@ -143,6 +145,7 @@ function record(deps: InvocationDeps, ref: ObjectRef, outcome: ObjectOutcome): v
     published: METRIC.alertsPublished,
     suppressed: METRIC.alertsSuppressed,
     covered: METRIC.alertsCovered,
+    'building-block': METRIC.buildingBlockFindings,
   };
   for (const [kind, metric] of Object.entries(counted)) {
     const count = outcome.alerts.filter((a) => a.outcome === kind).length;
@@ -161,6 +164,7 @@ function record(deps: InvocationDeps, ref: ObjectRef, outcome: ObjectOutcome): v
     groups: outcome.groups,
     itemsUpdated: outcome.itemsUpdated,
     alreadyApplied: outcome.alreadyApplied,
+    findingsCorrelated: outcome.findingsCorrelated,
     alerts: outcome.alerts.map((a) => ({
       ruleId: a.key.ruleId,
       windowStart: new Date(a.key.windowStart).toISOString(),

@@ -18,5 +18,9 @@ export const METRIC = {
   alertsSuppressed: 'AlertsSuppressed',
   /** Hopping mode: windows not alerted because an overlapping window of the group alerted. */
   alertsCovered: 'AlertsCovered',
+  /** Building blocks' findings, recorded once per window and never published. */
+  buildingBlockFindings: 'BuildingBlockFindings',
+  /** Findings written to a correlation's window for the first time (one UpdateItem each). */
+  findingsCorrelated: 'FindingsCorrelated',
   deliveryLagSeconds: 'DeliveryLagSeconds',
 } as const;

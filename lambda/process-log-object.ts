@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { PipelineSettings } from './config';
 import { compileAllowlist } from './domain/detection/allowlist';
+import { correlationsOver, findingContributions, findingIdOf } from './domain/detection/correlation';
 import { ObjectAggregator, type RecordOutcome } from './domain/detection/object-aggregator';
-import { prefilterNeedles, type RuleDefinition } from './domain/detection/rule';
+import { isCorrelation, prefilterNeedles, type RuleDefinition } from './domain/detection/rule';
 import { crossesThresholds, type Finding, findingOf, type GroupKey } from './domain/detection/window-state';
 import {
   isPermanent,
@@ -46,9 +47,13 @@ export interface ProcessOptions {
   readonly keyMode: 'strict' | 'lenient';
 }
 
-/** `covered`: hopping mode, an overlapping window of the same group alerted for this burst. */
+/**
+ * `covered`: hopping mode, an overlapping window of the same group alerted for this burst.
+ * `building-block`: a building block's finding, recorded once on its window and never published.
+ */
 export type AlertOutcome =
   | 'published'
+  | 'building-block'
   | 'suppressed'
   | 'covered'
   | 'already-alerted'
@@ -68,6 +73,8 @@ export interface ProcessedObject {
   readonly itemsUpdated: number;
   /** Groups this object had already contributed to (redelivery, retry or replay): nothing changed. */
   readonly alreadyApplied: number;
+  /** Findings this object's windows added to a correlation window for the first time (one write each). */
+  readonly findingsCorrelated: number;
   readonly alerts: readonly {
     readonly key: GroupKey;
     readonly outcome: AlertOutcome;
@@ -89,7 +96,12 @@ export type ObjectOutcome =
  * 2. Stream the object through the reader; only prefilter hits are parsed; the exact rule and the allowlist
  *    decide per record, for every enabled rule; matches aggregate per (rule, window, group) in memory.
  * 3. Write one contribution per group to the window store, exactly once per object (replays change nothing).
- * 4. For every group at or over both thresholds that has not alerted, claim and publish the alert.
+ * 4. For every group at or over both thresholds (a finding) of a rule that a correlation counts, write the
+ *    finding to the correlation's window, exactly once per finding (see correlateFinding); a correlation
+ *    window at or over its thresholds alerts as in 5. This comes before 5, so that a finding is fed before
+ *    its own window is decided: a crash between the two is retried, and the replay feeds it again.
+ * 5. For every finding that has not alerted, claim and publish the alert; a building block's finding is
+ *    recorded on its window instead, never published.
  * A permanent failure is returned as `poison`, never thrown: a poison object (corrupt, wrong shape, over
  * limits) writes nothing; a group that can never be written (a full item) is reported after the object's
  * other groups were written. Any other error (throttling, network, 5xx) propagates so the platform retries
@@ -105,8 +117,9 @@ export async function processLogObject(
 
   const { rules, allowlist, limits, reader } = deps.settings;
   const isAllowlisted = compileAllowlist(allowlist);
-  // Every enabled rule sees every record of the one pass over the object.
-  const aggregators = rules.map((rule) => new ObjectAggregator(rule, isAllowlisted, limits));
+  // Every enabled rule sees every record of the one pass over the object; correlations read findings only.
+  const eventRules = rules.filter((rule) => !isCorrelation(rule));
+  const aggregators = eventRules.map((rule) => new ObjectAggregator(rule, isAllowlisted, limits));
   const counts = { matching: 0, duplicate: 0, allowlisted: 0, invalid: 0 };
   const invalidExamples: string[] = [];
   const countInvalid = (reason: string) => {
@@ -121,7 +134,7 @@ export async function processLogObject(
     read = await readCloudTrailRecords(body, {
       objectName: objectName(ref),
       limits: reader,
-      needles: prefilterNeedles(rules),
+      needles: prefilterNeedles(eventRules),
       onRecord: (record) => {
         const outcome = strongestOutcome(aggregators.map((aggregator) => aggregator.add(record)));
         if (outcome.kind === 'counted') counts.matching += 1;
@@ -142,6 +155,7 @@ export async function processLogObject(
   const alerts: ProcessedObject['alerts'][number][] = [];
   let itemsUpdated = 0;
   let alreadyApplied = 0;
+  let findingsCorrelated = 0;
   const contributions = aggregators.flatMap((aggregator) => aggregator.contributions());
   // One group failing (a full item, throttling, a 5xx past the SDK's retries, a failed publish) must not cost
   // the object's other groups: each is written and alerts, then the object fails with the first error and
@@ -154,10 +168,17 @@ export async function processLogObject(
       if (applied) itemsUpdated += 1;
       else alreadyApplied += 1;
       const rule = rules.find((candidate) => candidate.id === state.ruleId);
-      if (deps.alerts !== undefined && rule !== undefined && crossesThresholds(state, rule)) {
-        const outcome = await dispatchAlert(deps, deps.alerts, rule, state, options.origin, !applied);
-        if (outcome !== undefined) alerts.push({ key: state, ...outcome });
+      if (rule === undefined || !crossesThresholds(state, rule)) continue;
+      // 4.
+      for (const correlation of correlationsOver(rules, rule)) {
+        const fed = await correlateFinding(deps, rule, state, correlation, options.origin, !applied);
+        findingsCorrelated += fed.applied;
+        alerts.push(...fed.alerts);
       }
+      // 5.
+      if (deps.alerts === undefined) continue;
+      const outcome = await decideFinding(deps, deps.alerts, rule, state, options.origin, !applied);
+      if (outcome !== undefined) alerts.push({ key: state, ...outcome });
     } catch (error) {
       firstFailure ??= error;
     }
@@ -177,9 +198,76 @@ export async function processLogObject(
     groups: contributions.length,
     itemsUpdated,
     alreadyApplied,
+    findingsCorrelated,
     alerts,
     ...(newestEventTime === undefined ? {} : { newestEventTime }),
   };
+}
+
+/**
+ * Step 4 of processLogObject: writes the finding `state` of `rule` to the windows of `correlation` (two in
+ * hopping mode), with the finding's id as contributor. The store applies it once per finding: a replayed
+ * object, a later object re-crossing the same window, or a retry after a crash between this write and the
+ * alert all find the finding counted (`applied` false) and change nothing. A correlation window at or over
+ * its thresholds alerts through dispatchAlert, as any window does; `replay` (the object's own write was
+ * already applied) lets it wait out a live claim that may be its own earlier attempt's.
+ */
+async function correlateFinding(
+  deps: PipelineDeps,
+  rule: RuleDefinition,
+  state: StoredWindow,
+  correlation: RuleDefinition,
+  origin: Origin,
+  replay: boolean,
+): Promise<{ applied: number; alerts: ProcessedObject['alerts'][number][] }> {
+  let applied = 0;
+  const alerts: ProcessedObject['alerts'][number][] = [];
+  for (const contribution of findingContributions(state, rule, correlation)) {
+    const fed = await deps.windows.apply(contribution, findingIdOf(state), deps.clock());
+    if (fed.applied) applied += 1;
+    if (deps.alerts === undefined || !crossesThresholds(fed.state, correlation)) continue;
+    const outcome = await dispatchAlert(deps, deps.alerts, correlation, fed.state, origin, replay);
+    if (outcome !== undefined) alerts.push({ key: fed.state, ...outcome });
+  }
+  return { applied, alerts };
+}
+
+/** Step 5 of processLogObject: a building block's finding is recorded, any other's alert published. */
+function decideFinding(
+  deps: PipelineDeps,
+  publisher: AlertPublisher,
+  rule: RuleDefinition,
+  state: StoredWindow,
+  origin: Origin,
+  replay: boolean,
+): Promise<{ outcome: AlertOutcome; messageId?: string } | undefined> {
+  return rule.buildingBlock === true
+    ? recordBuildingBlock(deps, rule, state, replay)
+    : dispatchAlert(deps, publisher, rule, state, origin, replay);
+}
+
+/**
+ * Records a building block's finding once per window, through the alert's own exactly-once claim: steps 1-3
+ * of dispatchAlert, then the window is marked decided (as a suppressed window is) instead of published.
+ * One invocation wins the claim, so the finding is reported `building-block` once; later contributions and
+ * replays find the window decided (`already-alerted`) and write nothing. A crash between the claim and the
+ * mark leaves a lease that a replay waits out, then claims and marks itself.
+ */
+async function recordBuildingBlock(
+  deps: PipelineDeps,
+  rule: RuleDefinition,
+  found: StoredWindow,
+  replay: boolean,
+): Promise<{ outcome: AlertOutcome } | undefined> {
+  const open = await openWindow(deps, rule, found, replay);
+  if (open.kind !== 'open') return open.result;
+  const now = deps.clock();
+  const token = deps.newClaimToken();
+  if (!(await deps.windows.claimAlert(open.state, token, now, now + deps.settings.alertLeaseMs))) {
+    return { outcome: 'claim-lost' };
+  }
+  await deps.windows.recordSuppressed(open.state, token);
+  return { outcome: 'building-block' };
 }
 
 /**
@@ -265,7 +353,7 @@ async function openWindow(
 > {
   let state: StoredWindow | undefined = found;
   for (;;) {
-    const finding = state === undefined ? undefined : findingOf(state, rule);
+    const finding = state === undefined ? undefined : findingOf(state, rule, deps.settings.rules);
     if (state === undefined || finding === undefined) return { kind: 'done', result: undefined };
     if (state.alert.messageId !== undefined || state.alert.suppressed === true)
       return { kind: 'done', result: { outcome: 'already-alerted' } };

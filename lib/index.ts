@@ -4,6 +4,7 @@
  */
 export type { Allowlist } from '../lambda/domain/detection/allowlist';
 export type {
+  CorrelationSpec,
   FieldCondition,
   FilterNode,
   RuleDefinition,

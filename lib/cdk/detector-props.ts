@@ -64,6 +64,11 @@ export interface RegionSweepDetectorProps {
   readonly rules?: readonly string[];
   /** Your own rule definitions (checked at synth), enabled in addition to `rules`. @default - none */
   readonly customRules?: readonly RuleDefinition[];
+  /**
+   * Enabled rules (slugs or ids) run as building blocks: their findings are kept, counted and fed to
+   * correlations (such as `discovery-campaign` in `rules`), never published. @default - none
+   */
+  readonly buildingBlocks?: readonly string[];
   /** `hopping` also counts every event in windows offset by half a window, for every rule. @default 'tumbling' */
   readonly windowMode?: WindowMode;
   /** EC2 rule: distinct regions needed to fire. @default 10 (Elastic) */

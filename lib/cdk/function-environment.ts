@@ -24,6 +24,7 @@ export function functionEnvironment(
     [ENV.expectedBucketOwner, props.expectedBucketOwner],
     [ENV.rules, props.rules === undefined ? undefined : props.rules.join(',')],
     [ENV.customRules, props.customRules === undefined ? undefined : JSON.stringify(props.customRules)],
+    [ENV.buildingBlocks, props.buildingBlocks === undefined ? undefined : props.buildingBlocks.join(',')],
     [ENV.windowMode, props.windowMode],
     [ENV.minRegions, props.minRegions],
     [ENV.minEvents, props.minEvents],

@@ -76,6 +76,7 @@ export class OperatorDashboard extends Construct {
         sum(METRIC.alertsPublished, 'published'),
         sum(METRIC.alertsSuppressed, 'suppressed (per-identity suppression)'),
         sum(METRIC.alertsCovered, 'covered (hopping: a neighbour alerted)'),
+        sum(METRIC.buildingBlockFindings, 'building-block findings (kept, not published)'),
       ]),
       graph('Poison objects (dropped, not retried)', [sum(METRIC.poisonObjects, 'poison objects')]),
       graph('Function errors and throttles', [

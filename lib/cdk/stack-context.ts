@@ -35,6 +35,8 @@ export const CONTEXT_KEYS = {
   slackChannelId: 'slackChannelId',
   /** Built-in rules to enable: comma-separated slugs (or a list in cdk.json). Default: the EC2 rule. */
   rules: 'rules',
+  /** Enabled rules run as building blocks (kept, counted, fed to correlations, never published). Default: none. */
+  buildingBlocks: 'buildingBlocks',
   /** Your own rule files, JSON, Sigma YAML or TypeScript: comma-separated paths (or a list). Default: none. */
   ruleFiles: 'ruleFiles',
   /** `tumbling` (Elastic parity) or `hopping` (also half-offset windows). Default: tumbling. */
@@ -158,6 +160,7 @@ export function parseStackContext(read: ContextReader): StackSettings {
     alertEmails: emails(read),
     slack: workspaceId === undefined || channelId === undefined ? undefined : { workspaceId, channelId },
     rules: list(read, CONTEXT_KEYS.rules),
+    buildingBlocks: list(read, CONTEXT_KEYS.buildingBlocks),
     windowMode: windowMode(read),
     minRegions: wholeNumber(read, CONTEXT_KEYS.minRegions, 1),
     minEvents: wholeNumber(read, CONTEXT_KEYS.minEvents, 1),

@@ -76,7 +76,8 @@ Output:
                               (default: .regionsweep-backfill-<hash of the selection>.json here)
 
 Settings (direct mode: give the values the deployed function has; in queue mode it uses its own):
-  --rules, --rule-file, --window-mode, --min-regions, --min-events, --window-seconds, --allowlist
+  --rules, --building-blocks, --rule-file, --window-mode, --min-regions, --min-events,
+  --window-seconds, --allowlist
                               the rules and noise settings, as for scan
   --suppression-minutes N     one alert per identity per N minutes, as the deployment's suppressionMinutes
   --expected-bucket-owner ID  refuse objects of a bucket owned by any other account

@@ -18,8 +18,9 @@ function detail(label: string, value: string): string {
 }
 
 /**
- * A readable table, one block per finding, newest window first: the counts on the row; under it the rule, an
- * offset window, further group values, and the distinct values labelled by the rule's distinct noun.
+ * A readable table, one block per finding, newest window first: the counts on the row; under it the rule
+ * (marked when a building block: kept, never published), an offset window, further group values, the
+ * distinct values labelled by the rule's distinct noun, and a correlation's contributing findings.
  */
 export function findingsAsTable(findings: readonly Finding[]): string {
   if (findings.length === 0) return 'No findings.\n';
@@ -42,7 +43,7 @@ export function findingsAsTable(findings: readonly Finding[]): string {
       ([field, value]) => `${printable(field)}=${value === null ? '(no value)' : printable(value)}`,
     );
     const details = [
-      detail('rule', printable(f.ruleName)),
+      detail('rule', `${printable(f.ruleName)}${f.buildingBlock === true ? ' [building block]' : ''}`),
       ...(f.window === 'offset' ? [detail('window', 'offset by half a window (hopping mode)')] : []),
       ...(groupedBy.length === 0 ? [] : [detail('grouped by', groupedBy.join(', '))]),
       detail(printable(f.presentation.distinctNoun), f.distinctValues.map(printable).join(', ')),
@@ -50,6 +51,13 @@ export function findingsAsTable(findings: readonly Finding[]): string {
       detail('source IPs', f.sourceIps.map(printable).join(', ') || '-'),
       detail('user agents', f.userAgents.map(printable).join(' | ') || '-'),
       detail('first/last', `${f.firstEventTime} .. ${f.lastEventTime}`),
+      ...(f.contributingFindings ?? []).map((c) =>
+        detail(
+          'finding',
+          `${printable(c.title)} (${printable(c.rule)}), window ${c.windowStart.replace('.000Z', 'Z')} ` +
+            `(${c.windowSeconds} s): ${c.distinctCount} ${printable(c.distinctNoun)}, ${c.eventCount} ${printable(c.eventNoun)}`,
+        ),
+      ),
     ];
     return [line(rows[i] ?? []), ...details].join('\n');
   });

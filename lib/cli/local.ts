@@ -28,7 +28,8 @@ Options:
   --format table|json         readable alerts (default) or one JSON object per alert and line, with what
                               each subscriber kind of the topic received ('deliveries', keyed by protocol:
                               email, email-json, https as Amazon Q Developer, raw sqs, lambda, http)
-  --rules, --rule-file, --window-mode, --min-regions, --min-events, --window-seconds, --allowlist
+  --rules, --building-blocks, --rule-file, --window-mode, --min-regions, --min-events,
+  --window-seconds, --allowlist
                               the rules and noise settings, as for scan
   --suppression-minutes N     one alert per identity per N minutes (default 0: every window alerts)
 

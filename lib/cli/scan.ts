@@ -15,6 +15,7 @@ import { type CliIo, integerOption, UsageError } from './io';
 /** Rule options shared by `scan`, `local` and `backfill`. */
 export const RULE_OPTIONS = {
   rules: { type: 'string' },
+  'building-blocks': { type: 'string' },
   'rule-file': { type: 'string', multiple: true },
   'window-mode': { type: 'string' },
   'min-regions': { type: 'string' },
@@ -25,7 +26,10 @@ export const RULE_OPTIONS = {
 
 /** The rule options' help lines, shared by the commands that take them. */
 export const RULE_OPTIONS_HELP = `  --rules LIST            enabled built-in rules, comma-separated slugs (default
-                          ec2-multi-region-describe-instances; see 'regionsweep rules')
+                          ec2-multi-region-describe-instances; see 'regionsweep rules'), and
+                          correlations such as discovery-campaign (every rule it names enabled too)
+  --building-blocks LIST  enabled rules whose findings are kept, counted and fed to correlations but
+                          never published (comma-separated slugs; marked in scan's output)
   --rule-file FILE        your own rules: JSON, Sigma YAML or TypeScript (repeatable; enabled too)
   --window-mode MODE      tumbling (default, Elastic parity) or hopping (also half-offset windows)
   --min-regions N         EC2 rule: distinct regions to fire (default 10)
@@ -50,6 +54,7 @@ Exit code: 0 when every file was read, 1 when any file could not be read (report
 /** Pipeline settings from the rule options, through the same typed choices as the function's variables. */
 export async function settingsFromOptions(values: {
   rules?: string;
+  'building-blocks'?: string;
   'rule-file'?: string[];
   'window-mode'?: string;
   'min-regions'?: string;
@@ -65,6 +70,7 @@ export async function settingsFromOptions(values: {
   return pipelineSettings({
     rules: ruleSelection(values.rules),
     customRules,
+    buildingBlocks: ruleSelection(values['building-blocks']),
     ec2: {
       minDistinct: integerOption('min-regions', values['min-regions'], 1, 64),
       minEvents: integerOption('min-events', values['min-events'], 1, 1_000_000),

@@ -1,7 +1,10 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { MIN_RETENTION_DAYS } from '../../lambda/config';
-import { S3_RAPID_BUCKET_POSTURE_API_CALLS } from '../../lambda/domain/detection/built-in-rules';
+import {
+  DISCOVERY_CAMPAIGN,
+  S3_RAPID_BUCKET_POSTURE_API_CALLS,
+} from '../../lambda/domain/detection/built-in-rules';
 import type { RegionSweepDetectorProps } from '../../lib/cdk/detector-props';
 import { RegionSweepDetectorPropsError } from '../../lib/cdk/errors';
 import { RegionSweepDetector } from '../../lib/cdk/region-sweep-detector';
@@ -50,6 +53,32 @@ describe('RegionSweepDetector props validation', () => {
       case: 'an unknown rule',
       props: { ...bucket, rules: ['ec2-sweep'] },
       message: /unknown rule "ec2-sweep"/,
+    },
+    {
+      case: 'a correlation naming a rule that is not enabled',
+      props: { ...bucket, rules: ['ec2-multi-region-describe-instances', 'discovery-campaign'] },
+      message: /correlation discovery-campaign: rule discovery-api-calls-via-cli is not enabled/,
+    },
+    {
+      case: 'a correlation naming an unknown rule',
+      props: {
+        ...bucket,
+        customRules: [
+          {
+            ...DISCOVERY_CAMPAIGN,
+            id: 'mine',
+            slug: 'mine',
+            correlation: { rules: ['no-such-rule'] },
+            minDistinct: 1,
+          },
+        ],
+      },
+      message: /correlation mine: names no known rule "no-such-rule"/,
+    },
+    {
+      case: 'a building block that is not enabled',
+      props: { ...bucket, buildingBlocks: ['s3-rapid-bucket-posture'] },
+      message: /building blocks s3-rapid-bucket-posture name no enabled rule/,
     },
     {
       case: 'a custom rule that does not group by identity first',

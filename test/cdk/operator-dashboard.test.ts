@@ -63,6 +63,7 @@ describe('operator dashboard', () => {
     { case: 'alerts published', metric: METRIC.alertsPublished },
     { case: 'alerts suppressed', metric: METRIC.alertsSuppressed },
     { case: 'alerts covered', metric: METRIC.alertsCovered },
+    { case: 'building-block findings', metric: METRIC.buildingBlockFindings },
     { case: 'poison objects', metric: METRIC.poisonObjects },
   ])('graphs $case with the service dimension Powertools adds', ({ metric }) => {
     const rows = graphOf(graphs, METRICS_NAMESPACE, metric).metrics.filter(([, name]) => name === metric);

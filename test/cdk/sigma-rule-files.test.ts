@@ -38,10 +38,10 @@ describe('Sigma rule files at synth', () => {
 
   it('the app refuses a Sigma construct it cannot run, naming the construct and the file', async () => {
     // Prepare
-    const file = join(folder, 'temporal.yml');
+    const file = join(folder, 'temporal-ordered.yml');
     await writeFile(
       file,
-      'title: recon in order\nid: recon-order\ncorrelation:\n    type: temporal\n    rules: [a, b]\n    group-by: [userIdentity.arn]\n    timespan: 5m\n',
+      'title: recon in order\nid: recon-order\ncorrelation:\n    type: temporal_ordered\n    rules: [a, b]\n    group-by: [userIdentity.arn]\n    timespan: 5m\n',
     );
 
     // Act: bin/app.ts as `cdk synth -c ruleFiles=...` runs it (the CLI passes context in CDK_CONTEXT_JSON)
@@ -58,7 +58,7 @@ describe('Sigma rule files at synth', () => {
     await expect(synth).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining(
-        `${file}: correlation type temporal: document 1 (recon in order): temporal is not supported`,
+        `${file}: correlation type temporal_ordered: document 1 (recon in order): temporal_ordered is not supported`,
       ),
     });
   });

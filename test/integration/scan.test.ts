@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { runCli, SAMPLE_TRAIL } from '../../lib/cli/commands';
-import { sweep } from '../fixtures/events';
+import { bucketPolicySweep, sweep } from '../fixtures/events';
 
 const REAL_EVENTS = join(import.meta.dirname, '..', 'fixtures', 'real-events');
 
@@ -181,5 +181,93 @@ describe('regionsweep scan', () => {
     // Assess
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
+  });
+});
+
+describe('regionsweep scan with the discovery campaign', () => {
+  const CAMPAIGN_RULES =
+    'ec2-multi-region-describe-instances,discovery-api-calls-via-cli,s3-rapid-bucket-posture,' +
+    'servicequotas-multi-region-get-service-quota,discovery-campaign';
+  const MALLORY = 'arn:aws:sts::111122223333:assumed-role/recon/mallory';
+
+  /** One EC2 sweep and one bucket-policy sweep by MALLORY within the hour, as two local files. */
+  async function campaignFiles(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'regionsweep-campaign-'));
+    await writeFile(
+      join(dir, 'ec2.json.gz'),
+      gzipSync(JSON.stringify({ Records: sweep(12, '2026-11-28T10:05:01Z', { arn: MALLORY }, 400) })),
+    );
+    await writeFile(
+      join(dir, 's3.json.gz'),
+      gzipSync(
+        JSON.stringify({ Records: bucketPolicySweep(20, '2026-11-28T10:41:00Z', { arn: MALLORY }, 200) }),
+      ),
+    );
+    return dir;
+  }
+
+  it('shows the building blocks marked and the campaign with each contributing finding', async () => {
+    // Prepare
+    const dir = await campaignFiles();
+
+    // Act
+    const result = await run([
+      'scan',
+      '--rules',
+      CAMPAIGN_RULES,
+      '--building-blocks',
+      'ec2-multi-region-describe-instances,s3-rapid-bucket-posture',
+      dir,
+    ]);
+
+    // Assess
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      'rule:        AWS EC2 Multi-Region DescribeInstances API Calls [building block]',
+    );
+    expect(result.stdout).toContain(
+      'rule:        AWS S3 Rapid Bucket Posture API Calls from a Single Principal [building block]',
+    );
+    expect(result.stdout).toContain('rule:        AWS Discovery Campaign by One Identity\n');
+    expect(result.stdout).toContain(
+      'finding:     EC2 DescribeInstances sweep (ec2-multi-region-describe-instances), window 2026-11-28T10:05:00Z (30 s): 12 regions, 12 DescribeInstances calls',
+    );
+    expect(result.stdout).toContain(
+      'finding:     S3 bucket posture sweep (s3-rapid-bucket-posture), window 2026-11-28T10:41:00Z (10 s): 20 buckets, 20 bucket posture reads',
+    );
+    expect(result.stderr).toContain('3 finding(s)');
+  });
+
+  it('gives the campaign its contributing findings in JSON, and building blocks their mark', async () => {
+    // Prepare
+    const dir = await campaignFiles();
+
+    // Act
+    const result = await run([
+      'scan',
+      '--format',
+      'json',
+      '--rules',
+      CAMPAIGN_RULES,
+      '--building-blocks',
+      'ec2-multi-region-describe-instances',
+      dir,
+    ]);
+
+    // Assess
+    const findings = jsonLines(result.stdout);
+    expect(findings.map((f) => [f.ruleId, f.buildingBlock ?? false])).toEqual([
+      ['a7577205-88a1-4a08-85d4-7b72a9a2e969', false],
+      ['393ef120-63d1-11ef-8e38-f661ea17fbce', true],
+      ['regionsweep-discovery-campaign', false],
+    ]);
+    expect(findings[2]?.contributingFindings).toEqual([
+      expect.objectContaining({
+        rule: 'ec2-multi-region-describe-instances',
+        distinctCount: 12,
+        eventCount: 12,
+      }),
+      expect.objectContaining({ rule: 's3-rapid-bucket-posture', distinctCount: 20, eventCount: 20 }),
+    ]);
   });
 });

@@ -108,8 +108,8 @@ beforeAll(async () => {
   await writeFile(at('secret-rule.ts'), SECRETS_RULE_TS);
   await writeFile(at('secret-tests.json'), JSON.stringify(SECRET_TESTS));
   await writeFile(
-    at('temporal.yml'),
-    'title: in order\nid: in-order\ncorrelation:\n    type: temporal\n    rules: [a, b]\n    group-by: [userIdentity.arn]\n    timespan: 5m\n',
+    at('temporal-ordered.yml'),
+    'title: in order\nid: in-order\ncorrelation:\n    type: temporal_ordered\n    rules: [a, b]\n    group-by: [userIdentity.arn]\n    timespan: 5m\n',
   );
   await writeFile(
     at('invalid-tests.json'),
@@ -242,8 +242,8 @@ describe('regionsweep test-rule', () => {
     },
     {
       case: 'a Sigma rule file using a construct it cannot run',
-      argv: () => ['test-rule', at('temporal.yml'), at('ssm-tests.json')],
-      message: /temporal\.yml: correlation type temporal: /,
+      argv: () => ['test-rule', at('temporal-ordered.yml'), at('ssm-tests.json')],
+      message: /temporal-ordered\.yml: correlation type temporal_ordered: /,
     },
     { case: 'no rule at all', argv: () => ['test-rule'], message: /name a rule/ },
   ])('exits 2 on $case, naming the problem', async ({ argv, message }) => {

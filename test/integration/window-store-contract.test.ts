@@ -46,6 +46,7 @@ const SMALL_LIMITS: StateLimits = {
   maxEventIds: 2,
   maxContextValues: 2,
   maxSampleEventIds: 1,
+  maxFindingSummaries: 2,
   maxValueLength: 256,
   maxDistinctValues: 2,
   maxSuppressedWindows: 2,
@@ -382,6 +383,11 @@ function contract(kind: StoreKind): void {
         case: 'a context list',
         pick: (s: WindowState) => s.context.userAgents,
         input: (v: string[]) => ({ context: { userAgents: v } }),
+      },
+      {
+        case: "a correlation's finding summaries",
+        pick: (s: WindowState) => s.context.findings,
+        input: (v: string[]) => ({ context: { findings: v } }),
       },
     ])(
       'stops growing $case once the bound is reached, keeping the contribution that crossed it',

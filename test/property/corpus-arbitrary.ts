@@ -43,7 +43,20 @@ export interface PlannedEvent {
 
 export interface CorpusPlan {
   readonly events: readonly PlannedEvent[];
+  /**
+   * Identities (never the null one) that also read the policies of BUCKET_SWEEP.buckets buckets within a
+   * second, 40 minutes into the case's hour: each such sweep is one finding of the S3 posture rule (the
+   * campaign properties); absent in the plans of the EC2 properties.
+   */
+  readonly bucketSweeps?: readonly number[];
 }
+
+/**
+ * A bucket-policy sweep as the campaign properties plan it: GetBucketPolicy on 20 distinct buckets, 50 ms
+ * apart from 40 minutes into the hour (inside one 10 s window), from one source IP, every call successful.
+ * The S3 posture rule fires on it (more than 15 buckets in 10 s) whatever else the case holds.
+ */
+export const BUCKET_SWEEP = { offsetMs: 40 * 60_000, buckets: 20, stepMs: 50 } as const;
 
 /** One case's namespace: accounts and ARNs no other case uses, and an hour of its own. */
 export interface CaseNamespace {
@@ -203,6 +216,11 @@ export function corpusPlanArbitrary(shape: CorpusShape): fc.Arbitrary<CorpusPlan
     .map(({ bursts, strays }) => ({ events: [...bursts.flat(), ...strays] }));
 }
 
+/** Campaign corpora: tumbling corpora where some of the three identities with an ARN also sweep buckets. */
+export const campaignCorpusPlanArb: fc.Arbitrary<CorpusPlan> = corpusPlanArbitrary({ boundaries: [0] }).chain(
+  (plan) => fc.subarray([0, 1, 2], { minLength: 1 }).map((bucketSweeps) => ({ ...plan, bucketSweeps })),
+);
+
 /** Corpora for tumbling windows: bursts around :00 and :30. */
 export const corpusPlanArb: fc.Arbitrary<CorpusPlan> = corpusPlanArbitrary({ boundaries: [0] });
 
@@ -233,9 +251,47 @@ export function materialise(plan: CorpusPlan, ns: CaseNamespace): LogObject[] {
     if (event.copies === 'again-in-same-object') place(event, event.part, record);
     if (event.copies === 'again-in-another-object') place(event, event.part === 0 ? 1 : 0, record);
   });
+  for (const identity of plan.bucketSweeps ?? []) {
+    const event = bucketSweepEvent(identity);
+    for (const record of bucketSweepRecords(identity, ns)) place(event, 0, record);
+  }
   return [...files.values()]
     .sort((a, b) => (a.key < b.key ? -1 : 1))
     .map(({ key, records }) => ({ key, records, body: gzipSync(JSON.stringify({ Records: records })) }));
+}
+
+/** Where an identity's bucket sweep is filed: its account's us-east-1 file of the sweep's 5 minutes. */
+function bucketSweepEvent(identity: number): PlannedEvent {
+  return {
+    identity,
+    account: identity === 2 ? 1 : 0,
+    region: 'us-east-1',
+    offsetMs: BUCKET_SWEEP.offsetMs,
+    failed: false,
+    kind: 'describe-instances',
+    copies: 'once',
+    part: 0,
+  };
+}
+
+function bucketSweepRecords(identity: number, ns: CaseNamespace): Record<string, unknown>[] {
+  const account = ns.accounts[identity === 2 ? 1 : 0];
+  return Array.from({ length: BUCKET_SWEEP.buckets }, (_, i) => {
+    const bucket = `${ns.caseId}-data-${identity}-${i}`;
+    return {
+      ...cloudTrailEvent({
+        eventSource: 's3.amazonaws.com',
+        eventName: 'GetBucketPolicy',
+        eventTime: cloudTrailTime(ns.hourStart + BUCKET_SWEEP.offsetMs + i * BUCKET_SWEEP.stepMs),
+        awsRegion: 'us-east-1',
+        arn: identityArn(identity, ns),
+        accountId: account,
+        eventID: `${ns.caseId}-s3-${identity}-${String(i).padStart(2, '0')}`,
+        requestParameters: { bucketName: bucket, policy: '' },
+      }),
+      resources: [{ accountId: account, type: 'AWS::S3::Bucket', ARN: `arn:aws:s3:::${bucket}` }],
+    };
+  });
 }
 
 function recordOf(event: PlannedEvent, index: number, ns: CaseNamespace): Record<string, unknown> {

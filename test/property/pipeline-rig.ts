@@ -246,9 +246,14 @@ export interface Rig {
   stop(): Promise<void>;
 }
 
-async function startRig(kind: DynamoDbStandInKind, mode: ModelWindowMode): Promise<Rig> {
+async function startRig(
+  kind: DynamoDbStandInKind,
+  mode: ModelWindowMode,
+  ruleEnv: Readonly<Record<string, string>>,
+): Promise<Rig> {
   const modeEnv: Record<string, string> = { WINDOW_MODE: mode };
-  const settings = loadPipelineSettings(modeEnv);
+  // The enabled rules then travel whole in the function's CUSTOM_RULES_JSON (see settingsEnvironment).
+  const settings = loadPipelineSettings({ ...modeEnv, ...ruleEnv });
   const environment = await startLocalEnvironment(kind);
   const dynamodbProxy = await startFaultProxy(environment.endpoints.dynamodb);
   const snsProxy = await startFaultProxy(environment.endpoints.sns);
@@ -623,9 +628,14 @@ export interface PropertyRig {
 /**
  * Starts a rig on `kind` in window `mode` before the block's tests and stops it after them. The properties of
  * a block draw the same cases from one seed, so each case is delivered once and its outcome checked by every
- * property; a shrunk case is new and runs afresh.
+ * property; a shrunk case is new and runs afresh. `ruleEnv` enables other rules than the default EC2 rule
+ * (the function's RULES and BUILDING_BLOCKS).
  */
-export function usePropertyRig(kind: DynamoDbStandInKind, mode: ModelWindowMode): PropertyRig {
+export function usePropertyRig(
+  kind: DynamoDbStandInKind,
+  mode: ModelWindowMode,
+  ruleEnv: Readonly<Record<string, string>> = {},
+): PropertyRig {
   let running: Rig | undefined;
   const delivered = new Map<string, Promise<CaseRun>>();
   const rig = (): Rig => {
@@ -634,7 +644,7 @@ export function usePropertyRig(kind: DynamoDbStandInKind, mode: ModelWindowMode)
   };
 
   beforeAll(async () => {
-    running = await startRig(kind, mode);
+    running = await startRig(kind, mode, ruleEnv);
   });
 
   afterAll(async () => {

@@ -110,3 +110,21 @@ describe('handleInvocation metrics', () => {
     expect(metrics).toMatchObject({ [METRIC.alertsPublished]: 1, [METRIC.alertsCovered]: 1 });
   });
 });
+
+describe('handleInvocation metrics of building blocks', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  it("counts a building block's finding and publishes nothing", async () => {
+    // Act
+    const metrics = await invocationMetrics(
+      loadPipelineSettings({ BUILDING_BLOCKS: 'ec2-multi-region-describe-instances' }),
+    );
+
+    // Assess
+    expect(metrics[METRIC.buildingBlockFindings]).toBe(1);
+    expect(metrics[METRIC.alertsPublished]).toBeUndefined();
+  });
+});

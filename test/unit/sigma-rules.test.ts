@@ -42,6 +42,13 @@ condition:
     field: awsRegion
     gte: 10`;
 
+const TEMPORAL = `type: temporal
+rules:
+    - ec2_describe
+group-by:
+    - userIdentity.arn
+timespan: 1h`;
+
 describe('Sigma rules become windowed rules', () => {
   it('a detection rule alone alerts once per event: grouped by identity and eventID, at one event', () => {
     // Act
@@ -319,8 +326,18 @@ describe('unsupported Sigma is refused with an error naming the construct and th
       text: DETECTION.replace('    condition: selection', '    timeframe: 30s\n    condition: selection'),
     },
     {
-      construct: 'correlation type temporal',
-      text: withCorrelation(VALUE_COUNT.replace('value_count', 'temporal')),
+      construct: 'correlation group-by',
+      text: withCorrelation(
+        TEMPORAL.replace('    - userIdentity.arn', '    - userIdentity.arn\n    - sourceIPAddress'),
+      ),
+    },
+    {
+      construct: 'correlation condition',
+      text: withCorrelation(`${TEMPORAL}\ncondition:\n    gte: 1`),
+    },
+    {
+      construct: 'correlation timespan',
+      text: withCorrelation(TEMPORAL.replace('timespan: 1h', 'timespan: 61m')),
     },
     {
       construct: 'correlation type temporal_ordered',

@@ -76,6 +76,17 @@ export function fitDocument(alert: AlertToPublish): AlertDocument {
         userAgents: cutList(finding.userAgents),
         sessionIssuers: cutList(finding.sessionIssuers),
         sampleEventIds: cutList(finding.sampleEventIds),
+        ...(finding.contributingFindings === undefined
+          ? {}
+          : {
+              contributingFindings: finding.contributingFindings.slice(0, step.list).map((f) => ({
+                ...f,
+                rule: cut(f.rule),
+                title: cut(f.title),
+                distinctNoun: cut(f.distinctNoun),
+                eventNoun: cut(f.eventNoun),
+              })),
+            }),
       },
     };
     // The plain encoding is never longer than the inert one and far cheaper on megabytes of escapes.

@@ -53,10 +53,11 @@ const CHAT_STEPS = [
     list: SHOWN_LIMITS.slackList,
     distinct: SHOWN_LIMITS.distinctValues,
     distinctValue: SHOWN_LIMITS.distinctValue,
+    findings: 12,
   },
-  { arn: 200, value: 100, name: 48, list: 3, distinct: 24, distinctValue: 64 },
-  { arn: 100, value: 48, name: 32, list: 2, distinct: 8, distinctValue: 32 },
-  { arn: 64, value: 24, name: 24, list: 1, distinct: 3, distinctValue: 24 },
+  { arn: 200, value: 100, name: 48, list: 3, distinct: 24, distinctValue: 64, findings: 6 },
+  { arn: 100, value: 48, name: 32, list: 2, distinct: 8, distinctValue: 32, findings: 3 },
+  { arn: 64, value: 24, name: 24, list: 1, distinct: 3, distinctValue: 24, findings: 1 },
 ] as const;
 
 const WINDOW_NEXT_STEPS = [
@@ -153,8 +154,15 @@ function chatDescription(
     `*Account:* ${shown.list(finding.accountIds, step.list, ', ', step.value)}`,
     `*${shown.capitalised(distinctNoun)} (${finding.distinctCount}):* ` +
       shown.distinctList(finding.distinctValues, step.distinct, step.distinctValue),
-    `*Calls:* ${finding.eventCount}, of which failed: ${finding.failedCount}` +
-      (finding.failedCount > 0 ? ' (denied calls are still reconnaissance)' : ''),
+    ...(finding.contributingFindings === undefined
+      ? [
+          `*Calls:* ${finding.eventCount}, of which failed: ${finding.failedCount}` +
+            (finding.failedCount > 0 ? ' (denied calls are still reconnaissance)' : ''),
+        ]
+      : [
+          `*Findings (${finding.eventCount}):*`,
+          ...shown.contributingFindings(finding, step.findings, step.name).map((line) => `• ${line}`),
+        ]),
     perEvent === true
       ? `*Event time:* ${utcSeconds(finding.firstEventTime)}`
       : `*Window:* ${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} UTC` +

@@ -64,17 +64,14 @@ export function renderEmail({ finding, origin, suppressedWindows }: AlertToPubli
       `${shown.capitalised(distinctNoun)} (${finding.distinctCount})`,
       shown.distinctList(finding.distinctValues),
     ),
-    field('Events', `${finding.eventCount} (an event id seen twice counts once)`),
-    field('Failed calls', `${finding.failedCount} of ${finding.eventCount}`),
-    // Only said when there are some: a rule may match successful calls alone (the S3 posture rule does).
-    ...(finding.failedCount > 0
-      ? [
-          indent(
-            'Failed calls count toward the rule: a denied call is still reconnaissance, and credentials ' +
-              'being probed for what they can reach produce exactly such errors.',
+    ...(finding.contributingFindings === undefined
+      ? eventLines(finding)
+      : [
+          field(
+            'Findings',
+            `${finding.eventCount} (a finding counts once however often its window is replayed)`,
           ),
-        ]
-      : []),
+        ]),
     field('Source IPs', shown.list(finding.sourceIps, SHOWN_LIMITS.list)),
     'User agents:',
     ...bullets(finding.userAgents, SHOWN_LIMITS.list),
@@ -87,6 +84,7 @@ export function renderEmail({ finding, origin, suppressedWindows }: AlertToPubli
           ),
         ]
       : []),
+    ...contributingSection(finding),
     '',
     'TRIAGE',
     ...(perEvent === true ? EVENT_TRIAGE_STEPS : triageSteps(eventNoun)).map((step, index) =>
@@ -109,6 +107,37 @@ export function renderEmail({ finding, origin, suppressedWindows }: AlertToPubli
     field('Sample event ids', shown.list(finding.sampleEventIds, SHOWN_LIMITS.list)),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Events and failed calls of an event rule's finding. */
+function eventLines(finding: Finding): string[] {
+  return [
+    field('Events', `${finding.eventCount} (an event id seen twice counts once)`),
+    field('Failed calls', `${finding.failedCount} of ${finding.eventCount}`),
+    // Only said when there are some: a rule may match successful calls alone (the S3 posture rule does).
+    ...(finding.failedCount > 0
+      ? [
+          indent(
+            'Failed calls count toward the rule: a denied call is still reconnaissance, and credentials ' +
+              'being probed for what they can reach produce exactly such errors.',
+          ),
+        ]
+      : []),
+  ];
+}
+
+/** A correlation's findings, one line each, under a heading of their own (nothing for other findings). */
+function contributingSection(finding: Finding): string[] {
+  const lines = shown.contributingFindings(finding);
+  if (lines.length === 0) return [];
+  return [
+    '',
+    'CONTRIBUTING FINDINGS',
+    wrap(
+      'Each finding the correlation counted: its rule, its window, and its counts when it joined (they may have grown since).',
+    ),
+    ...lines.map((line) => `  - ${line}`),
+  ];
 }
 
 /**

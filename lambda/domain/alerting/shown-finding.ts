@@ -3,6 +3,7 @@ import { MAX_DESCRIPTION_LENGTH } from '../detection/rule-parser';
 import type { Finding } from '../detection/window-state';
 import { neutralise } from './neutralise';
 import { SHOWN_LIMITS } from './sizing';
+import { utcSeconds } from './utc';
 
 /**
  * The finding's parts as the readable bodies (subject, email, chat notification) show them: each value from a
@@ -79,4 +80,29 @@ export function tags(finding: Finding, separator = ', '): string | undefined {
 /** `regions` reads `Regions`; for labels built from a noun. */
 export function capitalised(text: string): string {
   return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+}
+
+/**
+ * A correlation's contributing findings, one line each (at most `max`; rule words neutralised and cut to
+ * `valueLength`): `<title> (<rule slug>): window <start>, <seconds> s: <n> <distinct noun>, <n> <event
+ * noun>`, then how many more findings the correlation counted (its event count is every finding, the list
+ * is bounded). Empty for any other finding.
+ */
+export function contributingFindings(
+  finding: Finding,
+  max: number = SHOWN_LIMITS.findings,
+  valueLength: number = SHOWN_LIMITS.presentation,
+): string[] {
+  const all = finding.contributingFindings;
+  if (all === undefined) return [];
+  const word = (text: string) => neutralise(text, valueLength);
+  const lines = all
+    .slice(0, max)
+    .map(
+      (f) =>
+        `${word(f.title)} (${word(f.rule)}): window ${utcSeconds(f.windowStart)}, ${f.windowSeconds} s: ` +
+        `${f.distinctCount} ${word(f.distinctNoun)}, ${f.eventCount} ${word(f.eventNoun)}`,
+    );
+  const more = Math.max(0, finding.eventCount - lines.length);
+  return more > 0 ? [...lines, `... and ${more} more finding(s)`] : lines;
 }

@@ -30,6 +30,8 @@ export const SHOWN_LIMITS = {
   groupedBy: 8,
   list: 20,
   slackList: 5,
+  /** A correlation's contributing findings (the window keeps at most 64; each line is under 300 code points). */
+  findings: 64,
   /** Presentation text is checked to be short when a rule is parsed; this bounds a Finding built otherwise. */
   presentation: 64,
   /** Tags are checked (at most 16 of 64 characters) when a rule is parsed; this bounds a Finding built otherwise. */

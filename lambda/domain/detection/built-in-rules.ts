@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors';
-import { type FieldCondition, IDENTITY_FIELD, type RuleDefinition } from './rule';
+import { resolveCorrelations } from './correlation';
+import { CORRELATION_DISTINCT_FIELD, type FieldCondition, IDENTITY_FIELD, type RuleDefinition } from './rule';
 
 /**
  * Where the four Elastic rules below were read: elastic/detection-rules at commit 14cf530f0d (2026-08-21).
@@ -223,14 +224,56 @@ export const BUILT_IN_RULES: readonly RuleDefinition[] = [
 ];
 
 /**
- * The enabled rules: the built-in rules named in `selection` (slugs or ids; the default rule when empty),
- * then every custom definition. Throws ConfigError on an unknown name or two rules with one id or slug.
+ * The discovery campaign, a correlation over findings (Elastic ships the EC2 rule as a building block and
+ * recommends correlating it with the same principal's other discovery activity): one identity with a
+ * finding of the EC2 sweep and of at least one other discovery rule (CLI discovery, S3 bucket posture,
+ * Service Quotas) within one epoch-aligned hour. It alerts once per identity and hour, listing every
+ * contributing finding. Every rule it names must be enabled (any may be a building block).
+ */
+export const DISCOVERY_CAMPAIGN: RuleDefinition = {
+  id: 'regionsweep-discovery-campaign',
+  slug: 'discovery-campaign',
+  name: 'AWS Discovery Campaign by One Identity',
+  severity: 'medium',
+  filter: [],
+  windowSeconds: 3_600,
+  windowMode: 'tumbling',
+  groupBy: [IDENTITY_FIELD],
+  distinctField: CORRELATION_DISTINCT_FIELD,
+  minDistinct: 2,
+  minEvents: 1,
+  technique: { id: 'T1580', name: 'Cloud Infrastructure Discovery' },
+  presentation: {
+    title: 'Discovery campaign',
+    distinctNoun: 'discovery rules',
+    eventNoun: 'discovery findings',
+  },
+  correlation: {
+    rules: [
+      EC2_MULTI_REGION_DESCRIBE_INSTANCES.slug,
+      DISCOVERY_API_CALLS_VIA_CLI.slug,
+      S3_RAPID_BUCKET_POSTURE_API_CALLS.slug,
+      SERVICE_QUOTAS_MULTI_REGION_GET_SERVICE_QUOTA.slug,
+    ],
+    requires: [EC2_MULTI_REGION_DESCRIBE_INSTANCES.slug],
+  },
+};
+
+/** The correlations over findings regionsweep ships (enabled by slug, like the rules). */
+export const BUILT_IN_CORRELATIONS: readonly RuleDefinition[] = [DISCOVERY_CAMPAIGN];
+
+/**
+ * The enabled rules: the built-in rules and correlations named in `selection` (slugs or ids; the default
+ * rule when empty), then every custom definition, with `buildingBlocks` (slugs or ids of enabled rules)
+ * marked as building blocks. Throws ConfigError on an unknown name, two rules with one id or slug, or a
+ * correlation naming a rule that is unknown, not enabled or a correlation (see resolveCorrelations).
  */
 export function selectRules(
   selection: readonly string[],
   custom: readonly RuleDefinition[] = [],
+  buildingBlocks: readonly string[] = [],
 ): RuleDefinition[] {
-  const catalogue = [...BUILT_IN_RULES, ...custom];
+  const catalogue = [...BUILT_IN_RULES, ...BUILT_IN_CORRELATIONS, ...custom];
   const names =
     selection.length === 0 && custom.length === 0 ? [EC2_MULTI_REGION_DESCRIBE_INSTANCES.slug] : selection;
   const chosen = names.map((name) => {
@@ -249,5 +292,18 @@ export function selectRules(
       seen.add(rule[key]);
     }
   }
-  return enabled;
+  const unknownBlocks = buildingBlocks.filter(
+    (name) => !enabled.some((rule) => rule.slug === name || rule.id === name),
+  );
+  if (unknownBlocks.length > 0) {
+    throw new ConfigError(
+      `building blocks ${unknownBlocks.join(', ')} name no enabled rule; enabled: ${enabled.map((rule) => rule.slug).join(', ')}`,
+    );
+  }
+  const marked = enabled.map((rule) =>
+    buildingBlocks.includes(rule.slug) || buildingBlocks.includes(rule.id)
+      ? { ...rule, buildingBlock: true }
+      : rule,
+  );
+  return resolveCorrelations(marked, catalogue);
 }

@@ -214,6 +214,8 @@ export class ObjectAggregator {
         userAgents: userAgent,
         sessionIssuers: optionalString(record, 'userIdentity.sessionContext.sessionIssuer.arn'),
         sampleEventIds: eventId,
+        // Events carry no findings: only a correlation's windows list them.
+        findings: undefined,
       },
     };
     if (this.rule.windowMode === 'tumbling') {

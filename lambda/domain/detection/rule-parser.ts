@@ -1,5 +1,7 @@
 import { ConfigError } from '../errors';
 import {
+  CORRELATION_DISTINCT_FIELD,
+  type CorrelationSpec,
   type FieldCondition,
   type FilterNode,
   IDENTITY_FIELD,
@@ -34,6 +36,12 @@ import type { ValueView } from './value-views';
  * - A filter entry may also be `{ "allOf": [...] }`, `{ "anyOf": [...] }` or `{ "not": {...} }` of entries,
  *   or a Sigma value test (see ValueMatch): `field` (one dotted path) and exactly one of `like` (Sigma values,
  *   with `cased`), `regex`, `cidr`, `exists` (true or false), `isNull` (true).
+ * - `buildingBlock`: true keeps the rule's findings (stored, counted, shown by `scan`, fed to correlations)
+ *   without publishing them.
+ * - A correlation over findings has `correlation: { "rules": [slugs or ids], "requires": [...] }` instead of
+ *   `filter` and `distinctField`: one identity with findings of at least `minDistinct` of those rules
+ *   (every one of `requires` among them) within `windowSeconds` (up to an hour). Each rule it names must be
+ *   enabled.
  */
 export function parseRuleDefinitions(json: string, source: string): RuleDefinition[] {
   let value: unknown;
@@ -63,7 +71,10 @@ const RULE_FIELDS = new Set([
   'presentation',
   'tags',
   'textValues',
+  'buildingBlock',
+  'correlation',
 ]);
+const CORRELATION_FIELDS = new Set(['rules', 'requires']);
 const VALUE_MATCH_FIELDS = new Set(['field', 'like', 'cased', 'regex', 'cidr', 'exists', 'isNull']);
 const CONDITION_FIELDS = new Set(['field', 'as', 'equals', 'notEquals', 'startsWith', 'matches', 'present']);
 const FOLLOWS_FIELDS = new Set(['ruleId', 'version', 'queryDate']);
@@ -82,8 +93,14 @@ export function toRule(value: unknown, source: string): RuleDefinition {
   ) {
     throw new ConfigError(`${where}: severity must be informational, low, medium, high or critical`);
   }
-  const filter = record.filter;
+  const correlation =
+    record.correlation === undefined ? undefined : toCorrelation(record.correlation, `${where}.correlation`);
+  const filter = record.filter ?? (correlation === undefined ? undefined : []);
   if (!Array.isArray(filter)) throw new ConfigError(`${where}: filter must be an array of conditions`);
+  const buildingBlock = record.buildingBlock;
+  if (buildingBlock !== undefined && typeof buildingBlock !== 'boolean') {
+    throw new ConfigError(`${where}: buildingBlock must be true or false`);
+  }
   const rule: RuleDefinition = {
     id,
     slug: record.slug === undefined ? id : stringAt(record, 'slug', where),
@@ -93,7 +110,10 @@ export function toRule(value: unknown, source: string): RuleDefinition {
     windowSeconds: numberAt(record, 'windowSeconds', where),
     windowMode: (record.windowMode ?? 'tumbling') as RuleDefinition['windowMode'],
     groupBy: typeof groupBy === 'string' ? [groupBy] : stringListAt({ groupBy }, 'groupBy', where),
-    distinctField: stringAt(record, 'distinctField', where),
+    distinctField:
+      correlation !== undefined && record.distinctField === undefined
+        ? CORRELATION_DISTINCT_FIELD
+        : stringAt(record, 'distinctField', where),
     minDistinct: numberAt(record, 'minDistinct', where),
     minEvents: record.minEvents === undefined ? 1 : numberAt(record, 'minEvents', where),
     ...(record.technique === undefined
@@ -106,6 +126,8 @@ export function toRule(value: unknown, source: string): RuleDefinition {
     ...(record.groupAs === undefined ? {} : { groupAs: toGroupAs(record.groupAs, `${where}.groupAs`) }),
     ...(record.follows === undefined ? {} : { follows: toFollows(record.follows, `${where}.follows`) }),
     ...(record.textValues === undefined ? {} : { textValues: trueAt(record, 'textValues', where) }),
+    ...(buildingBlock === true ? { buildingBlock } : {}),
+    ...(correlation === undefined ? {} : { correlation }),
   };
   validateRule(rule);
   return rule;
@@ -181,6 +203,15 @@ function toGroupAs(value: unknown, source: string): Record<string, ValueView> {
   return Object.fromEntries(
     Object.keys(record).map((field) => [field, stringAt(record, field, source) as ValueView]),
   );
+}
+
+function toCorrelation(value: unknown, source: string): CorrelationSpec {
+  const record = objectAt(value, source);
+  refuseUnknown(record, CORRELATION_FIELDS, source);
+  return {
+    rules: stringListAt(record, 'rules', source),
+    ...(record.requires === undefined ? {} : { requires: stringListAt(record, 'requires', source) }),
+  };
 }
 
 function toFollows(value: unknown, source: string): UpstreamRule {

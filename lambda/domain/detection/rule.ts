@@ -135,6 +135,33 @@ export interface RuleDefinition {
   readonly textValues?: true;
   /** The upstream rule this one follows, as shown by `regionsweep rules`. */
   readonly follows?: UpstreamRule;
+  /**
+   * A building block: its findings are kept (on the window item), counted and shown by `scan`, and may feed
+   * a correlation, but are never published.
+   */
+  readonly buildingBlock?: boolean;
+  /**
+   * Present on a correlation over findings: the rule counts the findings of other rules instead of events.
+   * Its group is the identity, its distinct field the contributing rule (CORRELATION_DISTINCT_FIELD), its
+   * filter empty; see correlation.ts.
+   */
+  readonly correlation?: CorrelationSpec;
+}
+
+/** "One identity with findings of at least `minDistinct` of these rules within `windowSeconds`." */
+export interface CorrelationSpec {
+  /** The rules whose findings count, by slug (ids are resolved to slugs when rules are selected). */
+  readonly rules: readonly string[];
+  /** Rules that must each have a finding among them (the campaign needs the EC2 sweep), by slug. */
+  readonly requires?: readonly string[];
+}
+
+/** The distinct field of a correlation: the slug of the rule each counted finding belongs to. */
+export const CORRELATION_DISTINCT_FIELD = 'rule';
+
+/** True for a correlation over findings (no filter: it reads no event). */
+export function isCorrelation(rule: RuleDefinition): boolean {
+  return rule.correlation !== undefined;
 }
 
 /** Which version of an upstream (Elastic) rule a rule follows. */
@@ -162,6 +189,15 @@ export const MAX_DISTINCT_TRACKED = 64;
  * 1,800 numbers stay far below DynamoDB's 400 KB item limit, which a day of seconds (86,400) passes.
  */
 export const MAX_WINDOW_SECONDS = 1_800;
+
+/**
+ * The longest window of a correlation over findings: one hour. Neither bound above applies to it: its
+ * contributors are findings, not objects (at most one per window of each referenced rule and group: 360 for
+ * a 10 s rule in an hour, within the window item's own MAX_CONTRIBUTORS, with the shards behind it), and its
+ * event-time set holds the whole-second first and last event times of those findings, at most 3,600 numbers
+ * (about 40 KB) in an hour.
+ */
+export const MAX_CORRELATION_WINDOW_SECONDS = 3_600;
 
 /** Overrides a user may give on the command line or in the deployment. */
 export interface RuleOverrides {
@@ -192,7 +228,12 @@ export function validateRule(rule: RuleDefinition): void {
       `${where}: id and slug must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(rule.id)} / ${JSON.stringify(rule.slug)}`,
     );
   }
-  requireInteger(`${where}: windowSeconds`, rule.windowSeconds, 1, MAX_WINDOW_SECONDS);
+  if (rule.correlation !== undefined) {
+    validateCorrelation(where, rule, rule.correlation);
+  } else {
+    requireInteger(`${where}: windowSeconds`, rule.windowSeconds, 1, MAX_WINDOW_SECONDS);
+    if (rule.filter.length === 0) throw new ConfigError(`${where}: filter needs at least one condition`);
+  }
   requireInteger(`${where}: minDistinct`, rule.minDistinct, 1, MAX_DISTINCT_TRACKED);
   requireInteger(`${where}: minEvents`, rule.minEvents, 1, Number.MAX_SAFE_INTEGER);
   if (!isWindowMode(rule.windowMode)) {
@@ -201,7 +242,6 @@ export function validateRule(rule: RuleDefinition): void {
   if (rule.groupBy[0] !== IDENTITY_FIELD || new Set(rule.groupBy).size !== rule.groupBy.length) {
     throw new ConfigError(`${where}: groupBy must start with ${IDENTITY_FIELD} and name each field once`);
   }
-  if (rule.filter.length === 0) throw new ConfigError(`${where}: filter needs at least one condition`);
   for (const node of rule.filter) validateNode(where, node, 1);
   for (const [field, view] of Object.entries(rule.groupAs ?? {})) {
     if (!rule.groupBy.slice(1).includes(field)) {
@@ -217,6 +257,42 @@ export function validateRule(rule: RuleDefinition): void {
   }
   if (rule.follows !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(rule.follows.queryDate)) {
     throw new ConfigError(`${where}: follows.queryDate must be a date like 2026-07-20`);
+  }
+}
+
+/**
+ * A correlation counts findings by identity: no filter and no further group, the contributing rule as its
+ * distinct field, at least one rule named once each, and a threshold its rules can reach.
+ */
+function validateCorrelation(where: string, rule: RuleDefinition, spec: CorrelationSpec): void {
+  requireInteger(`${where}: windowSeconds`, rule.windowSeconds, 1, MAX_CORRELATION_WINDOW_SECONDS);
+  if (rule.filter.length > 0)
+    throw new ConfigError(`${where}: a correlation counts findings: it has no filter`);
+  if (rule.groupBy.length !== 1 || rule.groupAs !== undefined) {
+    throw new ConfigError(`${where}: a correlation groups by ${IDENTITY_FIELD} alone`);
+  }
+  if (rule.distinctField !== CORRELATION_DISTINCT_FIELD) {
+    throw new ConfigError(`${where}: a correlation counts distinct ${CORRELATION_DISTINCT_FIELD} values`);
+  }
+  if (rule.buildingBlock === true)
+    throw new ConfigError(`${where}: a correlation cannot be a building block`);
+  const requires = spec.requires ?? [];
+  if (spec.rules.length === 0 || new Set(spec.rules).size !== spec.rules.length) {
+    throw new ConfigError(`${where}: correlation.rules must name at least one rule, each once`);
+  }
+  if (spec.rules.length > MAX_DISTINCT_TRACKED) {
+    throw new ConfigError(`${where}: correlation.rules names more than ${MAX_DISTINCT_TRACKED} rules`);
+  }
+  const outside = requires.filter((name) => !spec.rules.includes(name));
+  if (outside.length > 0 || new Set(requires).size !== requires.length) {
+    throw new ConfigError(
+      `${where}: correlation.requires must name rules of correlation.rules once each, got ${JSON.stringify(requires)}`,
+    );
+  }
+  if (rule.minDistinct > spec.rules.length) {
+    throw new ConfigError(
+      `${where}: minDistinct ${rule.minDistinct} can never be reached by the ${spec.rules.length} rule(s) it correlates`,
+    );
   }
 }
 

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { fnv1a } from '../fnv1a';
+import { decodeFindingSummaries, type FindingSummary } from './finding-summary';
 import { type RuleDefinition, type RulePresentation, windowKindOf } from './rule';
 
-/** Context lists an analyst needs, kept per group (each bounded; see StateLimits). */
+/**
+ * Context lists an analyst needs, kept per group (each bounded; see StateLimits). `findings` is filled on a
+ * correlation's windows only: the summaries of its contributing findings (see finding-summary.ts).
+ */
 export const CONTEXT_FIELDS = [
   'accountIds',
   'identityTypes',
@@ -11,6 +15,7 @@ export const CONTEXT_FIELDS = [
   'userAgents',
   'sessionIssuers',
   'sampleEventIds',
+  'findings',
 ] as const;
 export type ContextField = (typeof CONTEXT_FIELDS)[number];
 export type GroupContext = Readonly<Record<ContextField, readonly string[]>>;
@@ -23,6 +28,11 @@ export interface StateLimits {
   readonly maxContextValues: number;
   /** Sample event ids kept. */
   readonly maxSampleEventIds: number;
+  /**
+   * Finding summaries a correlation window lists (about 110 bytes each). Past it, findings still count; the
+   * alert says how many it does not list.
+   */
+  readonly maxFindingSummaries: number;
   /**
    * Longest value read from a log that is kept, in UTF-8 bytes (context values, distinct values): longer
    * values are cut and marked with an ellipsis (see boundedText, boundedDistinctValue), so that no log
@@ -42,6 +52,7 @@ export const DEFAULT_STATE_LIMITS: StateLimits = {
   maxEventIds: 1000,
   maxContextValues: 20,
   maxSampleEventIds: 5,
+  maxFindingSummaries: 64,
   maxValueLength: 256,
   maxDistinctValues: 64,
   maxSuppressedWindows: 1000,
@@ -148,7 +159,9 @@ export function mergeContribution(
 
 /** The bound of one context list. */
 export function contextBound(field: ContextField, limits: StateLimits): number {
-  return field === 'sampleEventIds' ? limits.maxSampleEventIds : limits.maxContextValues;
+  if (field === 'sampleEventIds') return limits.maxSampleEventIds;
+  if (field === 'findings') return limits.maxFindingSummaries;
+  return limits.maxContextValues;
 }
 
 function emptyState(key: GroupKey): WindowState {
@@ -237,15 +250,44 @@ export interface Finding {
   readonly userAgents: readonly string[];
   readonly sessionIssuers: readonly string[];
   readonly sampleEventIds: readonly string[];
+  /** Set on a building block's finding: kept and shown, never published. */
+  readonly buildingBlock?: true;
+  /**
+   * A correlation's finding: the findings it counted, oldest window first (at most the bounded list; its
+   * `eventCount` is how many there are in all).
+   */
+  readonly contributingFindings?: readonly ContributingFinding[];
 }
 
-/** True when the group crossed both of the rule's thresholds. */
+/** One finding a correlation counted, named as its rule's alerts name it. */
+export interface ContributingFinding extends FindingSummary {
+  /** The rule's title (its slug when the rule is no longer enabled). */
+  readonly title: string;
+  readonly distinctNoun: string;
+  readonly eventNoun: string;
+}
+
+/**
+ * True when the group crossed both of the rule's thresholds (and, for a correlation, holds a finding of
+ * every rule it requires). Counts and distinct values only grow, so once true it stays true.
+ */
 export function crossesThresholds(state: WindowState, rule: RuleDefinition): boolean {
-  return state.distinctValues.length >= rule.minDistinct && eventCountOf(state) >= rule.minEvents;
+  return (
+    state.distinctValues.length >= rule.minDistinct &&
+    eventCountOf(state) >= rule.minEvents &&
+    (rule.correlation?.requires ?? []).every((slug) => state.distinctValues.includes(slug))
+  );
 }
 
-/** The finding for `state`, or undefined while it is below either threshold. */
-export function findingOf(state: WindowState, rule: RuleDefinition): Finding | undefined {
+/**
+ * The finding for `state`, or undefined while it is below either threshold. `rules` (the enabled rules)
+ * name a correlation's contributing findings.
+ */
+export function findingOf(
+  state: WindowState,
+  rule: RuleDefinition,
+  rules: readonly RuleDefinition[] = [],
+): Finding | undefined {
   if (!crossesThresholds(state, rule)) return undefined;
   const sorted = (values: readonly string[]) => [...values].sort();
   return {
@@ -275,7 +317,25 @@ export function findingOf(state: WindowState, rule: RuleDefinition): Finding | u
     userAgents: sorted(state.context.userAgents),
     sessionIssuers: sorted(state.context.sessionIssuers),
     sampleEventIds: sorted(state.context.sampleEventIds),
+    ...(rule.buildingBlock === true ? { buildingBlock: true as const } : {}),
+    ...(rule.correlation === undefined
+      ? {}
+      : { contributingFindings: contributingFindingsOf(state.context.findings, rules) }),
   };
+}
+
+function contributingFindingsOf(
+  texts: readonly string[],
+  rules: readonly RuleDefinition[],
+): ContributingFinding[] {
+  return decodeFindingSummaries(texts).map((summary) => {
+    const rule = rules.find((candidate) => candidate.slug === summary.rule);
+    const words =
+      rule === undefined
+        ? { title: summary.rule, distinctNoun: 'distinct values', eventNoun: 'events' }
+        : presentationOf(rule);
+    return { ...summary, ...words };
+  });
 }
 
 /**
@@ -295,7 +355,7 @@ export function presentationOf(rule: RuleDefinition): RulePresentation {
 /** The finding for `state` under whichever of `rules` it belongs to; undefined below thresholds or for an unknown rule. */
 export function findingUnder(state: WindowState, rules: readonly RuleDefinition[]): Finding | undefined {
   const rule = rules.find((candidate) => candidate.id === state.ruleId);
-  return rule === undefined ? undefined : findingOf(state, rule);
+  return rule === undefined ? undefined : findingOf(state, rule, rules);
 }
 
 /** The findings among `states` (windows crossing their rule's thresholds), newest window first. */

@@ -1,7 +1,9 @@
 import { type Document, isMap, parseAllDocuments, visit } from 'yaml';
 import {
+  CORRELATION_DISTINCT_FIELD,
   type FilterNode,
   IDENTITY_FIELD,
+  MAX_CORRELATION_WINDOW_SECONDS,
   MAX_WINDOW_SECONDS,
   type RuleDefinition,
   type RulePresentation,
@@ -27,11 +29,15 @@ import { SigmaRuleError } from './sigma-error';
  *   `group-by` the grouping (it must name `userIdentity.arn`, which goes first), `gte: n` (or `gt: n - 1`)
  *   the threshold on events (`event_count`) or on distinct values of `condition.field` (`value_count`).
  *   Tumbling or hopping windows stay a setting of the engine (`--window-mode`), for correlations as for others.
+ * - A `temporal` correlation becomes a correlation over findings (see correlation.ts): one identity with a
+ *   finding of every detection it names within `timespan` (at most an hour), grouped by `userIdentity.arn`
+ *   alone, with no condition. The detections it names become building blocks (each matching event a finding,
+ *   kept and counted, never published) unless a correlation naming them says `generate: true`.
  * - `title` is the rule's name, `level` its severity (`low` when absent), `tags` its tags; `name` (else `id`)
  *   its slug, `id` (else `name`) its id.
  * Everything else the specification defines and regionsweep cannot run is refused with a SigmaRuleError
  * naming the construct: other log sources and taxonomies, the unsupported detection constructs (see
- * sigma-detection.ts), `temporal`, `temporal_ordered`, `value_sum`, `value_avg` and `value_percentile`,
+ * sigma-detection.ts), `temporal_ordered`, `value_sum`, `value_avg` and `value_percentile`,
  * conditions that need the count to stop growing (`lt`, `lte`, `eq`, `neq`, a range), `aliases`, chained
  * correlations, Sigma filters and rule collections (`action`).
  */
@@ -54,14 +60,18 @@ export function parseSigmaRules(text: string, file: string): RuleDefinition[] {
   if (documents.length === 0) throw new SigmaRuleError(file, 'document', 'the file holds no Sigma rule');
   refuseDuplicates([...detections, ...correlations], file);
 
-  // Referred to by a correlation: counted only inside it, unless some correlation naming it says generate: true.
+  // Referred to by an event_count or value_count correlation: counted only inside it. Referred to by a temporal
+  // correlation (a correlation over findings): a building block, whose findings the correlation counts. Either
+  // way, a detection alerts on its own when some correlation naming it says generate: true.
   const referred = new Set<SigmaDetection>();
+  const blocks = new Set<SigmaDetection>();
   const generated = new Set<SigmaDetection>();
   const correlationRules = correlations.map((correlation) => {
     const sources = correlation.rules.map((reference) => {
       const detection = detections.find((rule) => rule.meta.name === reference || rule.meta.id === reference);
       if (detection !== undefined) {
         referred.add(detection);
+        if (correlation.type === 'temporal') blocks.add(detection);
         if (correlation.generate) generated.add(detection);
         return detection;
       }
@@ -78,11 +88,16 @@ export function parseSigmaRules(text: string, file: string): RuleDefinition[] {
         `${correlation.at} refers to ${reference}, which is the name or id of no detection rule in this file`,
       );
     });
-    return correlationRule(correlation, sources, file);
+    return correlation.type === 'temporal'
+      ? temporalRule(correlation, sources, file)
+      : correlationRule(correlation, sources, file);
   });
   const eventRules = detections
-    .filter((detection) => !referred.has(detection) || generated.has(detection))
-    .map((detection) => eventRule(detection, file));
+    .filter((detection) => !referred.has(detection) || generated.has(detection) || blocks.has(detection))
+    .map((detection) => {
+      const rule = eventRule(detection, file);
+      return blocks.has(detection) && !generated.has(detection) ? { ...rule, buildingBlock: true } : rule;
+    });
   return [...eventRules, ...correlationRules];
 }
 
@@ -105,10 +120,11 @@ interface SigmaDetection {
 interface SigmaCorrelation {
   readonly at: string;
   readonly meta: SigmaMeta;
-  readonly type: 'event_count' | 'value_count';
+  readonly type: 'event_count' | 'value_count' | 'temporal';
   readonly rules: readonly string[];
   readonly groupBy: readonly string[];
   readonly windowSeconds: number;
+  /** event_count, value_count: the count to reach; temporal: how many rules it names (each must match). */
   readonly threshold: number;
   readonly field?: string;
   readonly generate: boolean;
@@ -278,7 +294,6 @@ function readDetection(document: Record<string, unknown>, file: string, at: stri
 
 const CORRELATION_FIELDS = new Set(['type', 'rules', 'group-by', 'timespan', 'condition', 'aliases']);
 const REFUSED_TYPES: Readonly<Record<string, string>> = {
-  temporal: 'it needs every rule to match within the timespan, which the window counts do not record',
   temporal_ordered: 'it needs the rules to match in order, which the window counts do not record',
   value_sum: 'it sums a numeric field, which the window counts do not keep',
   value_avg: 'it averages a numeric field, which the window counts do not keep',
@@ -327,11 +342,11 @@ function readCorrelation(document: Record<string, unknown>, file: string, at: st
       `${where}: ${type} is not supported: ${REFUSED_TYPES[type]}`,
     );
   }
-  if (type !== 'event_count' && type !== 'value_count') {
+  if (type !== 'event_count' && type !== 'value_count' && type !== 'temporal') {
     throw new SigmaRuleError(
       file,
       'correlation type',
-      `${where}: type must be event_count or value_count, got ${JSON.stringify(type)}`,
+      `${where}: type must be event_count, value_count or temporal, got ${JSON.stringify(type)}`,
     );
   }
   const rules = section.rules;
@@ -370,19 +385,54 @@ function readCorrelation(document: Record<string, unknown>, file: string, at: st
       `${where}: generate must be true or false, got ${JSON.stringify(generate)}`,
     );
   }
-  return {
+  const common = {
     at: where,
     meta,
-    type,
     rules: rules as string[],
     groupBy: [IDENTITY_FIELD, ...(groupBy as string[]).filter((field) => field !== IDENTITY_FIELD)],
-    windowSeconds: timespanSeconds(section.timespan, file, where),
-    ...correlationCondition(type, section.condition, file, where),
     generate,
+  };
+  if (type === 'temporal') {
+    const windowSeconds = temporalWindow(section, groupBy as string[], file, where);
+    return { ...common, type, windowSeconds, threshold: new Set(common.rules).size };
+  }
+  return {
+    ...common,
+    type,
+    windowSeconds: timespanSeconds(section.timespan, MAX_WINDOW_SECONDS, file, where),
+    ...correlationCondition(type, section.condition, file, where),
   };
 }
 
-function timespanSeconds(timespan: unknown, file: string, where: string): number {
+/**
+ * A temporal correlation is a correlation over findings: one identity with a finding of every rule it names
+ * within the timespan (up to an hour, the longest correlation window). It groups by the identity alone and
+ * takes no condition (every rule must match).
+ */
+function temporalWindow(
+  section: Record<string, unknown>,
+  groupBy: readonly string[],
+  file: string,
+  where: string,
+): number {
+  if (groupBy.length !== 1) {
+    throw new SigmaRuleError(
+      file,
+      'correlation group-by',
+      `${where}: a temporal correlation groups by ${IDENTITY_FIELD} alone (its findings are an identity's), got ${JSON.stringify(groupBy)}`,
+    );
+  }
+  if (section.condition !== undefined) {
+    throw new SigmaRuleError(
+      file,
+      'correlation condition',
+      `${where}: a temporal correlation takes no condition: every rule it names must match within the timespan`,
+    );
+  }
+  return timespanSeconds(section.timespan, MAX_CORRELATION_WINDOW_SECONDS, file, where);
+}
+
+function timespanSeconds(timespan: unknown, maxSeconds: number, file: string, where: string): number {
   const parts = typeof timespan === 'string' ? TIMESPAN.exec(timespan) : null;
   if (parts === null) {
     throw new SigmaRuleError(
@@ -392,11 +442,11 @@ function timespanSeconds(timespan: unknown, file: string, where: string): number
     );
   }
   const seconds = Number(parts[1]) * (UNIT_SECONDS[parts[2] as string] as number);
-  if (seconds > MAX_WINDOW_SECONDS) {
+  if (seconds > maxSeconds) {
     throw new SigmaRuleError(
       file,
       'correlation timespan',
-      `${where}: timespan ${String(timespan)} is longer than the engine's longest window, ${MAX_WINDOW_SECONDS / 60} minutes (${MAX_WINDOW_SECONDS} s)`,
+      `${where}: timespan ${String(timespan)} is longer than the engine's longest window, ${maxSeconds / 60} minutes (${maxSeconds} s)`,
     );
   }
   return seconds;
@@ -604,6 +654,35 @@ function correlationRule(
       minEvents: valueCount ? 1 : correlation.threshold,
       // Sigma counts and groups values of any type: a number or boolean counts as its text.
       textValues: true,
+    },
+    file,
+    correlation.at,
+  );
+}
+
+/**
+ * A temporal correlation as a correlation over findings: its rules are the detections it names (building
+ * blocks, each finding one matching event), all required, grouped by identity within the timespan.
+ */
+function temporalRule(
+  correlation: SigmaCorrelation,
+  sources: readonly SigmaDetection[],
+  file: string,
+): RuleDefinition {
+  const slugs = [...new Set(sources.map((source) => ruleKeys(source.meta, source.at, file).slug))];
+  return checked(
+    {
+      ...ruleKeys(correlation.meta, correlation.at, file),
+      ...common(correlation.meta),
+      presentation: presentation(correlation.meta, 'rules'),
+      filter: [],
+      windowSeconds: correlation.windowSeconds,
+      windowMode: 'tumbling',
+      groupBy: [IDENTITY_FIELD],
+      distinctField: CORRELATION_DISTINCT_FIELD,
+      minDistinct: slugs.length,
+      minEvents: 1,
+      correlation: { rules: slugs, requires: slugs },
     },
     file,
     correlation.at,
