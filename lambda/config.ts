@@ -150,7 +150,7 @@ export interface SettingsChoices {
     readonly minEvents?: number;
     readonly windowSeconds?: number;
   };
-  /** Applies to every enabled rule. */
+  /** Applies to every enabled rule but those alerting per event (see pipelineSettings). */
   readonly windowMode?: WindowMode;
   readonly allowlist?: Allowlist;
   readonly retentionDays?: number;
@@ -166,7 +166,9 @@ export function pipelineSettings(choices: SettingsChoices): PipelineSettings {
   const rules = selected.map((rule) =>
     withOverrides(rule, {
       ...(rule.id === EC2_MULTI_REGION_DESCRIBE_INSTANCES.id ? ec2 : {}),
-      ...(windowMode === undefined ? {} : { windowMode }),
+      // A rule alerting per event (a Sigma detection rule) has no burst that could straddle a window
+      // boundary; hopping would only put its one event in a second, overlapping window and alert twice.
+      ...(windowMode === undefined || rule.presentation?.perEvent === true ? {} : { windowMode }),
     }),
   );
   return {

@@ -344,3 +344,55 @@ describe('Sigma conditions combine search identifiers', () => {
     expect(result).toBe(expected);
   });
 });
+
+describe('an unquoted number in a detection is matched as the text written in the rule', () => {
+  it.each([
+    {
+      case: 'a leading zero (an account id)',
+      value: '012345678901',
+      field: '012345678901',
+      other: '12345678901',
+    },
+    { case: 'a trailing zero', value: '1.50', field: '1.50', other: '1.5' },
+    { case: 'hexadecimal', value: '0x17', field: '0x17', other: '23' },
+    { case: 'an exponent', value: '1e3', field: '1e3', other: '1000' },
+    {
+      case: 'an integer above 2^53',
+      value: '9007199254740993',
+      field: '9007199254740993',
+      other: '9007199254740992',
+    },
+  ])('$case: $value matches "$field", not "$other"', ({ value, field, other }) => {
+    // Prepare
+    const rule = sigma(`sel:\n    recipientAccountId: ${value}\ncondition: sel`);
+
+    // Act
+    const written = matches(rule, { ...EVENT, recipientAccountId: field });
+    const parsed = matches(rule, { ...EVENT, recipientAccountId: other });
+
+    // Assess
+    expect([written, parsed]).toEqual([true, false]);
+  });
+
+  it('under not, a rule with a leading-zero account id does not fire on that account', () => {
+    // Prepare
+    const rule = sigma('sel:\n    recipientAccountId: 012345678901\ncondition: not sel');
+
+    // Act
+    const result = matches(rule, { ...EVENT, recipientAccountId: '012345678901' });
+
+    // Assess
+    expect(result).toBe(false);
+  });
+
+  it('a plain number still matches the number in the record', () => {
+    // Prepare
+    const rule = sigma('sel:\n    requestParameters.maxResults: 5\ncondition: sel');
+
+    // Act
+    const result = matches(rule, EVENT);
+
+    // Assess
+    expect(result).toBe(true);
+  });
+});

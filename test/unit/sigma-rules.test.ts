@@ -105,11 +105,12 @@ describe('Sigma rules become windowed rules', () => {
   });
 
   it('a correlation referring to a rule by id, with generate: true, keeps the detection rule alerting too', () => {
-    // Prepare
+    // Prepare: generate sits at the top of the correlation rule, beside level (the correlation rules schema)
     const section = VALUE_COUNT.replace('- ec2_describe', '- 11111111-2222-4333-8444-555555555555');
+    const head = 'title: sweep\nid: sweep-rule\nlevel: high\ngenerate: true\n';
 
     // Act
-    const rules = parseSigmaRules(withCorrelation(`${section}\ngenerate: true`), FILE);
+    const rules = parseSigmaRules(withCorrelation(section, head), FILE);
 
     // Assess
     expect(rules.map((rule) => rule.slug)).toEqual(['ec2_describe', 'sweep-rule']);
@@ -117,7 +118,7 @@ describe('Sigma rules become windowed rules', () => {
 
   it('a detection rule two correlations name alerts on its own when one of them says generate: true', () => {
     // Prepare
-    const second = `---\ntitle: also\nid: also\ncorrelation:\n    type: event_count\n    rules: [ec2_describe]\n    group-by: [userIdentity.arn]\n    timespan: 1m\n    condition: {gte: 3}\n    generate: true\n`;
+    const second = `---\ntitle: also\nid: also\ncorrelation:\n    type: event_count\n    rules: [ec2_describe]\n    group-by: [userIdentity.arn]\n    timespan: 1m\n    condition: {gte: 3}\ngenerate: true\n`;
 
     // Act
     const rules = parseSigmaRules(`${withCorrelation(VALUE_COUNT)}${second}`, FILE);
@@ -155,6 +156,7 @@ describe('Sigma rules become windowed rules', () => {
       title: 'Suspicious EC2 enumeration: DescribeInstances',
       distinctNoun: 'event',
       eventNoun: 'matching events',
+      perEvent: true,
     });
   });
 
@@ -384,6 +386,14 @@ describe('unsupported Sigma is refused with an error naming the construct and th
     {
       construct: 'correlation condition field',
       text: withCorrelation(VALUE_COUNT.replace('    field: awsRegion\n', '')),
+    },
+    {
+      construct: 'correlation generate',
+      text: withCorrelation(`${VALUE_COUNT}\ngenerate: true`),
+    },
+    {
+      construct: 'generate',
+      text: withCorrelation(VALUE_COUNT, 'title: sweep\nid: sweep-rule\ngenerate: yes please\n'),
     },
     {
       construct: 'correlation aliases',

@@ -60,6 +60,21 @@ const CHAT_STEPS = [
   { arn: 64, value: 24, name: 24, list: 1, distinct: 3, distinctValue: 24, findings: 1 },
 ] as const;
 
+const WINDOW_NEXT_STEPS = [
+  'Confirm the identity and whether it is expected to make these calls in a burst (inventory or security tooling).',
+  'Check the source IP and user agent against your known networks and tools.',
+  'Search CloudTrail around the window for other Describe/List/Get calls and for earlier credential activity (the email has the query).',
+  'If unexplained: deactivate the access key or revoke the role sessions, then rotate.',
+] as const;
+
+/** For a rule alerting per event (a Sigma detection rule): one call to explain, no burst. */
+const EVENT_NEXT_STEPS = [
+  'Confirm the identity and whether it is expected to make this call (a change ticket, a pipeline, the owning team).',
+  'Check the source IP and user agent against your known networks and tools.',
+  'Search CloudTrail around the event for what the identity did before and after it, and for earlier credential activity (the email has the query).',
+  'If unexplained: deactivate the access key or revoke the role sessions, then rotate.',
+] as const;
+
 /**
  * The chat notification: a headline title, a `*Label:* value` description cut step by step until it fits a
  * Slack section, next steps, and metadata that threads the alerts of one identity together.
@@ -88,12 +103,7 @@ export function renderChatNotification({
         'utf16Units',
       ),
       description,
-      nextSteps: [
-        'Confirm the identity and whether it is expected to make these calls in a burst (inventory or security tooling).',
-        'Check the source IP and user agent against your known networks and tools.',
-        'Search CloudTrail around the window for other Describe/List/Get calls and for earlier credential activity (the email has the query).',
-        'If unexplained: deactivate the access key or revoke the role sessions, then rotate.',
-      ],
+      nextSteps: finding.presentation.perEvent === true ? [...EVENT_NEXT_STEPS] : [...WINDOW_NEXT_STEPS],
       // Keywords show as labels in the channel: the rule's tags (Sigma's ATT&CK tags) join them.
       keywords: [
         'regionsweep',
@@ -132,11 +142,13 @@ function chatDescription(
   suppressedWindows: number,
   step: (typeof CHAT_STEPS)[number],
 ): string {
-  const { distinctNoun } = shown.presentation(finding);
+  const { distinctNoun, perEvent } = shown.presentation(finding);
+  const { description } = finding.presentation;
   const arn = shown.arn(finding, step.arn);
   const windowEnd = addSeconds(finding.windowStart, finding.windowSeconds);
   const tags = shown.tags(finding);
   return [
+    ...(description === undefined ? [] : [`*Description:* ${neutralise(description, step.value)}`]),
     `*Identity:* ${arn}`,
     ...shown.groupedBy(finding, step.value, step.name).map(([label, value]) => `*${label}:* ${value}`),
     `*Account:* ${shown.list(finding.accountIds, step.list, ', ', step.value)}`,
@@ -151,8 +163,10 @@ function chatDescription(
           `*Findings (${finding.eventCount}):*`,
           ...shown.contributingFindings(finding, step.findings, step.name).map((line) => `• ${line}`),
         ]),
-    `*Window:* ${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} UTC` +
-      (finding.window === 'offset' ? ', offset window (hopping mode)' : ''),
+    perEvent === true
+      ? `*Event time:* ${utcSeconds(finding.firstEventTime)}`
+      : `*Window:* ${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} UTC` +
+        (finding.window === 'offset' ? ', offset window (hopping mode)' : ''),
     `*Source IPs:* ${shown.list(finding.sourceIps, step.list, ', ', step.value)}`,
     `*User agents:* ${shown.list(finding.userAgents, step.list, ' | ', step.value)}`,
     ...(suppressedWindows > 0 ? [`*Suppressed since previous alert:* ${suppressedWindows} window(s)`] : []),

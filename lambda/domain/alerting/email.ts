@@ -12,23 +12,33 @@ import { addSeconds, utcSeconds } from './utc';
  * cut; only our own prose is wrapped.
  */
 export function renderEmail({ finding, origin, suppressedWindows }: AlertToPublish): string {
-  const { title, distinctNoun, eventNoun } = shown.presentation(finding);
+  const { title, distinctNoun, eventNoun, perEvent, description } = shown.presentation(finding);
   const arn = shown.arn(finding, SHOWN_LIMITS.arn);
   const windowEnd = addSeconds(finding.windowStart, finding.windowSeconds);
+  const backfill =
+    origin === 'backfill'
+      ? ' This alert comes from a backfill replay of stored logs, not from live delivery.'
+      : '';
   const lines = [
-    `regionsweep alert: ${title} (${finding.distinctCount} ${distinctNoun} by one identity within ${finding.windowSeconds} seconds)`,
+    perEvent === true
+      ? `regionsweep alert: ${title} (${eventCount(finding)} at ${utcSeconds(finding.firstEventTime)})`
+      : `regionsweep alert: ${title} (${finding.distinctCount} ${distinctNoun} by one identity within ${finding.windowSeconds} seconds)`,
     '',
     'WHAT HAPPENED',
-    wrap(
-      `The identity below made ${finding.eventCount} ${eventNoun} across ${finding.distinctCount} ` +
-        `${distinctNoun} in the ${finding.windowSeconds}-second${windowWord(finding)} starting ` +
-        `${utcSeconds(finding.windowStart)}. Enumerating an account in a burst like this is how an intruder ` +
-        'holding stolen credentials maps an estate; it is also what inventory, compliance and security tools ' +
-        'do on a schedule.' +
-        (origin === 'backfill'
-          ? ' This alert comes from a backfill replay of stored logs, not from live delivery.'
-          : ''),
-    ),
+    // A per-event rule (a Sigma detection rule) has no burst to tell of: the event, and the rule's own words.
+    perEvent === true
+      ? wrap(
+          `The identity below made ${eventCount(finding)} the rule matches, at ` +
+            `${utcSeconds(finding.firstEventTime)}.${backfill}`,
+        )
+      : wrap(
+          `The identity below made ${finding.eventCount} ${eventNoun} across ${finding.distinctCount} ` +
+            `${distinctNoun} in the ${finding.windowSeconds}-second${windowWord(finding)} starting ` +
+            `${utcSeconds(finding.windowStart)}. Enumerating an account in a burst like this is how an intruder ` +
+            'holding stolen credentials maps an estate; it is also what inventory, compliance and security tools ' +
+            `do on a schedule.${backfill}`,
+        ),
+    ...(description === undefined ? [] : [field('Rule description', description)]),
     '',
     'IDENTITY',
     field('ARN', arn),
@@ -39,13 +49,17 @@ export function renderEmail({ finding, origin, suppressedWindows }: AlertToPubli
     field('Session issuer(s)', shown.list(finding.sessionIssuers, SHOWN_LIMITS.list)),
     '',
     'ACTIVITY',
-    field(
-      'Window',
-      `${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} (UTC)` +
-        (finding.window === 'offset' ? ', offset window (hopping mode)' : ''),
-    ),
-    field('First event', utcSeconds(finding.firstEventTime)),
-    field('Last event', utcSeconds(finding.lastEventTime)),
+    ...(perEvent === true
+      ? [field('Event time', utcSeconds(finding.firstEventTime))]
+      : [
+          field(
+            'Window',
+            `${utcSeconds(finding.windowStart)} to ${utcSeconds(windowEnd)} (UTC)` +
+              (finding.window === 'offset' ? ', offset window (hopping mode)' : ''),
+          ),
+          field('First event', utcSeconds(finding.firstEventTime)),
+          field('Last event', utcSeconds(finding.lastEventTime)),
+        ]),
     field(
       `${shown.capitalised(distinctNoun)} (${finding.distinctCount})`,
       shown.distinctList(finding.distinctValues),
@@ -73,7 +87,9 @@ export function renderEmail({ finding, origin, suppressedWindows }: AlertToPubli
     ...contributingSection(finding),
     '',
     'TRIAGE',
-    ...triageSteps(eventNoun).map((step, index) => wrap(`${index + 1}. ${step}`, '   ')),
+    ...(perEvent === true ? EVENT_TRIAGE_STEPS : triageSteps(eventNoun)).map((step, index) =>
+      wrap(`${index + 1}. ${step}`, '   '),
+    ),
     '',
     'CLOUDTRAIL PIVOT',
     wrap(
@@ -136,6 +152,20 @@ function triageSteps(eventNoun: string): string[] {
     'Look around the window in CloudTrail: other Describe*, List* and Get* calls across services (wider enumeration), and sign-ins, AssumeRole, GetSessionToken or new access keys for this identity just before it (how the credentials were obtained).',
     'If it is not explained, contain it: deactivate the access key of an IAM user, or revoke the active sessions of the role, then rotate the credentials and narrow the permissions that allowed the calls.',
   ];
+}
+
+/** The investigation steps for one event (a per-event rule): no rate or burst to judge. */
+const EVENT_TRIAGE_STEPS: readonly string[] = [
+  'Confirm who this is: the ARN, the account and, for a role session, the session issuer (which role, assumed by whom).',
+  'Decide whether this identity is expected to make this call: a change ticket, a deployment pipeline or the owning team may explain it.',
+  'Check where the call came from: is the source IP one of your networks, a known CI runner or an AWS service, and is the user agent a client your tooling uses?',
+  'Look around the event in CloudTrail: what the identity did just before and after it, and sign-ins, AssumeRole, GetSessionToken or new access keys for it shortly before (how the credentials were obtained).',
+  'If it is not explained, contain it: deactivate the access key of an IAM user, or revoke the active sessions of the role, then rotate the credentials and narrow the permissions that allowed the call.',
+];
+
+/** `1 event` or `N events` (a per-event rule counts more only for events without an eventID). */
+function eventCount(finding: Finding): string {
+  return finding.eventCount === 1 ? '1 event' : `${finding.eventCount} events`;
 }
 
 /** Console event-history links, only for values that match the format AWS gives them (never free text). */

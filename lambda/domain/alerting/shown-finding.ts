@@ -1,4 +1,5 @@
 import type { RulePresentation } from '../detection/rule';
+import { MAX_DESCRIPTION_LENGTH } from '../detection/rule-parser';
 import type { Finding } from '../detection/window-state';
 import { neutralise } from './neutralise';
 import { SHOWN_LIMITS } from './sizing';
@@ -19,6 +20,10 @@ export function presentation({ presentation }: Finding): RulePresentation {
     title: neutralise(presentation.title, SHOWN_LIMITS.presentation),
     distinctNoun: neutralise(presentation.distinctNoun, SHOWN_LIMITS.presentation),
     eventNoun: neutralise(presentation.eventNoun, SHOWN_LIMITS.presentation),
+    ...(presentation.perEvent === true ? { perEvent: true } : {}),
+    ...(presentation.description === undefined
+      ? {}
+      : { description: neutralise(presentation.description, MAX_DESCRIPTION_LENGTH) }),
   };
 }
 

@@ -6,6 +6,7 @@ import {
   groupValueOf,
   matchesFilter,
   type RuleDefinition,
+  scalarText,
   windowStartOf,
   windowStartsOf,
 } from './rule';
@@ -169,17 +170,27 @@ export class ObjectAggregator {
     for (const field of this.rule.groupBy) {
       const value = groupValueOf(record, field, this.rule);
       if (value === undefined) {
-        return { kind: 'invalid', reason: `${field} is not a string: ${describe(getField(record, field))}` };
+        return {
+          kind: 'invalid',
+          reason: `${field} is not a ${this.expectedValue()}: ${describe(getField(record, field))}`,
+        };
       }
       groupValues.push(value);
     }
-    const distinct = fieldValues(record, this.rule.distinctField);
-    const notString = distinct.find((value) => typeof value !== 'string');
-    if (notString !== undefined) {
-      return {
-        kind: 'invalid',
-        reason: `${this.rule.distinctField} is not a string: ${describe(notString)}`,
-      };
+    let distinct = fieldValues(record, this.rule.distinctField);
+    if (distinct.some((value) => typeof value !== 'string')) {
+      // Off the common path: only a record whose distinct value is not a string gets here.
+      const texts = distinct.map((value) =>
+        typeof value === 'string' ? value : this.rule.textValues === true ? scalarText(value) : undefined,
+      );
+      const bad = texts.indexOf(undefined);
+      if (bad !== -1) {
+        return {
+          kind: 'invalid',
+          reason: `${this.rule.distinctField} is not a ${this.expectedValue()}: ${describe(distinct[bad])}`,
+        };
+      }
+      distinct = texts as string[];
     }
     const [arn = null, ...by] = groupValues;
     const userAgent = optionalString(record, 'userAgent');
@@ -219,6 +230,11 @@ export class ObjectAggregator {
     if (eventId !== undefined && groups.every((group) => group.eventIds.has(eventId))) return DUPLICATE;
     for (const group of groups) this.count(group, event);
     return COUNTED;
+  }
+
+  /** What a group or distinct value must be, for the reason of an invalid record. */
+  private expectedValue(): string {
+    return this.rule.textValues === true ? 'string, number or boolean' : 'string';
   }
 
   private count(group: GroupAccumulator, event: MatchedEvent): void {

@@ -25,6 +25,7 @@ import type { ValueView } from './value-views';
  *   `presentation` (alerts then use the name and the distinct field), `tags` (strings shown in alerts).
  * - `groupAs`: `{ "<further groupBy field>": "<view>" }`, the view a group value is read through
  *   (`{ "sourceIPAddress": "ip" }`: spellings of one address are one group, a non-address a null group).
+ * - `textValues`: true (Sigma rules): number and boolean group and distinct values count as their text.
  * - `follows`: `{ "ruleId", "version", "queryDate": "YYYY-MM-DD" }`, the upstream rule the rule follows.
  * - A condition: `field` (a dotted path, or an array of paths: the first that holds a value), optionally
  *   `as` (a view: `ip`, `userAgentName`, `flattened`), and tests that must all hold: `equals`, `notEquals`,
@@ -69,6 +70,7 @@ const RULE_FIELDS = new Set([
   'technique',
   'presentation',
   'tags',
+  'textValues',
   'buildingBlock',
   'correlation',
 ]);
@@ -123,6 +125,7 @@ export function toRule(value: unknown, source: string): RuleDefinition {
       : { presentation: toPresentation(record.presentation, `${where}.presentation`) }),
     ...(record.groupAs === undefined ? {} : { groupAs: toGroupAs(record.groupAs, `${where}.groupAs`) }),
     ...(record.follows === undefined ? {} : { follows: toFollows(record.follows, `${where}.follows`) }),
+    ...(record.textValues === undefined ? {} : { textValues: trueAt(record, 'textValues', where) }),
     ...(buildingBlock === true ? { buildingBlock } : {}),
     ...(correlation === undefined ? {} : { correlation }),
   };
@@ -221,10 +224,17 @@ function toFollows(value: unknown, source: string): UpstreamRule {
   };
 }
 
-const PRESENTATION_FIELDS = new Set(['title', 'distinctNoun', 'eventNoun']);
+const PRESENTATION_FIELDS = new Set(['title', 'distinctNoun', 'eventNoun', 'perEvent', 'description']);
+/** The presentation's words, each within a limit of its own. */
+type PresentationWords = 'title' | 'distinctNoun' | 'eventNoun';
+/**
+ * Longest description: it travels with the rule in the function's environment (4 KB for all variables
+ * together), and alerts show it neutralised, so any text is allowed.
+ */
+export const MAX_DESCRIPTION_LENGTH = 300;
 
 /** Longest text of each presentation field: they go into a subject of fewer than 100 characters. */
-export const PRESENTATION_LIMITS: Readonly<Record<keyof RulePresentation, number>> = {
+export const PRESENTATION_LIMITS: Readonly<Record<PresentationWords, number>> = {
   title: 48,
   distinctNoun: 32,
   eventNoun: 64,
@@ -238,14 +248,14 @@ export const PRESENTATION_LIMITS: Readonly<Record<keyof RulePresentation, number
 const PLAIN_TEXT = /^[A-Za-z0-9](?:[A-Za-z0-9\-/(),.:'+#]| (?! )(?!$))*$/;
 
 /** True when `text` may stand as the presentation's `name` (plain words within its limit). */
-export function isPresentationText(name: keyof RulePresentation, text: string): boolean {
+export function isPresentationText(name: PresentationWords, text: string): boolean {
   return text.length <= PRESENTATION_LIMITS[name] && PLAIN_TEXT.test(text);
 }
 
 function toPresentation(value: unknown, source: string): RulePresentation {
   const record = objectAt(value, source);
   refuseUnknown(record, PRESENTATION_FIELDS, source);
-  const text = (name: keyof RulePresentation): string => {
+  const text = (name: PresentationWords): string => {
     const entry = stringAt(record, name, source);
     const max = PRESENTATION_LIMITS[name];
     if (!isPresentationText(name, entry)) {
@@ -255,7 +265,20 @@ function toPresentation(value: unknown, source: string): RulePresentation {
     }
     return entry;
   };
-  return { title: text('title'), distinctNoun: text('distinctNoun'), eventNoun: text('eventNoun') };
+  if (record.perEvent !== undefined && record.perEvent !== true) {
+    throw new ConfigError(`${source}.perEvent must be true when given`);
+  }
+  const description = record.description === undefined ? undefined : stringAt(record, 'description', source);
+  if (description !== undefined && (description === '' || description.length > MAX_DESCRIPTION_LENGTH)) {
+    throw new ConfigError(`${source}.description must be text of 1 to ${MAX_DESCRIPTION_LENGTH} characters`);
+  }
+  return {
+    title: text('title'),
+    distinctNoun: text('distinctNoun'),
+    eventNoun: text('eventNoun'),
+    ...(record.perEvent === true ? { perEvent: true } : {}),
+    ...(description === undefined ? {} : { description }),
+  };
 }
 
 function objectAt(value: unknown, source: string): Record<string, unknown> {
@@ -268,6 +291,11 @@ function objectAt(value: unknown, source: string): Record<string, unknown> {
 function refuseUnknown(record: Record<string, unknown>, known: ReadonlySet<string>, source: string): void {
   const unknown = Object.keys(record).filter((key) => !known.has(key));
   if (unknown.length > 0) throw new ConfigError(`${source}: unknown field(s) ${unknown.join(', ')}`);
+}
+
+function trueAt(record: Record<string, unknown>, name: string, source: string): true {
+  if (record[name] !== true) throw new ConfigError(`${source}.${name} must be true when given`);
+  return true;
 }
 
 function stringAt(record: Record<string, unknown>, name: string, source: string): string {

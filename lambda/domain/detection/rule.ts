@@ -83,6 +83,13 @@ export interface RulePresentation {
   readonly distinctNoun: string;
   /** What the counted events are, plural: `DescribeInstances calls`. */
   readonly eventNoun: string;
+  /**
+   * True for a rule that alerts once per matching event (a Sigma detection rule, grouped by eventID): alerts
+   * tell of the one event and its time, not of a burst in a window.
+   */
+  readonly perEvent?: true;
+  /** What the rule detects, in its author's words (Sigma's `description`): shown in the email and chat. */
+  readonly description?: string;
 }
 
 /**
@@ -121,6 +128,12 @@ export interface RuleDefinition {
    * address together (Elastic groups by `source.ip`, an IP field); a value the view rejects is a null group.
    */
   readonly groupAs?: Readonly<Record<string, ValueView>>;
+  /**
+   * Group values and distinct values that are numbers or booleans count as their text (`5`, `true`), as Sigma
+   * compares values; without it (Elastic's rules, whose fields are keywords) such a record is invalid. An
+   * object or array group value, or an object distinct value, is invalid either way.
+   */
+  readonly textValues?: true;
   /** The upstream rule this one follows, as shown by `regionsweep rules`. */
   readonly follows?: UpstreamRule;
   /**
@@ -453,9 +466,14 @@ export function groupValueOf(
 ): string | null | undefined {
   const value = getField(record, field);
   if (value === undefined || value === null || value === '') return null;
-  if (typeof value !== 'string') return undefined;
+  if (typeof value !== 'string') return rule.textValues === true ? scalarText(value) : undefined;
   const view = rule.groupAs?.[field];
   return view === undefined ? value : (viewValue(view, value) ?? null);
+}
+
+/** A number or boolean as its text (a textValues rule's group or distinct value); undefined for anything else. */
+export function scalarText(value: unknown): string | undefined {
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
 }
 
 type RecordTest = (record: unknown) => boolean;

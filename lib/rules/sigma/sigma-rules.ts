@@ -1,4 +1,4 @@
-import { parseAllDocuments } from 'yaml';
+import { type Document, isMap, parseAllDocuments, visit } from 'yaml';
 import {
   CORRELATION_DISTINCT_FIELD,
   type FilterNode,
@@ -10,7 +10,7 @@ import {
   TAG_PATTERN,
   validateRule,
 } from '../../../lambda/domain/detection/rule';
-import { isPresentationText } from '../../../lambda/domain/detection/rule-parser';
+import { isPresentationText, MAX_DESCRIPTION_LENGTH } from '../../../lambda/domain/detection/rule-parser';
 import { ConfigError } from '../../../lambda/domain/errors';
 import { SigmaRuleError } from '../../errors';
 import { detectionFilter } from './sigma-detection';
@@ -21,14 +21,14 @@ import { detectionFilter } from './sigma-detection';
  *
  * How they map (the README's "Sigma rules" section says the same for users):
  * - A detection rule (`logsource: {product: aws, service: cloudtrail}`, CloudTrail's own field names) that no
- *   correlation of the file refers to, or one referred to by a correlation with `generate: true`, alerts once
+ *   correlation of the file refers to, or one referred to by a correlation with top-level `generate: true`, alerts once
  *   per matching event: its window groups by `userIdentity.arn` and `eventID` and fires at one event, so
  *   the window store's claim publishes once per `eventID` however often the event is delivered.
  * - A correlation rule (`event_count`, `value_count`) becomes a windowed rule over the detections it names
  *   (by `name` or `id`; several are linked with OR): `timespan` is the window (at most 30 minutes),
  *   `group-by` the grouping (it must name `userIdentity.arn`, which goes first), `gte: n` (or `gt: n - 1`)
  *   the threshold on events (`event_count`) or on distinct values of `condition.field` (`value_count`).
- *   Tumbling or hopping windows stay a setting of the engine (`--window-mode`), for Sigma rules as for others.
+ *   Tumbling or hopping windows stay a setting of the engine (`--window-mode`), for correlations as for others.
  * - A `temporal` correlation becomes a correlation over findings (see correlation.ts): one identity with a
  *   finding of every detection it names within `timespan` (at most an hour), grouped by `userIdentity.arn`
  *   alone, with no condition. The detections it names become building blocks (each matching event a finding,
@@ -108,6 +108,7 @@ interface SigmaMeta {
   readonly name?: string;
   readonly level?: RuleDefinition['severity'];
   readonly tags?: readonly string[];
+  readonly description?: string;
 }
 
 interface SigmaDetection {
@@ -137,12 +138,30 @@ function readDocuments(text: string, file: string): Record<string, unknown>[] {
     if (error !== undefined) {
       throw new SigmaRuleError(file, 'YAML', `document ${index + 1} is not valid YAML: ${error.message}`);
     }
+    keepNumbersAsWritten(document);
     const value: unknown = document.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) return [];
     if (typeof value !== 'object' || Array.isArray(value)) {
       throw new SigmaRuleError(file, 'document', `document ${index + 1} is not a map`);
     }
     return [value as Record<string, unknown>];
+  });
+}
+
+/**
+ * Turns each unquoted number under `detection` back into the text written in the rule, which is what Sigma
+ * compares: `recipientAccountId: 012345678901` must match "012345678901", not the 12345678901 YAML reads
+ * (nor 1.50 as 1.5, 0x17 as 23, an integer above 2^53 rounded). A record's number is compared as its text too.
+ */
+function keepNumbersAsWritten(document: Document.Parsed): void {
+  const contents = document.contents;
+  if (!isMap(contents)) return;
+  const detection = contents.get('detection', true);
+  if (detection === undefined || detection === null || typeof detection !== 'object') return;
+  visit(detection, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'number' && node.source !== undefined) node.value = node.source;
+    },
   });
 }
 
@@ -224,13 +243,31 @@ function readMeta(document: Record<string, unknown>, file: string, at: string): 
   }
   const id = key('id');
   const name = key('name');
+  const description = document.description;
+  if (description !== undefined && typeof description !== 'string') {
+    throw new SigmaRuleError(file, 'description', `${where}: description must be text`);
+  }
+  const said = description === undefined ? '' : shortDescription(description);
   return {
     title: title.trim(),
     ...(id === undefined ? {} : { id }),
     ...(name === undefined ? {} : { name }),
     ...(level === undefined ? {} : { level: level as RuleDefinition['severity'] }),
     ...(tags === undefined ? {} : { tags: tags as string[] }),
+    ...(said === '' ? {} : { description: said }),
   };
+}
+
+/**
+ * The description as alerts show it: one line (YAML block text has line breaks), cut at a word to
+ * MAX_DESCRIPTION_LENGTH with `...`: it travels with the rule in the function's 4 KB environment.
+ */
+function shortDescription(description: string): string {
+  const line = description.replace(/\s+/g, ' ').trim();
+  if (line.length <= MAX_DESCRIPTION_LENGTH) return line;
+  const cut = line.slice(0, MAX_DESCRIPTION_LENGTH - 3);
+  const space = cut.lastIndexOf(' ');
+  return `${space > MAX_DESCRIPTION_LENGTH / 2 ? cut.slice(0, space) : cut}...`;
 }
 
 function readDetection(document: Record<string, unknown>, file: string, at: string): SigmaDetection {
@@ -255,15 +292,7 @@ function readDetection(document: Record<string, unknown>, file: string, at: stri
   return { at: where, meta, filter: detectionFilter(document.detection, file, where) };
 }
 
-const CORRELATION_FIELDS = new Set([
-  'type',
-  'rules',
-  'group-by',
-  'timespan',
-  'condition',
-  'generate',
-  'aliases',
-]);
+const CORRELATION_FIELDS = new Set(['type', 'rules', 'group-by', 'timespan', 'condition', 'aliases']);
 const REFUSED_TYPES: Readonly<Record<string, string>> = {
   temporal_ordered: 'it needs the rules to match in order, which the window counts do not record',
   value_sum: 'it sums a numeric field, which the window counts do not keep',
@@ -281,6 +310,15 @@ function readCorrelation(document: Record<string, unknown>, file: string, at: st
     throw new SigmaRuleError(file, 'correlation', `${where}: correlation must be a map`);
   }
   const section = correlation as Record<string, unknown>;
+  if ('generate' in section) {
+    // The correlation rules schema puts generate at the top of the rule, beside level; inside correlation it
+    // would be ignored by other Sigma tools, so it is refused rather than read one way here and another there.
+    throw new SigmaRuleError(
+      file,
+      'correlation generate',
+      `${where}: generate belongs at the top level of the correlation rule (beside level and correlation), not inside correlation`,
+    );
+  }
   const unknown = Object.keys(section).filter((key) => !CORRELATION_FIELDS.has(key));
   if (unknown.length > 0) {
     throw new SigmaRuleError(
@@ -331,6 +369,7 @@ function readCorrelation(document: Record<string, unknown>, file: string, at: st
       `${where}: group-by must list distinct field names`,
     );
   }
+  refuseObjectFields(groupBy as string[], 'correlation group-by', 'group by', file, where);
   if (!groupBy.includes(IDENTITY_FIELD)) {
     throw new SigmaRuleError(
       file,
@@ -338,9 +377,13 @@ function readCorrelation(document: Record<string, unknown>, file: string, at: st
       `${where}: group-by must name ${IDENTITY_FIELD} (allowlists, suppression and alerts are about an identity), got ${JSON.stringify(groupBy)}`,
     );
   }
-  const generate = section.generate ?? false;
+  const generate = document.generate ?? false;
   if (typeof generate !== 'boolean') {
-    throw new SigmaRuleError(file, 'correlation generate', `${where}: generate must be true or false`);
+    throw new SigmaRuleError(
+      file,
+      'generate',
+      `${where}: generate must be true or false, got ${JSON.stringify(generate)}`,
+    );
   }
   const common = {
     at: where,
@@ -485,7 +528,50 @@ function correlationCondition(
       `${where}: value_count needs condition.field, the field whose distinct values are counted`,
     );
   }
+  refuseObjectFields([field], 'correlation condition field', 'count the values of', file, where);
   return { threshold, field };
+}
+
+/**
+ * The fields CloudTrail writes as objects (or lists of objects), per its record contents:
+ * https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+ * A window groups and counts text (numbers and booleans as their text), so these are refused when the file
+ * loads rather than making every matching record invalid at run time.
+ */
+const OBJECT_FIELDS = new Set([
+  'userIdentity',
+  'userIdentity.sessionContext',
+  'userIdentity.sessionContext.attributes',
+  'userIdentity.sessionContext.sessionIssuer',
+  'userIdentity.sessionContext.webIdFederationData',
+  'userIdentity.onBehalfOf',
+  'userIdentity.inScopeOf',
+  'requestParameters',
+  'responseElements',
+  'additionalEventData',
+  'resources',
+  'serviceEventDetails',
+  'tlsDetails',
+  'addendum',
+  'edgeDeviceDetails',
+  'insightDetails',
+]);
+
+function refuseObjectFields(
+  fields: readonly string[],
+  construct: string,
+  verb: string,
+  file: string,
+  where: string,
+): void {
+  const object = fields.find((field) => OBJECT_FIELDS.has(field));
+  if (object !== undefined) {
+    throw new SigmaRuleError(
+      file,
+      construct,
+      `${where}: ${object} is an object in CloudTrail records, and a window can only ${verb} text, numbers and booleans; name a field inside it`,
+    );
+  }
 }
 
 function refuseDuplicates(rules: readonly { at: string; meta: SigmaMeta }[], file: string): void {
@@ -517,7 +603,7 @@ function ruleKeys(meta: SigmaMeta, at: string, file: string): { id: string; slug
 
 /**
  * Window of a rule that alerts per event: one second (any length gives one group per `eventID`; the
- * shortest keeps each window item small, and hopping mode's overlapping windows of one event alert once).
+ * shortest keeps each window item small). The engine's hopping mode leaves it tumbling (pipelineSettings).
  */
 const EVENT_RULE_WINDOW_SECONDS = 1;
 
@@ -527,7 +613,7 @@ function eventRule(detection: SigmaDetection, file: string): RuleDefinition {
     {
       ...ruleKeys(detection.meta, detection.at, file),
       ...common(detection.meta),
-      presentation: presentation(detection.meta.title, 'event'),
+      presentation: { ...presentation(detection.meta, 'event'), perEvent: true },
       filter: [detection.filter],
       windowSeconds: EVENT_RULE_WINDOW_SECONDS,
       windowMode: 'tumbling',
@@ -536,6 +622,7 @@ function eventRule(detection: SigmaDetection, file: string): RuleDefinition {
       distinctField: 'eventName',
       minDistinct: 1,
       minEvents: 1,
+      textValues: true,
     },
     file,
     detection.at,
@@ -554,7 +641,7 @@ function correlationRule(
       ...ruleKeys(correlation.meta, correlation.at, file),
       ...common(correlation.meta),
       presentation: presentation(
-        correlation.meta.title,
+        correlation.meta,
         valueCount ? valuesNoun(correlation.field as string) : 'event names',
       ),
       filter: [filters.length === 1 ? (filters[0] as FilterNode) : { anyOf: filters }],
@@ -565,6 +652,8 @@ function correlationRule(
       distinctField: valueCount ? (correlation.field as string) : 'eventName',
       minDistinct: valueCount ? correlation.threshold : 1,
       minEvents: valueCount ? 1 : correlation.threshold,
+      // Sigma counts and groups values of any type: a number or boolean counts as its text.
+      textValues: true,
     },
     file,
     correlation.at,
@@ -585,7 +674,7 @@ function temporalRule(
     {
       ...ruleKeys(correlation.meta, correlation.at, file),
       ...common(correlation.meta),
-      presentation: presentation(correlation.meta.title, 'rules'),
+      presentation: presentation(correlation.meta, 'rules'),
       filter: [],
       windowSeconds: correlation.windowSeconds,
       windowMode: 'tumbling',
@@ -612,10 +701,15 @@ function common(meta: SigmaMeta): Pick<RuleDefinition, 'name' | 'severity' | 'ta
  * The words alerts use for a Sigma rule: its title as plain words of at most 48 characters (the subject's room;
  * the whole title stays the rule's name, shown in the email and the machine document), and nouns for what it
  * counts: `event` for a rule alerting per event (`Title: 1 event by role/x`), `event names` for an event_count,
- * `<field> values` (or `distinct values`) for a value_count.
+ * `<field> values` (or `distinct values`) for a value_count; and the rule's description.
  */
-function presentation(title: string, distinctNoun: string): RulePresentation {
-  return { title: plainTitle(title), distinctNoun, eventNoun: 'matching events' };
+function presentation(meta: SigmaMeta, distinctNoun: string): RulePresentation {
+  return {
+    title: plainTitle(meta.title),
+    distinctNoun,
+    eventNoun: 'matching events',
+    ...(meta.description === undefined ? {} : { description: meta.description }),
+  };
 }
 
 function plainTitle(title: string): string {
