@@ -4,7 +4,7 @@ import { ObjectAggregator } from '../../lambda/domain/detection/object-aggregato
 import type { RuleDefinition } from '../../lambda/domain/detection/rule';
 import { parseRuleDefinitions } from '../../lambda/domain/detection/rule-parser';
 import { DEFAULT_STATE_LIMITS } from '../../lambda/domain/detection/window-state';
-import { SigmaRuleError } from '../../lib/rules/sigma/sigma-error';
+import { SigmaRuleError } from '../../lib/errors';
 import { parseSigmaRules } from '../../lib/rules/sigma/sigma-rules';
 
 const FILE = 'rules/values.yml';
